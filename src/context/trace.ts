@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto'
+
+/**
+ * W3C trace context of one call (https://www.w3.org/TR/trace-context/).
+ * `spanId` names this call; the callee starts its own span whose parent is it.
+ */
+export interface TraceContext {
+  traceId: string
+  spanId: string
+  /** trace-flags; bit 0 = sampled. */
+  flags: number
+  /** The vendor `tracestate` header, carried through untouched. */
+  state?: string
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
+const ZERO_TRACE = '0'.repeat(32)
+const ZERO_SPAN = '0'.repeat(16)
+
+// Random ids come from a pooled buffer: one crypto call per 512 ids instead of one per call.
+let pool = Buffer.alloc(0)
+let poolOffset = 0
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > pool.length) {
+    pool = randomBytes(4096)
+    poolOffset = 0
+  }
+  const hex = pool.toString('hex', poolOffset, poolOffset + bytes)
+  poolOffset += bytes
+  return hex
+}
+
+export function newTrace(): TraceContext {
+  return { traceId: randomHex(16), spanId: randomHex(8), flags: 1 }
+}
+
+/** A child span of `parent`: same trace, new span id. */
+export function childSpan(parent: TraceContext): TraceContext {
+  const child: TraceContext = { traceId: parent.traceId, spanId: randomHex(8), flags: parent.flags }
+  if (parent.state !== undefined) child.state = parent.state
+  return child
+}
+
+export function formatTraceparent(trace: TraceContext): string {
+  return `00-${trace.traceId}-${trace.spanId}-${trace.flags.toString(16).padStart(2, '0')}`
+}
+
+/** Parses a `traceparent` header; anything malformed or all-zero yields undefined (start a new trace). */
+export function parseTraceparent(header: string | undefined, state?: string): TraceContext | undefined {
+  if (!header) return undefined
+  const m = TRACEPARENT.exec(header.trim().toLowerCase())
+  if (!m || m[1] === ZERO_TRACE || m[2] === ZERO_SPAN) return undefined
+  const trace: TraceContext = { traceId: m[1]!, spanId: m[2]!, flags: Number.parseInt(m[3]!, 16) }
+  if (state) trace.state = state
+  return trace
+}

@@ -1,0 +1,42 @@
+import type { Static, TSchema } from '@sinclair/typebox'
+import type { Principal, TraceContext } from '../context/index.ts'
+import type { AnyService, ServiceClient } from './service.ts'
+
+export type EventSchemas = Record<string, TSchema>
+
+/** Per-call options a caller may set; everything else is carried on from the context. */
+export interface CallOptions {
+  /** Deadline for this call in ms; it can only shrink the one inherited from the caller. */
+  timeout?: number
+  /** Cancels the call (rejects with CANCELLED, aborts the callee's `ctx.signal`). */
+  signal?: AbortSignal
+  /** Top-level calls only: who the call is made for. Nested calls inherit it. */
+  principal?: Principal
+  /** Extra string metadata carried along with the call (e.g. a tenant id). */
+  meta?: Record<string, string>
+}
+
+/**
+ * What every handler receives beside its input. Nested calls made through
+ * `ctx.service(...)` carry the request id, trace, principal and the (shrinking)
+ * deadline on; `signal` aborts when the deadline passes or the caller cancels.
+ */
+export interface Context<E extends EventSchemas = EventSchemas> {
+  readonly requestId: string
+  readonly trace: TraceContext
+  /** Name of the calling service, undefined for calls from outside any service. */
+  readonly caller: string | undefined
+  readonly principal: Principal | undefined
+  /** Absolute deadline on this process's clock (ms since epoch). */
+  readonly deadline: number
+  readonly signal: AbortSignal
+  readonly meta: Readonly<Record<string, string>>
+  /** Name of the service whose handler runs (or the broker's own name at top level). */
+  readonly service: string
+  /** Time left before the deadline, in ms (never negative). */
+  remaining(): number
+  /** A typed client for another service; import its type with `import type`. */
+  client<S extends AnyService>(name: S['name']): ServiceClient<S>
+  /** Emits one of this service's declared events; the payload is validated before it leaves. */
+  emit<K extends keyof E & string>(event: K, payload: Static<E[K]>): Promise<void>
+}

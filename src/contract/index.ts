@@ -1,0 +1,31 @@
+export type { CallOptions, Context, EventSchemas } from './context.ts'
+export {
+  type ActionPolicy,
+  type BreakerPolicy,
+  type BulkheadPolicy,
+  defaultPolicy,
+  type PolicyOverrides,
+  type RetryPolicy,
+  resolvePolicy,
+} from './policy.ts'
+export {
+  type ActionDefinition,
+  type ActionMap,
+  type ActionSpec,
+  type AnyService,
+  defineService,
+  type EventHandler,
+  type EventMode,
+  type EventPayload,
+  type HttpMethod,
+  type HttpRoute,
+  type InputOf,
+  type OutputOf,
+  type ServiceClient,
+  type ServiceDefinition,
+  type ServiceSpec,
+  type Subscription,
+  type SubscriptionSpec,
+  subscribe,
+} from './service.ts'
+export { compileValidator, type FieldError, type Validator } from './validator.ts'

@@ -1,0 +1,192 @@
+import type { Static, TSchema } from '@sinclair/typebox'
+import type { CallOptions, Context, EventSchemas } from './context.ts'
+import type { PolicyOverrides } from './policy.ts'
+import { compileValidator, type Validator } from './validator.ts'
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+/** An HTTP route for the gateway. Only actions with a route are reachable from outside. */
+export interface HttpRoute {
+  method: HttpMethod
+  /** fastify-style path, e.g. `/users/:id`; params, query and body merge into the input. */
+  path: string
+  /** `public` needs no token; `authenticated` (the default) needs a valid bearer token. */
+  auth?: 'public' | 'authenticated'
+}
+
+export interface ActionSpec<I extends TSchema, O extends TSchema, E extends EventSchemas> {
+  input: I
+  output: O
+  handler: (input: Static<I>, ctx: Context<E>) => Promise<Static<O>> | Static<O>
+  /** Safe to run twice: only idempotent actions are retried or hedged. Default false. */
+  idempotent?: boolean
+  policy?: PolicyOverrides
+  http?: HttpRoute
+  description?: string
+}
+
+export interface ActionDefinition<I extends TSchema = TSchema, O extends TSchema = TSchema> {
+  readonly input: Validator<I>
+  readonly output: Validator<O>
+  readonly handler: (input: Static<I>, ctx: Context<any>) => Promise<Static<O>> | Static<O>
+  readonly idempotent: boolean
+  readonly policy: PolicyOverrides | undefined
+  readonly http: HttpRoute | undefined
+  readonly description: string | undefined
+}
+
+export type EventMode = 'balanced' | 'broadcast'
+
+export type EventHandler<P> = (payload: P, ctx: Context) => void | Promise<void>
+
+export interface SubscriptionSpec<P> {
+  /** balanced: one instance of this service gets each event; broadcast: every instance does. */
+  mode?: EventMode
+  handler: EventHandler<P>
+}
+
+export interface Subscription {
+  readonly mode: EventMode
+  readonly handler: EventHandler<any>
+}
+
+export type ActionMap = Record<string, ActionDefinition<any, any>>
+
+export interface ServiceSpec<N extends string, E extends EventSchemas, A extends ActionMap> {
+  name: N
+  version?: string
+  /** Events this service emits, with their payload schemas. */
+  events?: E
+  /** Build the actions with `action`, which types `ctx.emit` with this service's events. */
+  actions: (kit: {
+    action: <I extends TSchema, O extends TSchema>(spec: ActionSpec<I, O, E>) => ActionDefinition<I, O>
+  }) => A
+  /** Event subscriptions: spread one `subscribe<OtherService>({...})` per emitting service. */
+  on?: Record<string, Subscription>
+  /** Default policy for all actions of this service; each action may refine it. */
+  policy?: PolicyOverrides
+  /** Runs before the service takes traffic; a throw fails the start. */
+  started?: () => void | Promise<void>
+  /** Runs after in-flight calls drained, on shutdown. */
+  stopped?: () => void | Promise<void>
+}
+
+export interface ServiceDefinition<
+  N extends string = string,
+  E extends EventSchemas = EventSchemas,
+  A extends ActionMap = ActionMap,
+> {
+  readonly name: N
+  readonly version: string
+  readonly events: E
+  readonly eventValidators: { readonly [K in keyof E]: Validator<E[K]> }
+  readonly actions: A
+  readonly on: Readonly<Record<string, Subscription>>
+  readonly policy: PolicyOverrides | undefined
+  readonly started: (() => void | Promise<void>) | undefined
+  readonly stopped: (() => void | Promise<void>) | undefined
+}
+
+export type AnyService = ServiceDefinition<string, any, any>
+
+export type InputOf<D> = D extends ActionDefinition<infer I, any> ? Static<I> : never
+export type OutputOf<D> = D extends ActionDefinition<any, infer O> ? Static<O> : never
+
+/** The caller's view of a service: one async function per action, typed from the definition. */
+export type ServiceClient<S extends AnyService> = {
+  readonly [K in keyof S['actions']]: (
+    input: InputOf<S['actions'][K]>,
+    options?: CallOptions,
+  ) => Promise<OutputOf<S['actions'][K]>>
+}
+
+export type EventPayload<S extends AnyService, K extends keyof S['events']> = Static<S['events'][K]>
+
+const NAME = /^[a-z][a-z0-9-]*$/
+const ACTION_NAME = /^[a-zA-Z][a-zA-Z0-9_]*$/
+
+/**
+ * Defines a service: its name, actions with schemas, the events it emits and those
+ * it listens to. Schemas are compiled once here. Throws on an invalid name.
+ *
+ * @example
+ * export const users = defineService({
+ *   name: 'users',
+ *   actions: ({ action }) => ({
+ *     get: action({
+ *       input: Type.Object({ id: Type.String() }),
+ *       output: User,
+ *       idempotent: true,
+ *       handler: async ({ id }) => findUser(id),
+ *     }),
+ *   }),
+ * })
+ * export type UsersService = typeof users
+ */
+export function defineService<const N extends string, A extends ActionMap, E extends EventSchemas = Record<never, never>>(
+  spec: ServiceSpec<N, E, A>,
+): ServiceDefinition<N, E, A> {
+  if (!NAME.test(spec.name)) {
+    throw new TypeError(`service name "${spec.name}" must match ${NAME} (lowercase, digits, dashes)`)
+  }
+  const actions = spec.actions({ action: buildAction })
+  for (const actionName of Object.keys(actions)) {
+    if (!ACTION_NAME.test(actionName)) {
+      throw new TypeError(`action name "${spec.name}.${actionName}" must match ${ACTION_NAME}`)
+    }
+  }
+  const events = (spec.events ?? {}) as E
+  const eventValidators = Object.fromEntries(
+    Object.entries(events).map(([name, schema]) => [name, compileValidator(schema)]),
+  ) as ServiceDefinition<N, E, A>['eventValidators']
+  return {
+    name: spec.name,
+    version: spec.version ?? '0.0.0',
+    events,
+    eventValidators,
+    actions,
+    on: spec.on ?? {},
+    policy: spec.policy,
+    started: spec.started,
+    stopped: spec.stopped,
+  }
+}
+
+function buildAction<I extends TSchema, O extends TSchema, E extends EventSchemas>(
+  spec: ActionSpec<I, O, E>,
+): ActionDefinition<I, O> {
+  return {
+    input: compileValidator(spec.input),
+    output: compileValidator(spec.output),
+    handler: spec.handler as ActionDefinition<I, O>['handler'],
+    idempotent: spec.idempotent ?? false,
+    policy: spec.policy,
+    http: spec.http,
+    description: spec.description,
+  }
+}
+
+/**
+ * Typed subscriptions to the events of service `S` (imported with `import type`).
+ * A bare function subscribes balanced; `{ mode: 'broadcast', handler }` reaches every instance.
+ *
+ * @example
+ * on: { ...subscribe<OrdersService>({ 'order.placed': async (order, ctx) => notify(order) }) }
+ */
+export function subscribe<S extends AnyService>(
+  handlers: {
+    [K in keyof S['events'] & string]?:
+      | EventHandler<Static<S['events'][K]>>
+      | SubscriptionSpec<Static<S['events'][K]>>
+  },
+): Record<string, Subscription> {
+  const out: Record<string, Subscription> = {}
+  for (const [event, h] of Object.entries(handlers)) {
+    if (h === undefined) continue
+    out[event] =
+      typeof h === 'function'
+        ? { mode: 'balanced', handler: h }
+        : { mode: h.mode ?? 'balanced', handler: h.handler }
+  }
+  return out
+}

@@ -1,0 +1,2 @@
+export { pipeline } from './pipeline.ts'
+export type { Call, Endpoint, Middleware, Next } from './types.ts'

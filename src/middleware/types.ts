@@ -1,0 +1,41 @@
+import type { Principal, TraceContext } from '../context/index.ts'
+import type { ActionPolicy } from '../contract/index.ts'
+
+/** One instance of a service that can take a call. */
+export interface Endpoint {
+  nodeId: string
+  /** True when the instance lives in this broker (no transport hop). */
+  local: boolean
+}
+
+/**
+ * One outgoing call as the caller-side pipeline sees it. Middleware never mutates
+ * it: a policy that changes something (the endpoint, the attempt) passes a copy on.
+ */
+export interface Call {
+  readonly service: string
+  readonly action: string
+  readonly input: unknown
+  readonly requestId: string
+  readonly trace: TraceContext
+  readonly caller: string | undefined
+  readonly principal: Principal | undefined
+  readonly meta: Readonly<Record<string, string>> | undefined
+  /** Absolute deadline on the local clock. */
+  readonly deadline: number
+  /** Aborts when the caller cancels; the deadline is enforced separately. */
+  readonly signal: AbortSignal | undefined
+  readonly idempotent: boolean
+  readonly policy: ActionPolicy
+  /** 1 for the first attempt. */
+  readonly attempt: number
+  /** Node ids already tried by earlier attempts: the balancer avoids them when it can. */
+  readonly tried: readonly string[]
+  /** Chosen by the balancing step; set for the steps after it. */
+  readonly endpoint?: Endpoint
+}
+
+export type Next = (call: Call) => Promise<unknown>
+
+/** A policy: does something around `next`. Dependencies (clock, state) live in its closure. */
+export type Middleware = (call: Call, next: Next) => Promise<unknown>

@@ -1,0 +1,79 @@
+import type { Principal } from '../context/index.ts'
+import type { EventMode, PolicyOverrides } from '../contract/index.ts'
+import type { WireError } from '../errors/index.ts'
+
+/**
+ * What a node tells its peers about itself. Callers never load a callee's code, so
+ * everything a caller needs to route and to apply policies travels here as data.
+ */
+export interface NodeInfo {
+  nodeId: string
+  /** Increases with every announcement of this node; older ones are ignored. */
+  seq: number
+  services: ServiceInfo[]
+  /** Informational (pid, host, started at); never used for routing. */
+  meta?: Record<string, string | number>
+}
+
+export interface ServiceInfo {
+  name: string
+  version: string
+  /** Service-level policy defaults as declared by the service. */
+  policy?: PolicyOverrides
+  actions: Record<string, ActionInfo>
+  /** Event name → how this service subscribes to it. */
+  subscriptions: Record<string, EventMode>
+}
+
+export interface ActionInfo {
+  idempotent: boolean
+  policy?: PolicyOverrides
+}
+
+/** The call context as it crosses a process boundary. */
+export interface WireContext {
+  requestId: string
+  /** W3C traceparent of the caller's span. */
+  traceparent: string
+  tracestate?: string
+  caller?: string
+  principal?: Principal
+  /** Time left before the deadline, in ms, at the moment of sending. */
+  timeout: number
+  meta?: Record<string, string>
+}
+
+/** `id` is unique per sending node and connection lifetime; the reply echoes it. */
+export interface RequestMessage {
+  kind: 'request'
+  id: number
+  service: string
+  action: string
+  input: unknown
+  ctx: WireContext
+}
+
+export type ResponseMessage =
+  | { kind: 'response'; id: number; ok: true; output: unknown }
+  | { kind: 'response'; id: number; ok: false; error: WireError }
+
+/**
+ * One event delivered to one node. `groups` names the subscribing services on that
+ * node that must handle it (the sender chose this node for them); the receiver runs
+ * each group's handler once.
+ */
+export interface EventMessage {
+  kind: 'event'
+  event: string
+  payload: unknown
+  groups: string[]
+  ctx: WireContext
+}
+
+/** The caller gave up (deadline or abort): the callee aborts the handler's signal. */
+export interface CancelMessage {
+  kind: 'cancel'
+  id: number
+}
+
+export type Message = RequestMessage | ResponseMessage | EventMessage | CancelMessage

@@ -1,0 +1,42 @@
+import type { Message, NodeInfo } from './messages.ts'
+
+/**
+ * What the broker gives a transport: where to deliver what arrives.
+ * Handlers must not throw; they are called synchronously from the transport's I/O.
+ */
+export interface TransportHandlers {
+  /** A message from peer `from`. */
+  onMessage(from: string, message: Message): void
+  /** A peer appeared or re-announced (newer `seq`). */
+  onPeer(info: NodeInfo): void
+  /**
+   * A peer is gone: it closed, its connection dropped, or it missed heartbeats.
+   * The broker fails calls in flight to it with UNAVAILABLE at once.
+   */
+  onPeerGone(nodeId: string, reason: string): void
+}
+
+/**
+ * Moves messages between nodes and tells the broker which nodes exist. It knows
+ * nothing of services, policies or correlation: request/reply matching, balancing
+ * and retries live in the broker, the same for every transport.
+ *
+ * Implementations: in-process (no serialization), socket (Unix sockets on one
+ * machine), NATS (many machines). All pass the conformance suite in `test/conformance`.
+ */
+export interface Transport {
+  /** A short name for logs and status ('in-process', 'socket', 'nats'). */
+  readonly kind: string
+  /** Starts listening and discovery; resolves once this node can send and receive. */
+  start(local: NodeInfo, handlers: TransportHandlers): Promise<void>
+  /** Announces a change of this node's services to every peer. */
+  announce(local: NodeInfo): void
+  /**
+   * Sends one message to one peer, in order with the previous ones to that peer.
+   * Returns false when the peer is unknown or unreachable (the broker then answers
+   * UNAVAILABLE). A message that cannot be encoded throws a TesseraError.
+   */
+  send(nodeId: string, message: Message): boolean
+  /** Tells peers this node leaves, flushes what is queued, closes. Idempotent. */
+  close(): Promise<void>
+}

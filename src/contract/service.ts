@@ -123,9 +123,11 @@ const ACTION_NAME = /^[a-zA-Z][a-zA-Z0-9_]*$/
  * })
  * export type UsersService = typeof users
  */
-export function defineService<const N extends string, A extends ActionMap, E extends EventSchemas = Record<never, never>>(
-  spec: ServiceSpec<N, E, A>,
-): ServiceDefinition<N, E, A> {
+export function defineService<
+  const N extends string,
+  A extends ActionMap,
+  E extends EventSchemas = Record<never, never>,
+>(spec: ServiceSpec<N, E, A>): ServiceDefinition<N, E, A> {
   if (!NAME.test(spec.name)) {
     throw new TypeError(`service name "${spec.name}" must match ${NAME} (lowercase, digits, dashes)`)
   }

@@ -29,8 +29,13 @@ export interface Call {
   readonly policy: ActionPolicy
   /** 1 for the first attempt. */
   readonly attempt: number
-  /** Node ids already tried by earlier attempts: the balancer avoids them when it can. */
-  readonly tried: readonly string[]
+  /**
+   * Node ids chosen so far in this call, shared by all its attempts: the balancing
+   * step appends each choice, and avoids earlier ones on a retry when it can.
+   */
+  readonly tried: string[]
+  /** Caller-supplied answer when every attempt failed (see the fallback policy). */
+  readonly fallback: ((error: unknown) => unknown) | undefined
   /** Chosen by the balancing step; set for the steps after it. */
   readonly endpoint?: Endpoint
 }

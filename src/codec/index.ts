@@ -1,0 +1,1 @@
+export { type ControlMessage, decodeEnvelope, type Envelope, encodeEnvelope, Kind } from './message-codec.ts'

@@ -1,0 +1,233 @@
+import { Packr } from 'msgpackr'
+import { TesseraError, type WireError } from '../errors/index.ts'
+import type { Message, NodeInfo, WireContext } from '../transport/index.ts'
+
+/**
+ * Message kinds on the wire. Each message is one msgpack array whose first element
+ * is the kind (see docs/protocol.md). 1–15 are broker messages shared by every
+ * transport; 16 and up are transport control messages.
+ */
+export const Kind = {
+  REQUEST: 1,
+  RESPONSE_OK: 2,
+  RESPONSE_ERROR: 3,
+  EVENT: 4,
+  CANCEL: 5,
+  HELLO: 16,
+  ANNOUNCE: 17,
+  BYE: 18,
+  PING: 19,
+  PONG: 20,
+} as const
+
+/** Transport control messages carried in the same envelope as broker messages. */
+export type ControlMessage =
+  | { kind: 'hello'; info: NodeInfo }
+  | { kind: 'announce'; info: NodeInfo }
+  | { kind: 'bye'; nodeId: string }
+  | { kind: 'ping'; n: number }
+  | { kind: 'pong'; n: number }
+
+export type Envelope = Message | ControlMessage
+
+// Plain msgpack (no records, no extensions) so peers in other languages can decode it.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true })
+
+export function encodeEnvelope(msg: Envelope): Uint8Array {
+  try {
+    return packr.pack(toTuple(msg))
+  } catch (err) {
+    throw new TesseraError('BAD_REQUEST', `message cannot be encoded: ${(err as Error).message}`, undefined, {
+      cause: err,
+    })
+  }
+}
+
+function toTuple(m: Envelope): unknown[] {
+  switch (m.kind) {
+    case 'request':
+      return [Kind.REQUEST, m.id, m.service, m.action, m.ctx, m.input]
+    case 'response':
+      return m.ok ? [Kind.RESPONSE_OK, m.id, m.output] : [Kind.RESPONSE_ERROR, m.id, m.error]
+    case 'event':
+      return [Kind.EVENT, m.event, m.groups, m.ctx, m.payload]
+    case 'cancel':
+      return [Kind.CANCEL, m.id]
+    case 'hello':
+      return [Kind.HELLO, m.info]
+    case 'announce':
+      return [Kind.ANNOUNCE, m.info]
+    case 'bye':
+      return [Kind.BYE, m.nodeId]
+    case 'ping':
+      return [Kind.PING, m.n]
+    case 'pong':
+      return [Kind.PONG, m.n]
+  }
+}
+
+function malformed(why: string): TesseraError {
+  return new TesseraError('BAD_REQUEST', `malformed message: ${why}`)
+}
+
+/**
+ * Decodes and shape-checks one message from an untrusted peer. Never returns
+ * something half-valid: any deviation throws BAD_REQUEST saying what was wrong,
+ * and the transport closes that connection.
+ */
+export function decodeEnvelope(bytes: Uint8Array): Envelope {
+  let raw: unknown
+  try {
+    raw = packr.unpack(bytes)
+  } catch (err) {
+    throw malformed(`not msgpack (${(err as Error).message})`)
+  }
+  if (!Array.isArray(raw) || raw.length === 0) throw malformed('expected a non-empty array')
+  const kind = raw[0]
+  switch (kind) {
+    case Kind.REQUEST:
+      arity(raw, 6)
+      return {
+        kind: 'request',
+        id: id(raw[1]),
+        service: str(raw[2], 'service'),
+        action: str(raw[3], 'action'),
+        ctx: wireContext(raw[4]),
+        input: raw[5],
+      }
+    case Kind.RESPONSE_OK:
+      arity(raw, 3)
+      return { kind: 'response', id: id(raw[1]), ok: true, output: raw[2] }
+    case Kind.RESPONSE_ERROR:
+      arity(raw, 3)
+      return { kind: 'response', id: id(raw[1]), ok: false, error: wireError(raw[2]) }
+    case Kind.EVENT:
+      arity(raw, 5)
+      return {
+        kind: 'event',
+        event: str(raw[1], 'event'),
+        groups: strArray(raw[2], 'groups'),
+        ctx: wireContext(raw[3]),
+        payload: raw[4],
+      }
+    case Kind.CANCEL:
+      arity(raw, 2)
+      return { kind: 'cancel', id: id(raw[1]) }
+    case Kind.HELLO:
+      arity(raw, 2)
+      return { kind: 'hello', info: nodeInfo(raw[1]) }
+    case Kind.ANNOUNCE:
+      arity(raw, 2)
+      return { kind: 'announce', info: nodeInfo(raw[1]) }
+    case Kind.BYE:
+      arity(raw, 2)
+      return { kind: 'bye', nodeId: str(raw[1], 'nodeId') }
+    case Kind.PING:
+    case Kind.PONG:
+      arity(raw, 2)
+      return { kind: kind === Kind.PING ? 'ping' : 'pong', n: num(raw[1], 'n') }
+    default:
+      throw malformed(`unknown kind ${JSON.stringify(kind)}`)
+  }
+}
+
+function arity(raw: unknown[], n: number): void {
+  if (raw.length !== n) throw malformed(`kind ${raw[0]} needs ${n} elements, got ${raw.length}`)
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function id(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw malformed('id must be a non-negative integer')
+  return v
+}
+
+function num(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw malformed(`${field} must be a number`)
+  return v
+}
+
+function str(v: unknown, field: string): string {
+  if (typeof v !== 'string') throw malformed(`${field} must be a string`)
+  return v
+}
+
+function strArray(v: unknown, field: string): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw malformed(`${field} must be strings`)
+  return v
+}
+
+function stringRecord(v: unknown, field: string): Record<string, string> {
+  if (!isObject(v) || !Object.values(v).every((x) => typeof x === 'string')) {
+    throw malformed(`${field} must map strings to strings`)
+  }
+  return v as Record<string, string>
+}
+
+function wireContext(v: unknown): WireContext {
+  if (!isObject(v)) throw malformed('ctx must be a map')
+  const ctx: WireContext = {
+    requestId: str(v.requestId, 'ctx.requestId'),
+    traceparent: str(v.traceparent, 'ctx.traceparent'),
+    timeout: num(v.timeout, 'ctx.timeout'),
+  }
+  if (v.tracestate !== undefined) ctx.tracestate = str(v.tracestate, 'ctx.tracestate')
+  if (v.caller !== undefined) ctx.caller = str(v.caller, 'ctx.caller')
+  if (v.meta !== undefined) ctx.meta = stringRecord(v.meta, 'ctx.meta')
+  if (v.principal !== undefined) {
+    const p = v.principal
+    if (!isObject(p)) throw malformed('ctx.principal must be a map')
+    const principal: NonNullable<WireContext['principal']> = { id: str(p.id, 'ctx.principal.id') }
+    if (p.roles !== undefined) principal.roles = strArray(p.roles, 'ctx.principal.roles')
+    if (p.claims !== undefined) {
+      if (!isObject(p.claims)) throw malformed('ctx.principal.claims must be a map')
+      principal.claims = p.claims
+    }
+    ctx.principal = principal
+  }
+  return ctx
+}
+
+function wireError(v: unknown): WireError {
+  if (!isObject(v)) throw malformed('error must be a map')
+  const err = TesseraError.fromWire({
+    code: str(v.code, 'error.code') as WireError['code'],
+    message: str(v.message, 'error.message'),
+    ...(v.data === undefined ? {} : isObject(v.data) ? { data: v.data } : { data: { value: v.data } }),
+    ...(typeof v.stack === 'string' ? { stack: v.stack } : {}),
+  })
+  return err.toWire(typeof v.stack === 'string')
+}
+
+function nodeInfo(v: unknown): NodeInfo {
+  if (!isObject(v)) throw malformed('node info must be a map')
+  if (!Array.isArray(v.services)) throw malformed('node info services must be an array')
+  for (const s of v.services) {
+    if (!isObject(s) || typeof s.name !== 'string' || typeof s.version !== 'string') {
+      throw malformed('each service needs a name and a version')
+    }
+    if (!isObject(s.actions) || !isObject(s.subscriptions))
+      throw malformed(`service ${s.name}: actions and subscriptions must be maps`)
+    for (const a of Object.values(s.actions)) {
+      if (!isObject(a) || typeof a.idempotent !== 'boolean')
+        throw malformed(`service ${s.name}: bad action info`)
+    }
+    for (const mode of Object.values(s.subscriptions)) {
+      if (mode !== 'balanced' && mode !== 'broadcast')
+        throw malformed(`service ${s.name}: bad subscription mode`)
+    }
+  }
+  const info: NodeInfo = {
+    nodeId: str(v.nodeId, 'nodeId'),
+    seq: num(v.seq, 'seq'),
+    services: v.services as NodeInfo['services'],
+  }
+  if (v.meta !== undefined) {
+    if (!isObject(v.meta)) throw malformed('node meta must be a map')
+    info.meta = v.meta as NodeInfo['meta'] & object
+  }
+  return info
+}

@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises'
+import { type ConnectionOptions, connect, credsAuthenticator, type NatsConnection } from 'nats'
+import { TesseraError } from '../../errors/index.ts'
+import type { NatsCredentials, ResolvedNatsOptions } from './options.ts'
+
+/**
+ * Opens the one NATS connection of a transport. It reconnects forever on its own
+ * (`maxReconnectAttempts: -1`), so a server restart never needs a service restart;
+ * only the first connect can fail. Rejects with UNAUTHORIZED when the server refuses
+ * the credentials, UNAVAILABLE when no server answers, BAD_REQUEST for an unreadable
+ * creds file.
+ */
+export async function openConnection(options: ResolvedNatsOptions, name: string): Promise<NatsConnection> {
+  const connectionOptions: ConnectionOptions = {
+    servers: options.servers,
+    name,
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: options.reconnectTimeWaitMs,
+    reconnectJitter: Math.min(100, options.reconnectTimeWaitMs),
+    ...(await credentialOptions(options.credentials)),
+  }
+  try {
+    return await connect(connectionOptions)
+  } catch (err) {
+    throw connectError(err, options.servers)
+  }
+}
+
+async function credentialOptions(
+  credentials: NatsCredentials | undefined,
+): Promise<Partial<ConnectionOptions>> {
+  if (credentials === undefined) return {}
+  if ('token' in credentials) return { token: credentials.token }
+  if ('user' in credentials) return { user: credentials.user, pass: credentials.pass }
+  try {
+    return { authenticator: credsAuthenticator(await readFile(credentials.credsFile)) }
+  } catch (err) {
+    throw new TesseraError('BAD_REQUEST', `cannot read NATS creds file ${credentials.credsFile}`, undefined, {
+      cause: err,
+    })
+  }
+}
+
+function connectError(err: unknown, servers: string[]): TesseraError {
+  const code = (err as { code?: unknown }).code
+  const where = servers.join(', ')
+  if (code === 'AUTHORIZATION_VIOLATION' || code === 'BAD_AUTHENTICATION' || code === 'BAD_CREDS') {
+    return new TesseraError(
+      'UNAUTHORIZED',
+      `NATS server ${where} rejected the credentials (${code})`,
+      undefined,
+      {
+        cause: err,
+      },
+    )
+  }
+  const message = err instanceof Error ? err.message : String(err)
+  return new TesseraError('UNAVAILABLE', `cannot connect to NATS server ${where}: ${message}`, undefined, {
+    cause: err,
+  })
+}

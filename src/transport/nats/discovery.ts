@@ -1,0 +1,239 @@
+import type { Msg } from 'nats'
+import { type ControlMessage, decodeEnvelope } from '../../codec/index.ts'
+import type { Logger } from '../../observability/index.ts'
+import type { NodeInfo } from '../messages.ts'
+import type { TransportHandlers } from '../transport.ts'
+import { PeerTable } from './peer-table.ts'
+import { nodeIdOf, nodeToken, type Subjects } from './subjects.ts'
+
+/** What discovery needs from the transport around it. */
+export interface DiscoveryDeps {
+  subjects: Subjects
+  handlers: TransportHandlers
+  logger: Logger
+  heartbeatMs: number
+  peerTimeoutMs: number
+  /** This node's current info. */
+  local(): NodeInfo
+  /** Publishes a control message; logs instead of throwing (timers call it). */
+  publish(subject: string, message: ControlMessage): void
+}
+
+/**
+ * Who is out there, and who left. Protocol (docs/decisions/0003-nats-subjects.md):
+ *
+ * - on start and after every reconnect: HELLO with full info on the discovery subject;
+ *   each peer answers with its ANNOUNCE sent directly to the newcomer's node subject
+ * - on a change of services: ANNOUNCE on the discovery subject
+ * - every `heartbeatMs`: a light PING carrying the node's `seq`; a receiver that does
+ *   not know that seq asks for the full info with a direct HELLO
+ * - on close: BYE → peers report it gone at once
+ * - a peer silent for `peerTimeoutMs` (SIGKILL, network loss) → gone; a "no
+ *   responders" status for a send to it → gone at once (its subscription vanished)
+ */
+export class Discovery {
+  readonly peers: PeerTable
+  readonly #deps: DiscoveryDeps
+  readonly #askedAt = new Map<string, number>()
+  readonly #ownToken: string
+  #timer: NodeJS.Timeout | undefined
+  #lastTick = Date.now()
+  #connected = true
+  /** "No responders" before this time are ignored: peers may still be reconnecting. */
+  #quietUntil = 0
+
+  constructor(deps: DiscoveryDeps) {
+    this.#deps = deps
+    this.peers = new PeerTable(deps.subjects)
+    this.#ownToken = nodeToken(deps.local().nodeId)
+  }
+
+  /** Says HELLO and starts heartbeats and the liveness sweep. */
+  start(): void {
+    this.#hello(this.#deps.subjects.ownDiscovery)
+    this.#lastTick = Date.now()
+    this.#timer = setInterval(() => this.#tick(), this.#deps.heartbeatMs)
+    // The NATS socket keeps a serving process alive; the timer alone should not.
+    this.#timer.unref()
+  }
+
+  announce(): void {
+    this.#deps.publish(this.#deps.subjects.ownDiscovery, { kind: 'announce', info: this.#deps.local() })
+  }
+
+  /** Stops timers and says BYE (published before the connection drains). */
+  stop(): void {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+    this.#deps.publish(this.#deps.subjects.ownDiscovery, { kind: 'bye', nodeId: this.#deps.local().nodeId })
+  }
+
+  /** Our connection dropped: peers are not judged while we cannot hear them. */
+  disconnected(): void {
+    this.#connected = false
+  }
+
+  /**
+   * Our connection is back (possibly a restarted server with no subscriptions of the
+   * peers yet). Peers get a fresh `peerTimeoutMs` to reconnect and heartbeat, and
+   * "no responders" is ignored for that long; then we say HELLO again.
+   */
+  reconnected(): void {
+    const now = Date.now()
+    this.#connected = true
+    this.#quietUntil = now + this.#deps.peerTimeoutMs
+    this.peers.touchAll(now)
+    this.#hello(this.#deps.subjects.ownDiscovery)
+  }
+
+  /** A message on `tessera.<ns>.discovery.*`. Malformed ones are logged and dropped. */
+  onDiscovery(msg: Msg): void {
+    const token = msg.subject.slice(this.#deps.subjects.discoveryPrefix.length)
+    if (token === this.#ownToken) return
+    const from = nodeIdOf(token)
+    const message = from === undefined ? undefined : this.#decode(msg, from)
+    if (from === undefined || message === undefined) return
+    switch (message.kind) {
+      case 'hello':
+      case 'announce':
+        this.onControl(from, message)
+        return
+      case 'ping':
+        this.#heartbeat(from, message.n)
+        return
+      case 'bye':
+        this.gone(from, 'said bye')
+        return
+      default:
+        this.#deps.logger.warn(
+          { from, kind: message.kind },
+          'nats: dropped a non-discovery message on the discovery subject',
+        )
+    }
+  }
+
+  /** A HELLO or ANNOUNCE, broadcast or sent directly; a HELLO is answered directly. */
+  onControl(from: string, message: ControlMessage): void {
+    if (message.kind !== 'hello' && message.kind !== 'announce') return
+    const info = message.info
+    if (info.nodeId !== from || info.nodeId === this.#deps.local().nodeId) {
+      this.#deps.logger.warn(
+        { from, claimed: info.nodeId },
+        'nats: dropped an announcement for another node id',
+      )
+      return
+    }
+    let learned = this.peers.learn(info, Date.now())
+    if (learned === 'older') {
+      if (message.kind === 'announce') return
+      // A HELLO with a lower seq is a new incarnation of the node: whatever was in
+      // flight to the old one is lost.
+      this.gone(from, 'restarted')
+      learned = this.peers.learn(info, Date.now())
+    }
+    if (learned !== 'same') this.#notify(info)
+    if (message.kind === 'hello') {
+      this.#askedAt.delete(from)
+      const peer = this.peers.get(from)
+      if (peer) this.#deps.publish(peer.subject, { kind: 'announce', info: this.#deps.local() })
+    }
+  }
+
+  /** The server said nobody subscribes to a peer's subject any more (HMSG 503). */
+  onNoResponders(msg: Msg): void {
+    if (msg.headers?.code !== 503) return
+    const from = nodeIdOf(msg.subject.slice(this.#deps.subjects.noRespondersPrefix.length))
+    if (from === undefined || Date.now() < this.#quietUntil) return
+    this.gone(from, 'no responders')
+  }
+
+  /** Removes the peer and tells the broker, once per departure. */
+  gone(nodeId: string, reason: string): void {
+    if (!this.peers.remove(nodeId)) return
+    this.#deps.logger.info({ peer: nodeId, reason }, 'nats: peer gone')
+    guard(this.#deps.logger, () => this.#deps.handlers.onPeerGone(nodeId, reason))
+  }
+
+  #heartbeat(from: string, seq: number): void {
+    const peer = this.peers.get(from)
+    if (peer !== undefined) peer.lastSeen = Date.now()
+    if (peer === undefined || peer.seq < seq) this.#ask(from)
+  }
+
+  // Asks an unknown (or stale) peer for its info, at most once per heartbeat period,
+  // by sending it our HELLO directly; it answers with its ANNOUNCE.
+  #ask(nodeId: string): void {
+    const now = Date.now()
+    if (now - (this.#askedAt.get(nodeId) ?? 0) < this.#deps.heartbeatMs) return
+    this.#askedAt.set(nodeId, now)
+    this.#hello(this.#deps.subjects.toPeer(nodeToken(nodeId)))
+  }
+
+  #hello(subject: string): void {
+    this.#deps.publish(subject, { kind: 'hello', info: this.#deps.local() })
+  }
+
+  #tick(): void {
+    const now = Date.now()
+    const sinceLast = now - this.#lastTick
+    this.#lastTick = now
+    if (!this.#connected) return
+    this.#deps.publish(this.#deps.subjects.ownDiscovery, { kind: 'ping', n: this.#deps.local().seq })
+    // If our own event loop stalled past the timeout, the silence is ours: forgive it.
+    if (sinceLast > this.#deps.peerTimeoutMs) {
+      this.peers.touchAll(now)
+      return
+    }
+    for (const nodeId of this.peers.expire(now - this.#deps.peerTimeoutMs)) {
+      this.#deps.logger.info({ peer: nodeId }, 'nats: peer missed its heartbeats')
+      guard(this.#deps.logger, () =>
+        this.#deps.handlers.onPeerGone(nodeId, `no heartbeat for ${this.#deps.peerTimeoutMs} ms`),
+      )
+    }
+    if (this.#askedAt.size > 0) {
+      for (const [nodeId, at] of this.#askedAt)
+        if (now - at > this.#deps.peerTimeoutMs) this.#askedAt.delete(nodeId)
+    }
+  }
+
+  #notify(info: NodeInfo): void {
+    this.#deps.logger.debug({ peer: info.nodeId, seq: info.seq }, 'nats: peer info')
+    guard(this.#deps.logger, () => this.#deps.handlers.onPeer(info))
+  }
+
+  #decode(msg: Msg, from: string): ControlMessage | undefined {
+    try {
+      const message = decodeEnvelope(msg.data)
+      if (isControl(message)) return message
+      this.#deps.logger.warn(
+        { from, kind: message.kind },
+        'nats: dropped a broker message on the discovery subject',
+      )
+    } catch (err) {
+      this.#deps.logger.warn(
+        { from, err: (err as Error).message },
+        'nats: dropped a malformed discovery message',
+      )
+    }
+    return undefined
+  }
+}
+
+function isControl(message: { kind: string }): message is ControlMessage {
+  return (
+    message.kind === 'hello' ||
+    message.kind === 'announce' ||
+    message.kind === 'bye' ||
+    message.kind === 'ping' ||
+    message.kind === 'pong'
+  )
+}
+
+/** Runs a broker handler; one that throws is logged instead of breaking NATS's parser loop. */
+export function guard(logger: Logger, fn: () => void): void {
+  try {
+    fn()
+  } catch (err) {
+    logger.error({ err }, 'nats: a transport handler threw (handlers must not throw)')
+  }
+}

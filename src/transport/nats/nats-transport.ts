@@ -1,0 +1,213 @@
+import type { Msg, NatsConnection } from 'nats'
+import { type ControlMessage, decodeEnvelope, encodeEnvelope } from '../../codec/index.ts'
+import { TesseraError } from '../../errors/index.ts'
+import { type Logger, silentLogger } from '../../observability/index.ts'
+import type { Message, NodeInfo } from '../messages.ts'
+import type { Transport, TransportHandlers } from '../transport.ts'
+import { openConnection } from './connect.ts'
+import { Discovery, guard } from './discovery.ts'
+import { type NatsTransportOptions, type ResolvedNatsOptions, resolveOptions } from './options.ts'
+import { natsSubjects, nodeIdOf, type Subjects } from './subjects.ts'
+
+/**
+ * A transport over NATS, for nodes on many machines. Each node subscribes to its own
+ * subject; the broker picks the node and this transport only delivers to it (no queue
+ * groups). Peers are found through a discovery subject with heartbeats; a peer is
+ * reported gone on BYE, after `peerTimeoutMs` of silence, or at once when the server
+ * answers "no responders" for a send to it. Survives server restarts by reconnecting.
+ *
+ * `start` rejects with UNAUTHORIZED for refused credentials and UNAVAILABLE when no
+ * server answers. `send` throws PAYLOAD_TOO_LARGE above the smaller of `maxPayload`
+ * and the server's max_payload.
+ *
+ * @example
+ * const transport = natsTransport({ servers: 'nats://127.0.0.1:4222', namespace: 'shop' })
+ * const node = await createNode({ transport })
+ */
+export function natsTransport(options: NatsTransportOptions): Transport & AsyncDisposable {
+  return new NatsTransport(resolveOptions(options), options.logger ?? silentLogger)
+}
+
+class NatsTransport implements Transport, AsyncDisposable {
+  readonly kind = 'nats'
+  readonly #options: ResolvedNatsOptions
+  readonly #logger: Logger
+  #nc: NatsConnection | undefined
+  #subjects: Subjects | undefined
+  #handlers: TransportHandlers | undefined
+  #discovery: Discovery | undefined
+  #local: NodeInfo | undefined
+  #maxPayload = Number.POSITIVE_INFINITY
+  #closing: Promise<void> | undefined
+
+  constructor(options: ResolvedNatsOptions, logger: Logger) {
+    this.#options = options
+    this.#logger = logger.child({ transport: 'nats' })
+  }
+
+  async start(local: NodeInfo, handlers: TransportHandlers): Promise<void> {
+    if (this.#local !== undefined || this.#closing !== undefined) {
+      throw new TesseraError('CONFLICT', 'natsTransport: start() may be called once, before close()')
+    }
+    this.#local = local
+    this.#handlers = handlers
+    const subjects = natsSubjects(this.#options.namespace, local.nodeId)
+    let nc: NatsConnection
+    try {
+      nc = await openConnection(this.#options, this.#options.name ?? `tessera:${local.nodeId}`)
+    } catch (err) {
+      this.#local = undefined // a failed start may be retried
+      throw err
+    }
+    if (this.#closing !== undefined) {
+      // close() was called while connecting: honour it, leave nothing open.
+      await nc.close()
+      throw new TesseraError('UNAVAILABLE', 'natsTransport: closed while starting')
+    }
+    this.#nc = nc
+    this.#subjects = subjects
+    this.#maxPayload = Math.min(this.#options.maxPayload, nc.info?.max_payload ?? Number.POSITIVE_INFINITY)
+    const discovery = new Discovery({
+      subjects,
+      handlers,
+      logger: this.#logger,
+      heartbeatMs: this.#options.heartbeatMs,
+      peerTimeoutMs: this.#options.peerTimeoutMs,
+      local: () => this.#local ?? local,
+      publish: (subject, message) => this.#publishControl(subject, message),
+    })
+    this.#discovery = discovery
+    nc.subscribe(subjects.inbox, { callback: (err, msg) => err ?? this.#onInbox(msg) })
+    nc.subscribe(subjects.discovery, { callback: (err, msg) => err ?? discovery.onDiscovery(msg) })
+    nc.subscribe(subjects.noResponders, { callback: (err, msg) => err ?? discovery.onNoResponders(msg) })
+    // Subscriptions are in place on the server before anyone learns about this node,
+    // so the first message a peer sends us is not answered with "no responders".
+    await nc.flush()
+    this.#watch(nc, discovery)
+    discovery.start()
+    this.#logger.info({ nodeId: local.nodeId, server: nc.getServer() }, 'nats: started')
+  }
+
+  announce(local: NodeInfo): void {
+    this.#local = local
+    this.#discovery?.announce()
+  }
+
+  send(nodeId: string, message: Message): boolean {
+    const peer = this.#discovery?.peers.get(nodeId)
+    if (peer === undefined) return false
+    const bytes = encodeEnvelope(message)
+    if (bytes.length > this.#maxPayload) {
+      throw new TesseraError(
+        'PAYLOAD_TOO_LARGE',
+        `message of ${bytes.length} bytes exceeds the NATS limit of ${this.#maxPayload} bytes`,
+        { size: bytes.length, limit: this.#maxPayload },
+      )
+    }
+    try {
+      // While disconnected nats.js buffers this and sends it after reconnecting.
+      this.#nc!.publish(peer.subject, bytes, peer.publishOptions)
+      return true
+    } catch (err) {
+      // Closed or draining: this node is leaving, the peer is unreachable from here.
+      this.#logger.debug({ peer: nodeId, err: (err as Error).message }, 'nats: send failed')
+      return false
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown()
+    return this.#closing
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
+  async #shutdown(): Promise<void> {
+    const nc = this.#nc
+    if (nc === undefined || nc.isClosed()) return
+    // BYE goes out before drain: drain unsubscribes, delivers what already arrived,
+    // flushes everything published (BYE included) and then closes the socket.
+    this.#discovery?.stop()
+    try {
+      await nc.drain()
+    } catch (err) {
+      this.#logger.warn({ err: (err as Error).message }, 'nats: drain failed, closing')
+      await nc.close()
+    }
+    this.#discovery?.peers.clear()
+    this.#logger.info({}, 'nats: closed')
+  }
+
+  // The hot path of receiving: one slice for the sender, one decode, one handler call.
+  #onInbox(msg: Msg): void {
+    const from = nodeIdOf(msg.subject.slice(this.#subjects!.inboxPrefix.length))
+    if (from === undefined) {
+      this.#logger.warn({ subject: msg.subject }, 'nats: dropped a message with a bad sender token')
+      return
+    }
+    let message: ReturnType<typeof decodeEnvelope>
+    try {
+      message = decodeEnvelope(msg.data)
+    } catch (err) {
+      this.#logger.warn({ from, err: (err as Error).message }, 'nats: dropped a malformed message')
+      return
+    }
+    switch (message.kind) {
+      case 'request':
+      case 'response':
+      case 'event':
+      case 'cancel':
+        guard(this.#logger, () => this.#handlers!.onMessage(from, message))
+        return
+      default:
+        this.#discovery!.onControl(from, message)
+    }
+  }
+
+  #publishControl(subject: string, message: ControlMessage): void {
+    const nc = this.#nc
+    if (nc === undefined || nc.isClosed() || nc.isDraining()) return
+    try {
+      nc.publish(subject, encodeEnvelope(message))
+    } catch (err) {
+      this.#logger.warn({ kind: message.kind, err: (err as Error).message }, 'nats: control publish failed')
+    }
+  }
+
+  // Follows the connection's life: pauses liveness judgement while disconnected,
+  // re-announces after a reconnect, and reports every peer gone if the connection
+  // closes for good without close() (e.g. credentials revoked during a reconnect).
+  #watch(nc: NatsConnection, discovery: Discovery): void {
+    const statuses = async () => {
+      for await (const status of nc.status()) {
+        if (status.type === 'disconnect') {
+          this.#logger.warn({ server: status.data }, 'nats: disconnected, reconnecting')
+          discovery.disconnected()
+        } else if (status.type === 'reconnect') {
+          this.#logger.info({ server: status.data }, 'nats: reconnected')
+          discovery.reconnected()
+        } else if (status.type === 'error') {
+          this.#logger.error({ err: status.data }, 'nats: server reported an error')
+        } else if (status.type === 'ldm') {
+          this.#logger.warn({ server: status.data }, 'nats: server entering lame duck mode')
+        }
+      }
+    }
+    statuses().catch((err: unknown) => this.#logger.error({ err }, 'nats: status watcher failed'))
+    nc.closed()
+      .then((err) => {
+        if (this.#closing !== undefined) return
+        this.#logger.error(
+          { err: err instanceof Error ? err.message : undefined },
+          'nats: connection closed for good',
+        )
+        discovery.stop()
+        for (const nodeId of discovery.peers.clear()) {
+          guard(this.#logger, () => this.#handlers?.onPeerGone(nodeId, 'nats connection closed'))
+        }
+      })
+      .catch((err: unknown) => this.#logger.error({ err }, 'nats: close watcher failed'))
+  }
+}

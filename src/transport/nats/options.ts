@@ -1,0 +1,72 @@
+import { TesseraError } from '../../errors/index.ts'
+import type { Logger } from '../../observability/index.ts'
+
+/** How to authenticate with the NATS server. */
+export type NatsCredentials = { user: string; pass: string } | { token: string } | { credsFile: string }
+
+/** Options of `natsTransport`. */
+export interface NatsTransportOptions {
+  /** One or more server URLs, e.g. 'nats://127.0.0.1:4222'. */
+  servers: string | string[]
+  /**
+   * Isolates clusters sharing one NATS server: nodes only see peers of the same
+   * namespace. One subject token ([A-Za-z0-9_-]+). Default 'default'.
+   */
+  namespace?: string
+  credentials?: NatsCredentials
+  /** How often this node publishes a heartbeat. Default 500 ms. */
+  heartbeatMs?: number
+  /**
+   * A peer silent for this long is reported gone. Default 1500 ms, so a peer killed
+   * without a BYE leaves within about 2 s even when no call reveals it earlier.
+   */
+  peerTimeoutMs?: number
+  /**
+   * Largest encoded message this node sends, in bytes. The server's max_payload
+   * always applies too; the smaller one wins. Default: the server's.
+   */
+  maxPayload?: number
+  /** Delay between reconnect attempts after the server went away. Default 250 ms. */
+  reconnectTimeWaitMs?: number
+  logger?: Logger
+  /** Connection name shown by the server's monitoring; default 'tessera:<nodeId>'. */
+  name?: string
+}
+
+/** Options with every default applied. */
+export interface ResolvedNatsOptions {
+  servers: string[]
+  namespace: string
+  credentials: NatsCredentials | undefined
+  heartbeatMs: number
+  peerTimeoutMs: number
+  maxPayload: number
+  reconnectTimeWaitMs: number
+  name: string | undefined
+}
+
+function invalid(message: string): TesseraError {
+  return new TesseraError('BAD_REQUEST', `natsTransport: ${message}`)
+}
+
+/** Applies defaults and rejects values that would break liveness detection. */
+export function resolveOptions(options: NatsTransportOptions): ResolvedNatsOptions {
+  const heartbeatMs = options.heartbeatMs ?? 500
+  const peerTimeoutMs = options.peerTimeoutMs ?? 1500
+  if (!(heartbeatMs > 0)) throw invalid(`heartbeatMs must be positive, got ${heartbeatMs}`)
+  if (!(peerTimeoutMs > heartbeatMs)) {
+    throw invalid(`peerTimeoutMs (${peerTimeoutMs}) must exceed heartbeatMs (${heartbeatMs})`)
+  }
+  const servers = Array.isArray(options.servers) ? options.servers : [options.servers]
+  if (servers.length === 0) throw invalid('servers must name at least one NATS server')
+  return {
+    servers,
+    namespace: options.namespace ?? 'default',
+    credentials: options.credentials,
+    heartbeatMs,
+    peerTimeoutMs,
+    maxPayload: options.maxPayload ?? Number.POSITIVE_INFINITY,
+    reconnectTimeWaitMs: options.reconnectTimeWaitMs ?? 250,
+    name: options.name,
+  }
+}

@@ -1,0 +1,87 @@
+import type { NodeInfo } from '../messages.ts'
+import { nodeToken, type Subjects } from './subjects.ts'
+
+/** What the transport keeps per peer: precomputed publish arguments and liveness. */
+export interface Peer {
+  readonly nodeId: string
+  /** `tessera.<ns>.node.<peer>.<me>`, built once so `send` does no string work. */
+  readonly subject: string
+  /** Passed to every publish; its reply subject lets the server report "no responders". */
+  readonly publishOptions: { reply: string }
+  seq: number
+  /** ms timestamp of the last message heard from the peer (any kind). */
+  lastSeen: number
+}
+
+/** How an announcement compares with what is known of the peer. */
+export type Learned = 'new' | 'newer' | 'same' | 'older'
+
+/**
+ * The peers this node knows. Only the transport's own timers and subscriptions touch
+ * it, all on the event loop, so no locking; removal is the one place that decides a
+ * peer is gone, so `onPeerGone` fires once per departure.
+ */
+export class PeerTable {
+  readonly #peers = new Map<string, Peer>()
+  readonly #subjects: Subjects
+
+  constructor(subjects: Subjects) {
+    this.#subjects = subjects
+  }
+
+  get size(): number {
+    return this.#peers.size
+  }
+
+  get(nodeId: string): Peer | undefined {
+    return this.#peers.get(nodeId)
+  }
+
+  /** Records `info` unless it is older than what is known; says how it compared. */
+  learn(info: NodeInfo, now: number): Learned {
+    const known = this.#peers.get(info.nodeId)
+    if (known === undefined) {
+      const token = nodeToken(info.nodeId)
+      this.#peers.set(info.nodeId, {
+        nodeId: info.nodeId,
+        subject: this.#subjects.toPeer(token),
+        publishOptions: { reply: this.#subjects.replyFor(token) },
+        seq: info.seq,
+        lastSeen: now,
+      })
+      return 'new'
+    }
+    known.lastSeen = now
+    if (info.seq < known.seq) return 'older'
+    if (info.seq === known.seq) return 'same'
+    known.seq = info.seq
+    return 'newer'
+  }
+
+  /** Removes a peer; false when it was not known (already gone). */
+  remove(nodeId: string): boolean {
+    return this.#peers.delete(nodeId)
+  }
+
+  /** Marks every peer as just heard, e.g. after our own connection came back. */
+  touchAll(now: number): void {
+    for (const peer of this.#peers.values()) peer.lastSeen = now
+  }
+
+  /** Removes and returns the peers not heard from since `cutoff`. */
+  expire(cutoff: number): string[] {
+    const gone: string[] = []
+    for (const peer of this.#peers.values()) {
+      if (peer.lastSeen < cutoff) gone.push(peer.nodeId)
+    }
+    for (const nodeId of gone) this.#peers.delete(nodeId)
+    return gone
+  }
+
+  /** Removes every peer and returns their ids. */
+  clear(): string[] {
+    const all = [...this.#peers.keys()]
+    this.#peers.clear()
+    return all
+  }
+}

@@ -1,0 +1,141 @@
+import type { Socket } from 'node:net'
+import { decodeEnvelope, type Envelope, encodeEnvelope } from '../../codec/index.ts'
+import type { Logger } from '../../observability/index.ts'
+import type { NodeInfo } from '../messages.ts'
+import { FrameParser } from './frame-parser.ts'
+import { FrameWriter } from './frame-writer.ts'
+
+export interface ConnectionEvents {
+  /** A decoded, shape-checked envelope. Called synchronously from socket I/O. */
+  onEnvelope(conn: Connection, env: Envelope): void
+  /** The socket is gone; called exactly once per connection, with why. */
+  onClose(conn: Connection, reason: string): void
+}
+
+export interface ConnectionOptions {
+  socket: Socket
+  /** True when this process dialled; decides which of two duplicate connections survives. */
+  outbound: boolean
+  /** For outbound connections: the node the discovery file promised. */
+  expectedId?: string
+  maxFrameBytes: number
+  logger: Logger
+  events: ConnectionEvents
+}
+
+/** How long a graceful `end()` waits for the peer to close before destroying the socket. */
+const END_GRACE_MS = 1000
+
+/**
+ * One socket to one peer: framing, write batching and decoding. It knows nothing of
+ * the handshake; the transport drives that through `remote` and `onEnvelope`.
+ * A protocol error (oversized frame, undecodable frame) closes only this connection.
+ */
+export class Connection {
+  readonly outbound: boolean
+  readonly expectedId: string | undefined
+  /** The peer's NodeInfo once its HELLO arrived; undefined before. */
+  remote: NodeInfo | undefined
+  /** Date.now() of the last bytes received; the heartbeat sweep reads it. */
+  lastSeen = Date.now()
+  /** Set once closing started: sends are refused from then on. */
+  closing = false
+  private closed = false
+  private closeReason: string | undefined
+  private readonly socket: Socket
+  private readonly parser: FrameParser
+  private readonly writer: FrameWriter
+  private readonly logger: Logger
+  private readonly events: ConnectionEvents
+
+  constructor(opts: ConnectionOptions) {
+    this.socket = opts.socket
+    this.outbound = opts.outbound
+    this.expectedId = opts.expectedId
+    this.logger = opts.logger
+    this.events = opts.events
+    this.writer = new FrameWriter(this.socket)
+    this.parser = new FrameParser(
+      { onFrame: (body) => this.onFrame(body), onError: (reason) => this.fail(reason) },
+      opts.maxFrameBytes,
+    )
+    this.socket.setNoDelay?.(true)
+    this.socket.on('data', (chunk: Buffer) => {
+      this.lastSeen = Date.now()
+      this.parser.push(chunk)
+    })
+    this.socket.on('error', (err) => {
+      this.closeReason ??= `socket error: ${err.message}`
+    })
+    this.socket.on('close', () => this.onSocketClose())
+  }
+
+  /** The peer's id once known (HELLO), else what discovery expected, else '?'. */
+  get peerId(): string {
+    return this.remote?.nodeId ?? this.expectedId ?? '?'
+  }
+
+  /** Encodes and queues one envelope. False when the connection is closing. Throws on unencodable messages. */
+  send(env: Envelope): boolean {
+    if (this.closing) return false
+    this.writer.enqueue(encodeEnvelope(env))
+    return true
+  }
+
+  /** Queues an already encoded body (one encoding shared by many peers). */
+  sendEncoded(body: Uint8Array): boolean {
+    if (this.closing) return false
+    this.writer.enqueue(body)
+    return true
+  }
+
+  /** Closes at once because the peer broke the protocol; logs the reason as a warning. */
+  fail(reason: string): void {
+    if (this.closed) return
+    this.logger.warn({ peer: this.peerId, reason }, 'closing connection: protocol violation')
+    this.destroy(reason)
+  }
+
+  /** Closes at once without flushing (timeouts, duplicates that lost). */
+  destroy(reason: string): void {
+    this.closing = true
+    this.closeReason ??= reason
+    this.parser.stop()
+    this.writer.close()
+    this.socket.destroy()
+  }
+
+  /** Flushes queued frames, half-closes and resolves when the socket is closed (at most ~1 s). */
+  async end(reason: string): Promise<void> {
+    if (this.closed) return
+    this.closing = true
+    this.closeReason ??= reason
+    await this.writer.flushed()
+    if (this.closed) return
+    const closed = new Promise<void>((resolve) => this.socket.once('close', () => resolve()))
+    const timer = setTimeout(() => this.socket.destroy(), END_GRACE_MS)
+    this.socket.end()
+    await closed
+    clearTimeout(timer)
+  }
+
+  private onFrame(body: Uint8Array): void {
+    let env: Envelope
+    try {
+      env = decodeEnvelope(body)
+    } catch (err) {
+      this.fail((err as Error).message)
+      return
+    }
+    this.events.onEnvelope(this, env)
+  }
+
+  private onSocketClose(): void {
+    if (this.closed) return
+    this.closed = true
+    this.closing = true
+    this.parser.stop()
+    this.writer.close()
+    this.events.onClose(this, this.closeReason ?? 'connection closed by peer')
+  }
+}

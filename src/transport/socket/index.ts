@@ -1,0 +1,2 @@
+export type { SocketTransportOptions } from './options.ts'
+export { type SocketTransport, socketTransport } from './socket-transport.ts'

@@ -1,0 +1,93 @@
+import { mkdir } from 'node:fs/promises'
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import {
+  addressFile,
+  MAX_SOCKET_PATH_BYTES,
+  removeQuietly,
+  socketFile,
+  writeAddressFile,
+} from './discovery-files.ts'
+import type { ResolvedOptions } from './options.ts'
+
+export interface Listener {
+  server: Server
+  /** Closes the server and removes this node's discovery file. Idempotent. */
+  close(): Promise<void>
+}
+
+/**
+ * Creates the discovery directory (0700: only this user's processes can join) and
+ * listens on `<dir>/<nodeId>.sock`, or on TCP with the address in `<dir>/<nodeId>.json`.
+ *
+ * A socket file left by a dead process with the same nodeId is removed; if a live
+ * process still answers on it, start rejects (two nodes cannot share a nodeId).
+ */
+export async function listen(
+  opts: ResolvedOptions,
+  nodeId: string,
+  onSocket: (socket: Socket) => void,
+): Promise<Listener> {
+  await mkdir(opts.dir, { recursive: true, mode: 0o700 })
+  const server = createServer({ noDelay: true }, onSocket)
+  let file: string
+  if (opts.tcp) {
+    await listenOn(server, { host: opts.tcp.host, port: opts.tcp.port })
+    const addr = server.address()
+    if (addr === null || typeof addr === 'string') throw new Error('TCP server has no address')
+    file = addressFile(opts.dir, nodeId)
+    await writeAddressFile(file, nodeId, opts.tcp.host, addr.port)
+  } else {
+    file = socketFile(opts.dir, nodeId)
+    if (Buffer.byteLength(file) > MAX_SOCKET_PATH_BYTES) {
+      throw new Error(`socket path too long (${file}); use a shorter dir or nodeId, or tcp mode`)
+    }
+    await listenOnPath(server, file, nodeId)
+  }
+  let closing: Promise<void> | undefined
+  return {
+    server,
+    close() {
+      closing ??= (async () => {
+        // Unpublish first so nobody dials a port that is going away. A Unix socket file
+        // is unlinked by libuv when the server closes, so it is not removed here: an
+        // unlink after close could delete the file of a newer process with the same id.
+        if (opts.tcp) await removeQuietly(file)
+        await new Promise<void>((resolve) => server.close(() => resolve()))
+      })()
+      return closing
+    },
+  }
+}
+
+async function listenOnPath(server: Server, path: string, nodeId: string): Promise<void> {
+  try {
+    await listenOn(server, { path })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+    if (await isAlive(path)) throw new Error(`node ${nodeId} is already running (${path} answers)`)
+    await removeQuietly(path)
+    await listenOn(server, { path })
+  }
+}
+
+function listenOn(server: Server, where: { path: string } | { host: string; port: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(where, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}
+
+/** Whether something accepts connections on a socket path. */
+function isAlive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect({ path })
+    probe.once('connect', () => {
+      probe.destroy()
+      resolve(true)
+    })
+    probe.once('error', () => resolve(false))
+  })
+}

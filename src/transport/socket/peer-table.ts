@@ -1,0 +1,93 @@
+import type { NodeInfo } from '../messages.ts'
+import type { TransportHandlers } from '../transport.ts'
+import type { Connection } from './connection.ts'
+
+interface Peer {
+  info: NodeInfo
+  conn: Connection
+}
+
+/**
+ * Which connection carries traffic to each peer, and the onPeer / onPeerGone events.
+ *
+ * Two nodes that discover each other at the same moment dial each other, so a pair can
+ * briefly have two connections. Both ends keep the one dialled by the lower nodeId
+ * (plain string comparison), which they decide alike without talking; the other is
+ * ended gracefully, so frames already sent on it are still delivered (their order
+ * relative to the survivor is not guaranteed in that moment only). A second connection
+ * dialled by the same side means the old one is dead to the dialler (restart, or its
+ * heartbeat gave up): the new one replaces it and the peer is reported gone, then back.
+ */
+export class PeerTable {
+  private readonly peers = new Map<string, Peer>()
+
+  constructor(
+    private readonly localId: string,
+    private readonly handlers: () => TransportHandlers | undefined,
+  ) {}
+
+  /** The connection carrying traffic to `nodeId`, if any. */
+  connection(nodeId: string): Connection | undefined {
+    return this.peers.get(nodeId)?.conn
+  }
+
+  has(nodeId: string): boolean {
+    return this.peers.has(nodeId)
+  }
+
+  /** A HELLO arrived on `conn` (whose `remote` is set). Ends the connection that loses a duplicate. */
+  hello(conn: Connection, info: NodeInfo): void {
+    const peer = this.peers.get(info.nodeId)
+    if (!peer) {
+      this.peers.set(info.nodeId, { info, conn })
+      this.handlers()?.onPeer(info)
+      return
+    }
+    const old = peer.conn
+    if (this.initiator(old) === this.initiator(conn)) {
+      this.peers.set(info.nodeId, { info, conn })
+      void old.end('replaced by a newer connection')
+      this.handlers()?.onPeerGone(info.nodeId, 'replaced by a newer connection')
+      this.handlers()?.onPeer(info)
+      return
+    }
+    const keepNew = this.initiator(conn) < this.initiator(old)
+    if (keepNew) peer.conn = conn
+    void (keepNew ? old : conn).end('duplicate connection')
+    this.announce(info)
+  }
+
+  /** A newer NodeInfo of a known peer (ANNOUNCE, or HELLO on a duplicate); older seqs are ignored. */
+  announce(info: NodeInfo): void {
+    const peer = this.peers.get(info.nodeId)
+    if (!peer || info.seq <= peer.info.seq) return
+    peer.info = info
+    this.handlers()?.onPeer(info)
+  }
+
+  /** The peer said BYE on any of its connections: it is gone, and its active connection is ended. */
+  bye(nodeId: string): void {
+    const peer = this.peers.get(nodeId)
+    if (!peer) return
+    this.peers.delete(nodeId)
+    void peer.conn.end('peer said bye')
+    this.handlers()?.onPeerGone(nodeId, 'peer left (bye)')
+  }
+
+  /** `conn` closed: if it carried the peer's traffic, the peer is gone (reported once). */
+  lost(conn: Connection, reason: string): void {
+    const id = conn.remote?.nodeId
+    if (id === undefined || this.peers.get(id)?.conn !== conn) return
+    this.peers.delete(id)
+    this.handlers()?.onPeerGone(id, reason)
+  }
+
+  /** Forgets every peer without events (this node is closing). */
+  clear(): void {
+    this.peers.clear()
+  }
+
+  private initiator(conn: Connection): string {
+    return conn.outbound ? this.localId : conn.remote!.nodeId
+  }
+}

@@ -1,0 +1,268 @@
+import { connect, type Socket } from 'node:net'
+import { type Envelope, encodeEnvelope } from '../../codec/index.ts'
+import type { Message, NodeInfo } from '../messages.ts'
+import type { Transport, TransportHandlers } from '../transport.ts'
+import { Connection } from './connection.ts'
+import { Discovery } from './discovery.ts'
+import { type PeerFile, removeQuietly, resolveAddress } from './discovery-files.ts'
+import { startHeartbeat } from './heartbeat.ts'
+import { type Listener, listen } from './listener.ts'
+import { type ResolvedOptions, resolveOptions, type SocketTransportOptions } from './options.ts'
+import { PeerTable } from './peer-table.ts'
+
+export type SocketTransport = Transport & AsyncDisposable
+
+/**
+ * A transport for processes on one machine: each node listens on
+ * `<dir>/<nodeId>.sock` (or TCP on 127.0.0.1, address in `<dir>/<nodeId>.json`),
+ * dials every peer it finds in that directory and keeps one multiplexed connection
+ * per pair. The wire format is in docs/protocol.md.
+ *
+ * - `start` rejects if the directory cannot be created, the socket path is too long, or
+ *   a live node already uses this nodeId. It resolves once peers present at start have
+ *   answered HELLO (or failed, or ~heartbeatTimeoutMs passed).
+ * - `send` returns false when there is no connection to the peer; messages to one peer
+ *   keep their order. Nothing queued is dropped under backpressure.
+ * - A peer is reported gone once per loss: its socket closed (a killed process is noticed
+ *   at once), it said BYE, or it stayed silent past `heartbeatTimeoutMs` (default 3 s).
+ * - A peer breaking the protocol loses its connection (logged as a warning); others are unaffected.
+ * - `close` sends BYE to every peer, flushes, stops listening and removes its discovery
+ *   file; idempotent. No handler is called once `close` has begun.
+ *
+ * @example
+ * const node = await createNode({ transport: socketTransport({ namespace: 'shop' }) })
+ */
+export function socketTransport(options: SocketTransportOptions = {}): SocketTransport {
+  return new SocketTransportImpl(resolveOptions(options))
+}
+
+class SocketTransportImpl implements SocketTransport {
+  readonly kind = 'socket'
+  private local: NodeInfo | undefined
+  private handlers: TransportHandlers | undefined
+  private readonly conns = new Set<Connection>()
+  private readonly dialing = new Map<string, Promise<void>>()
+  private readonly dialSockets = new Set<Socket>()
+  private readonly helloWaiters = new WeakMap<Connection, () => void>()
+  private peers: PeerTable | undefined
+  private listener: Listener | undefined
+  private discovery: Discovery | undefined
+  private stopHeartbeat: (() => void) | undefined
+  private closing: Promise<void> | undefined
+
+  constructor(private readonly opts: ResolvedOptions) {}
+
+  async start(local: NodeInfo, handlers: TransportHandlers): Promise<void> {
+    if (this.local) throw new Error('socket transport already started')
+    this.local = local
+    this.handlers = handlers
+    this.peers = new PeerTable(local.nodeId, () => this.handlers)
+    try {
+      this.listener = await listen(this.opts, local.nodeId, (socket) => this.accept(socket))
+      this.stopHeartbeat = startHeartbeat({
+        intervalMs: this.opts.heartbeatIntervalMs,
+        timeoutMs: this.opts.heartbeatTimeoutMs,
+        connections: () => this.conns,
+      })
+      this.discovery = new Discovery({
+        dir: this.opts.dir,
+        selfId: local.nodeId,
+        rescanIntervalMs: this.opts.rescanIntervalMs,
+        logger: this.opts.logger,
+        onPeerFile: (peer) => this.dial(peer),
+      })
+      await this.discovery.start()
+      await this.initialHandshakes()
+    } catch (err) {
+      await this.close()
+      throw err
+    }
+  }
+
+  announce(local: NodeInfo): void {
+    this.local = local
+    if (this.closing) return
+    const body = encodeEnvelope({ kind: 'announce', info: local })
+    for (const conn of this.conns) conn.sendEncoded(body)
+  }
+
+  send(nodeId: string, message: Message): boolean {
+    const conn = this.peers?.connection(nodeId)
+    return conn?.send(message) ?? false
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
+  private async shutdown(): Promise<void> {
+    this.handlers = undefined
+    this.discovery?.close()
+    this.stopHeartbeat?.()
+    for (const s of this.dialSockets) s.destroy()
+    const listenerClosed = this.listener?.close()
+    const bye: Envelope | undefined = this.local && { kind: 'bye', nodeId: this.local.nodeId }
+    const ends = [...this.conns].map((conn) => {
+      if (bye) conn.send(bye)
+      return conn.end('this node is closing')
+    })
+    await Promise.all([...ends, listenerClosed])
+    this.peers?.clear()
+  }
+
+  /** Waits for the dials started by the first scan, bounded by the heartbeat timeout. */
+  private async initialHandshakes(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.opts.heartbeatTimeoutMs)
+    })
+    await Promise.race([Promise.all(this.dialing.values()), deadline])
+    clearTimeout(timer)
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy()
+      return
+    }
+    this.open(socket, false, undefined)
+  }
+
+  /** Dials a peer file unless that peer is connected or being dialled; never rejects. */
+  private dial(peer: PeerFile): void {
+    if (this.closing || this.peers?.has(peer.nodeId) || this.dialing.has(peer.nodeId)) return
+    const attempt = this.attempt(peer).finally(() => this.dialing.delete(peer.nodeId))
+    this.dialing.set(peer.nodeId, attempt)
+  }
+
+  private async attempt(peer: PeerFile): Promise<void> {
+    const address = await resolveAddress(peer).catch(() => undefined)
+    if (!address || this.closing) return
+    const socket = connect(address)
+    this.dialSockets.add(socket)
+    const connected = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(
+        () => socket.destroy(new Error('connect timeout')),
+        this.opts.heartbeatTimeoutMs,
+      )
+      socket.once('connect', () => {
+        clearTimeout(timer)
+        resolve(true)
+      })
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer)
+        this.dialFailed(peer, err)
+        resolve(false)
+      })
+      socket.once('close', () => resolve(false))
+    })
+    this.dialSockets.delete(socket)
+    if (!connected || this.closing) {
+      socket.destroy()
+      return
+    }
+    const conn = this.open(socket, true, peer.nodeId)
+    await new Promise<void>((resolve) => this.helloWaiters.set(conn, resolve))
+  }
+
+  private dialFailed(peer: PeerFile, err: NodeJS.ErrnoException): void {
+    if (err.code === 'ECONNREFUSED') {
+      // Nobody listens: the file is left over from a process that died without closing.
+      this.opts.logger.info({ peer: peer.nodeId, file: peer.file }, 'removing stale discovery file')
+      removeQuietly(peer.file).catch(() => {})
+    } else if (err.code !== 'ENOENT') {
+      this.opts.logger.debug({ peer: peer.nodeId, err: err.message }, 'dial failed; will retry on rescan')
+    }
+  }
+
+  private open(socket: Socket, outbound: boolean, expectedId: string | undefined): Connection {
+    const conn = new Connection({
+      socket,
+      outbound,
+      ...(expectedId === undefined ? {} : { expectedId }),
+      maxFrameBytes: this.opts.maxFrameBytes,
+      logger: this.opts.logger,
+      events: { onEnvelope: (c, env) => this.onEnvelope(c, env), onClose: (c, why) => this.onClose(c, why) },
+    })
+    this.conns.add(conn)
+    conn.send({ kind: 'hello', info: this.local! })
+    return conn
+  }
+
+  private onEnvelope(conn: Connection, env: Envelope): void {
+    if (!conn.remote) {
+      this.onHello(conn, env)
+      return
+    }
+    const from = conn.remote.nodeId
+    switch (env.kind) {
+      case 'request':
+      case 'response':
+      case 'event':
+      case 'cancel':
+        this.deliver(from, env)
+        return
+      case 'ping':
+        conn.send({ kind: 'pong', n: env.n })
+        return
+      case 'pong':
+        return
+      case 'announce':
+        if (env.info.nodeId !== from) conn.fail(`ANNOUNCE for ${env.info.nodeId} on ${from}'s connection`)
+        else this.peers?.announce(env.info)
+        return
+      case 'bye':
+        if (env.nodeId !== from) conn.fail(`BYE for ${env.nodeId} on ${from}'s connection`)
+        else {
+          this.peers?.bye(from)
+          void conn.end('peer said bye')
+        }
+        return
+      case 'hello':
+        conn.fail('second HELLO on one connection')
+        return
+    }
+  }
+
+  private onHello(conn: Connection, env: Envelope): void {
+    if (env.kind !== 'hello') {
+      conn.fail(`expected HELLO as the first frame, got ${env.kind}`)
+      return
+    }
+    const id = env.info.nodeId
+    if (id === this.local!.nodeId) conn.fail('peer claims this node’s own nodeId')
+    else if (conn.expectedId !== undefined && id !== conn.expectedId)
+      conn.fail(`dialled ${conn.expectedId} but HELLO came from ${id}`)
+    else {
+      conn.remote = env.info
+      this.peers?.hello(conn, env.info)
+    }
+    this.settle(conn)
+  }
+
+  private deliver(from: string, message: Message): void {
+    try {
+      this.handlers?.onMessage(from, message)
+    } catch (err) {
+      // Handlers must not throw; if one does, the connection and its other messages are unaffected.
+      this.opts.logger.error({ err, from }, 'transport handler threw')
+    }
+  }
+
+  private onClose(conn: Connection, reason: string): void {
+    this.conns.delete(conn)
+    this.settle(conn)
+    this.opts.logger.debug({ peer: conn.peerId, reason }, 'connection closed')
+    this.peers?.lost(conn, reason)
+  }
+
+  private settle(conn: Connection): void {
+    this.helloWaiters.get(conn)?.()
+    this.helloWaiters.delete(conn)
+  }
+}

@@ -14,6 +14,13 @@ export interface CallOptions {
   principal?: Principal
   /** Extra string metadata carried along with the call (e.g. a tenant id). */
   meta?: Record<string, string>
+  /** Answer to use when the call fails after all retries; its return value becomes the result. */
+  fallback?: (error: unknown) => unknown
+  /** Top-level calls only: continue a trace started outside (the gateway passes the HTTP header). */
+  traceparent?: string
+  tracestate?: string
+  /** Top-level calls only: the request id to carry (default: the trace id). */
+  requestId?: string
 }
 
 /**

@@ -1,0 +1,131 @@
+import type { Principal, TraceContext } from '../context/index.ts'
+import { remainingMs } from '../context/index.ts'
+import type { AnyService, CallOptions, Context, EventSchemas, ServiceClient } from '../contract/index.ts'
+import { TesseraError } from '../errors/index.ts'
+import type { DeadlineEntry, DeadlineWatch } from './deadline-watch.ts'
+
+/** What a context needs from its broker to make nested calls and emit events. */
+export interface ContextPort {
+  readonly now: () => number
+  readonly deadlines: DeadlineWatch
+  call(
+    parent: CallContext,
+    service: string,
+    action: string,
+    input: unknown,
+    options?: CallOptions,
+  ): Promise<unknown>
+  emit(from: CallContext, event: string, payload: unknown): Promise<void>
+}
+
+export interface CallContextInit {
+  requestId: string
+  trace: TraceContext
+  caller: string | undefined
+  principal: Principal | undefined
+  deadline: number
+  meta: Readonly<Record<string, string>>
+  service: string
+}
+
+/**
+ * The context a handler receives. Its `signal` is created lazily: a handler that
+ * never looks at it costs no AbortController and no timer. Once created it aborts
+ * with TIMEOUT at the deadline, or with the reason given to `abort()` (a cancel
+ * from the caller, a shutdown).
+ */
+export class CallContext<E extends EventSchemas = EventSchemas> implements Context<E> {
+  readonly requestId: string
+  readonly trace: TraceContext
+  readonly caller: string | undefined
+  readonly principal: Principal | undefined
+  readonly deadline: number
+  readonly meta: Readonly<Record<string, string>>
+  readonly service: string
+  readonly #port: ContextPort
+  #controller: AbortController | undefined
+  #abortReason: unknown
+  #deadlineEntry: DeadlineEntry | undefined
+
+  constructor(port: ContextPort, init: CallContextInit) {
+    this.#port = port
+    this.requestId = init.requestId
+    this.trace = init.trace
+    this.caller = init.caller
+    this.principal = init.principal
+    this.deadline = init.deadline
+    this.meta = init.meta
+    this.service = init.service
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      const controller = new AbortController()
+      this.#controller = controller
+      if (this.#abortReason !== undefined) {
+        controller.abort(this.#abortReason)
+      } else if (this.remaining() === 0) {
+        controller.abort(timeoutError(this.service))
+      } else {
+        this.#deadlineEntry = this.#port.deadlines.watch(this.deadline, () =>
+          controller.abort(timeoutError(this.service)),
+        )
+      }
+    }
+    return this.#controller.signal
+  }
+
+  remaining(): number {
+    return remainingMs(this.#port.now(), this.deadline)
+  }
+
+  /** Aborts the handler's signal (now, or as soon as it is first read). */
+  abort(reason: unknown): void {
+    if (this.#abortReason !== undefined) return
+    this.#abortReason = reason
+    this.#deadlineEntry?.cancel()
+    this.#controller?.abort(reason)
+  }
+
+  /** Releases the deadline timer once the handler settled. */
+  finish(): void {
+    this.#deadlineEntry?.cancel()
+  }
+
+  client<S extends AnyService>(name: S['name']): ServiceClient<S> {
+    return createClient((action, input, options) => this.#port.call(this, name, action, input, options))
+  }
+
+  emit<K extends keyof E & string>(event: K, payload: unknown): Promise<void> {
+    return this.#port.emit(this, event, payload)
+  }
+}
+
+function timeoutError(service: string): TesseraError {
+  return new TesseraError('TIMEOUT', `deadline passed while ${service} was handling the call`)
+}
+
+type Invoke = (action: string, input: unknown, options?: CallOptions) => Promise<unknown>
+
+/**
+ * A proxy whose every property is an action caller. Action names are not known at
+ * run time (the caller only imported types), so the proxy makes one function per
+ * name on first use and keeps it.
+ */
+export function createClient<C>(invoke: Invoke): C {
+  const methods = new Map<string, (input: unknown, options?: CallOptions) => Promise<unknown>>()
+  return new Proxy(Object.create(null) as object, {
+    get(_target, prop) {
+      // `then` must stay undefined, or `await client` would treat the proxy as a promise.
+      if (typeof prop !== 'string' || prop === 'then') return undefined
+      let method = methods.get(prop)
+      if (!method) {
+        method = (input, options) => invoke(prop, input, options)
+        methods.set(prop, method)
+      }
+      return method
+    },
+    has: () => false,
+    set: () => false,
+  }) as C
+}

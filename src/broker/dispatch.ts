@@ -1,0 +1,135 @@
+import { childSpan, formatTraceparent, remainingMs } from '../context/index.ts'
+import { TesseraError } from '../errors/index.ts'
+import type { Call, Next } from '../middleware/index.ts'
+import type { Transport, WireContext } from '../transport/index.ts'
+import { CallContext, type ContextPort } from './call-context.ts'
+import type { PendingRequests } from './pending-requests.ts'
+import type { ServiceHost } from './service-host.ts'
+
+export interface DispatchDeps {
+  host: ServiceHost
+  transport: Transport | undefined
+  pending: PendingRequests
+  port: ContextPort
+  /** Calls in flight per node, read by the least-outstanding balancer. */
+  outstanding: Map<string, number>
+}
+
+/**
+ * The last step of the caller pipeline: delivers one attempt to the endpoint the
+ * balancer chose, in this process (no serialization) or through the transport,
+ * and enforces the deadline and the caller's abort signal on it.
+ */
+export function createDispatch(deps: DispatchDeps): Next {
+  const { host, transport, pending, port, outstanding } = deps
+
+  const countOut = (nodeId: string, delta: number) =>
+    outstanding.set(nodeId, (outstanding.get(nodeId) ?? 0) + delta)
+
+  function dispatchLocal(call: Call): Promise<unknown> {
+    const ctx = new CallContext(port, {
+      requestId: call.requestId,
+      trace: childSpan(call.trace),
+      caller: call.caller,
+      principal: call.principal,
+      deadline: call.deadline,
+      meta: call.meta ?? EMPTY_META,
+      service: call.service,
+    })
+    const label = `${call.service}.${call.action}`
+    return new Promise((resolve, reject) => {
+      let done = false
+      const finish = () => {
+        done = true
+        entry.cancel()
+        call.signal?.removeEventListener('abort', onAbort)
+      }
+      const entry = port.deadlines.watch(call.deadline, () => {
+        if (done) return
+        finish()
+        const err = new TesseraError('TIMEOUT', `${label} timed out`)
+        ctx.abort(err)
+        reject(err)
+      })
+      const onAbort = () => {
+        if (done) return
+        finish()
+        const err = new TesseraError('CANCELLED', `${label} was cancelled by the caller`)
+        ctx.abort(err)
+        reject(err)
+      }
+      call.signal?.addEventListener('abort', onAbort, { once: true })
+      host.invoke(call.service, call.action, call.input, ctx).then(
+        (value) => {
+          if (done) return
+          finish()
+          resolve(value)
+        },
+        (err: unknown) => {
+          if (done) return
+          finish()
+          reject(err)
+        },
+      )
+    })
+  }
+
+  async function dispatchRemote(call: Call, nodeId: string): Promise<unknown> {
+    if (!transport) throw new TesseraError('UNAVAILABLE', `no transport to reach node ${nodeId}`)
+    const id = pending.nextId()
+    const ctx: WireContext = {
+      requestId: call.requestId,
+      traceparent: formatTraceparent(call.trace),
+      timeout: remainingMs(port.now(), call.deadline),
+    }
+    if (call.trace.state !== undefined) ctx.tracestate = call.trace.state
+    if (call.caller !== undefined) ctx.caller = call.caller
+    if (call.principal !== undefined) ctx.principal = call.principal
+    if (call.meta !== undefined) ctx.meta = call.meta as Record<string, string>
+    const label = `${call.service}.${call.action}`
+    const answer = pending.track(nodeId, id, call.deadline, label, call.signal)
+    countOut(nodeId, 1)
+    try {
+      const sent = transport.send(nodeId, {
+        kind: 'request',
+        id,
+        service: call.service,
+        action: call.action,
+        input: call.input,
+        ctx,
+      })
+      if (!sent)
+        pending.fail(id, new TesseraError('UNAVAILABLE', `node ${nodeId} is unreachable`, { nodeId }))
+    } catch (err) {
+      // The input could not be encoded: the call never left, so nothing to retry.
+      pending.fail(id, err instanceof TesseraError ? err : new TesseraError('BAD_REQUEST', String(err)))
+    }
+    try {
+      return await answer
+    } finally {
+      countOut(nodeId, -1)
+    }
+  }
+
+  return (call) => {
+    const endpoint = call.endpoint
+    if (!endpoint) return Promise.reject(new TesseraError('INTERNAL', 'no endpoint chosen for the call'))
+    if (port.now() >= call.deadline) {
+      return Promise.reject(
+        new TesseraError('TIMEOUT', `${call.service}.${call.action}: deadline passed before sending`),
+      )
+    }
+    if (call.signal?.aborted) {
+      return Promise.reject(
+        new TesseraError('CANCELLED', `${call.service}.${call.action} was cancelled by the caller`),
+      )
+    }
+    if (endpoint.local) {
+      countOut(endpoint.nodeId, 1)
+      return dispatchLocal(call).finally(() => countOut(endpoint.nodeId, -1))
+    }
+    return dispatchRemote(call, endpoint.nodeId)
+  }
+}
+
+const EMPTY_META: Readonly<Record<string, string>> = Object.freeze({})

@@ -1,0 +1,1 @@
+export { type EventGroup, Registry, type RegistryChange } from './registry.ts'

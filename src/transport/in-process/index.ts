@@ -1,0 +1,1 @@
+export { InProcessHub, inProcessTransport } from './in-process-transport.ts'

@@ -137,8 +137,13 @@ describe('retry', () => {
   it('deposits first attempts in the budget and asks it only for retries it would make', async () => {
     const log: string[] = []
     const budget: RetryBudget = {
-      recordRequest: () => log.push('request'),
-      tryRetry: () => (log.push('retry'), true),
+      recordRequest: () => {
+        log.push('request')
+      },
+      tryRetry: () => {
+        log.push('retry')
+        return true
+      },
     }
     const clock = new FakeClock(0)
     const mw = retry({ budget, clock, random: noJitter })

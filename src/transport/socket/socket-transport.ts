@@ -145,36 +145,36 @@ class SocketTransportImpl implements SocketTransport {
     if (!address || this.closing) return
     const socket = connect(address)
     this.dialSockets.add(socket)
-    const connected = await new Promise<boolean>((resolve) => {
+    const failure = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
       const timer = setTimeout(
         () => socket.destroy(new Error('connect timeout')),
         this.opts.heartbeatTimeoutMs,
       )
       socket.once('connect', () => {
         clearTimeout(timer)
-        resolve(true)
+        resolve(undefined)
       })
       socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer)
-        this.dialFailed(peer, err)
-        resolve(false)
+        resolve(err)
       })
-      socket.once('close', () => resolve(false))
+      socket.once('close', () => resolve(new Error('closed while connecting')))
     })
     this.dialSockets.delete(socket)
-    if (!connected || this.closing) {
+    if (failure || this.closing) {
       socket.destroy()
+      if (failure) await this.dialFailed(peer, failure)
       return
     }
     const conn = this.open(socket, true, peer.nodeId)
     await new Promise<void>((resolve) => this.helloWaiters.set(conn, resolve))
   }
 
-  private dialFailed(peer: PeerFile, err: NodeJS.ErrnoException): void {
+  private async dialFailed(peer: PeerFile, err: NodeJS.ErrnoException): Promise<void> {
     if (err.code === 'ECONNREFUSED') {
       // Nobody listens: the file is left over from a process that died without closing.
       this.opts.logger.info({ peer: peer.nodeId, file: peer.file }, 'removing stale discovery file')
-      removeQuietly(peer.file).catch(() => {})
+      await removeQuietly(peer.file).catch(() => {})
     } else if (err.code !== 'ENOENT') {
       this.opts.logger.debug({ peer: peer.nodeId, err: err.message }, 'dial failed; will retry on rescan')
     }

@@ -101,6 +101,20 @@ describe('natsTransport liveness', () => {
     console.info(`send to SIGKILLed peer failed after ${gone.at - at} ms`)
   }, 30_000)
 
+  it('reports a peer process that is stopped with SIGTERM gone through its BYE', async () => {
+    const namespace = `live${++namespaceNo}`
+    const { rec } = await observer(namespace)
+    const child = await spawnPeer('leaver', namespace)
+    await waitFor(() => rec.peers.some((p) => p.nodeId === 'leaver'), 'the peer to join', 10_000)
+    child.kill('SIGTERM')
+    const gone = await waitFor(
+      () => rec.gone.find((g) => g.nodeId === 'leaver'),
+      'the peer to be gone',
+      10_000,
+    )
+    expect(gone.reason).toBe('said bye')
+  }, 30_000)
+
   it('reconnects both nodes after a nats-server restart and keeps them as peers', async () => {
     const namespace = `live${++namespaceNo}`
     const a = natsTransport({ servers: server.url, namespace })

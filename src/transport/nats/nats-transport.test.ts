@@ -125,6 +125,12 @@ describe('natsTransport', () => {
     expect(b.send('node-a', { kind: 'cancel', id: 1 })).toBe(false)
   })
 
+  it('closes without having started, and refuses a second start', async () => {
+    await natsTransport({ servers: server.url }).close()
+    const { a } = await pair()
+    await expect(a.start(nodeInfo('node-a'), recorder().handlers)).rejects.toMatchObject({ code: 'CONFLICT' })
+  })
+
   it('drops malformed bytes with a warning and keeps working', async () => {
     const { a, rb, logger, namespace } = await pair()
     const raw: NatsConnection = await connect({ servers: server.url })

@@ -5,7 +5,8 @@ import { type Logger, silentLogger } from '../../observability/index.ts'
 import type { Message, NodeInfo } from '../messages.ts'
 import type { Transport, TransportHandlers } from '../transport.ts'
 import { openConnection } from './connect.ts'
-import { Discovery, guard } from './discovery.ts'
+import { watchConnection } from './connection-watch.ts'
+import { Discovery } from './discovery.ts'
 import { type NatsTransportOptions, type ResolvedNatsOptions, resolveOptions } from './options.ts'
 import { natsSubjects, nodeIdOf, type Subjects } from './subjects.ts'
 
@@ -39,6 +40,7 @@ class NatsTransport implements Transport, AsyncDisposable {
   #local: NodeInfo | undefined
   #maxPayload = Number.POSITIVE_INFINITY
   #closing: Promise<void> | undefined
+  #starting = false
 
   constructor(options: ResolvedNatsOptions, logger: Logger) {
     this.#options = options
@@ -46,25 +48,31 @@ class NatsTransport implements Transport, AsyncDisposable {
   }
 
   async start(local: NodeInfo, handlers: TransportHandlers): Promise<void> {
-    if (this.#local !== undefined || this.#closing !== undefined) {
+    if (this.#starting || this.#closing !== undefined) {
       throw new TesseraError('CONFLICT', 'natsTransport: start() may be called once, before close()')
     }
+    this.#starting = true
     this.#local = local
     this.#handlers = handlers
-    const subjects = natsSubjects(this.#options.namespace, local.nodeId)
-    let nc: NatsConnection
+    let nc: NatsConnection | undefined
     try {
+      const subjects = natsSubjects(this.#options.namespace, local.nodeId)
       nc = await openConnection(this.#options, this.#options.name ?? `tessera:${local.nodeId}`)
+      if (this.#closing !== undefined)
+        throw new TesseraError('UNAVAILABLE', 'natsTransport: closed while starting')
+      await this.#listen(nc, subjects, handlers)
     } catch (err) {
-      this.#local = undefined // a failed start may be retried
+      // Leave nothing open; a failed start may be retried.
+      this.#starting = false
+      this.#nc = undefined
+      this.#discovery = undefined
+      await nc?.close().catch(() => {})
       throw err
     }
-    if (this.#closing !== undefined) {
-      // close() was called while connecting: honour it, leave nothing open.
-      await nc.close()
-      throw new TesseraError('UNAVAILABLE', 'natsTransport: closed while starting')
-    }
-    this.#nc = nc
+    this.#logger.info({ nodeId: local.nodeId, server: nc.getServer() }, 'nats: started')
+  }
+
+  async #listen(nc: NatsConnection, subjects: Subjects, handlers: TransportHandlers): Promise<void> {
     this.#subjects = subjects
     this.#maxPayload = Math.min(this.#options.maxPayload, nc.info?.max_payload ?? Number.POSITIVE_INFINITY)
     const discovery = new Discovery({
@@ -73,19 +81,30 @@ class NatsTransport implements Transport, AsyncDisposable {
       logger: this.#logger,
       heartbeatMs: this.#options.heartbeatMs,
       peerTimeoutMs: this.#options.peerTimeoutMs,
-      local: () => this.#local ?? local,
+      local: () => this.#local!,
       publish: (subject, message) => this.#publishControl(subject, message),
     })
+    this.#nc = nc
     this.#discovery = discovery
-    nc.subscribe(subjects.inbox, { callback: (err, msg) => err ?? this.#onInbox(msg) })
-    nc.subscribe(subjects.discovery, { callback: (err, msg) => err ?? discovery.onDiscovery(msg) })
-    nc.subscribe(subjects.noResponders, { callback: (err, msg) => err ?? discovery.onNoResponders(msg) })
+    const failed = (err: Error) => this.#logger.error({ err: err.message }, 'nats: subscription failed')
+    nc.subscribe(subjects.inbox, { callback: (err, msg) => (err ? failed(err) : this.#onInbox(msg)) })
+    nc.subscribe(subjects.discovery, {
+      callback: (err, msg) => (err ? failed(err) : discovery.onDiscovery(msg)),
+    })
+    nc.subscribe(subjects.noResponders, {
+      callback: (err, msg) => (err ? failed(err) : discovery.onNoResponders(msg)),
+    })
     // Subscriptions are in place on the server before anyone learns about this node,
     // so the first message a peer sends us is not answered with "no responders".
     await nc.flush()
-    this.#watch(nc, discovery)
+    if (this.#closing !== undefined)
+      throw new TesseraError('UNAVAILABLE', 'natsTransport: closed while starting')
+    watchConnection(nc, discovery, {
+      logger: this.#logger,
+      isClosing: () => this.#closing !== undefined,
+      onPeerGone: (nodeId, reason) => handlers.onPeerGone(nodeId, reason),
+    })
     discovery.start()
-    this.#logger.info({ nodeId: local.nodeId, server: nc.getServer() }, 'nats: started')
   }
 
   announce(local: NodeInfo): void {
@@ -159,7 +178,12 @@ class NatsTransport implements Transport, AsyncDisposable {
       case 'response':
       case 'event':
       case 'cancel':
-        guard(this.#logger, () => this.#handlers!.onMessage(from, message))
+        // Inline rather than guard(): no closure per message on the hot path.
+        try {
+          this.#handlers!.onMessage(from, message)
+        } catch (err) {
+          this.#logger.error({ err }, 'nats: onMessage threw (handlers must not throw)')
+        }
         return
       default:
         this.#discovery!.onControl(from, message)
@@ -174,40 +198,5 @@ class NatsTransport implements Transport, AsyncDisposable {
     } catch (err) {
       this.#logger.warn({ kind: message.kind, err: (err as Error).message }, 'nats: control publish failed')
     }
-  }
-
-  // Follows the connection's life: pauses liveness judgement while disconnected,
-  // re-announces after a reconnect, and reports every peer gone if the connection
-  // closes for good without close() (e.g. credentials revoked during a reconnect).
-  #watch(nc: NatsConnection, discovery: Discovery): void {
-    const statuses = async () => {
-      for await (const status of nc.status()) {
-        if (status.type === 'disconnect') {
-          this.#logger.warn({ server: status.data }, 'nats: disconnected, reconnecting')
-          discovery.disconnected()
-        } else if (status.type === 'reconnect') {
-          this.#logger.info({ server: status.data }, 'nats: reconnected')
-          discovery.reconnected()
-        } else if (status.type === 'error') {
-          this.#logger.error({ err: status.data }, 'nats: server reported an error')
-        } else if (status.type === 'ldm') {
-          this.#logger.warn({ server: status.data }, 'nats: server entering lame duck mode')
-        }
-      }
-    }
-    statuses().catch((err: unknown) => this.#logger.error({ err }, 'nats: status watcher failed'))
-    nc.closed()
-      .then((err) => {
-        if (this.#closing !== undefined) return
-        this.#logger.error(
-          { err: err instanceof Error ? err.message : undefined },
-          'nats: connection closed for good',
-        )
-        discovery.stop()
-        for (const nodeId of discovery.peers.clear()) {
-          guard(this.#logger, () => this.#handlers?.onPeerGone(nodeId, 'nats connection closed'))
-        }
-      })
-      .catch((err: unknown) => this.#logger.error({ err }, 'nats: close watcher failed'))
   }
 }

@@ -1,0 +1,60 @@
+import type { NatsConnection } from 'nats'
+import type { Logger } from '../../observability/index.ts'
+import type { Discovery } from './discovery.ts'
+
+/** What the watcher needs besides the connection and discovery. */
+export interface WatchDeps {
+  logger: Logger
+  /** True once close() was called: the connection's end is then expected. */
+  isClosing(): boolean
+  onPeerGone(nodeId: string, reason: string): void
+}
+
+/**
+ * Follows the connection's life: pauses liveness judgement while disconnected,
+ * re-announces after a reconnect (discovery.reconnected), and, if the connection
+ * closes for good without close() (e.g. credentials revoked during a reconnect,
+ * which nats.js gives up on), reports every peer gone so the broker stops waiting.
+ * Runs until the connection closes; never rejects.
+ */
+export function watchConnection(nc: NatsConnection, discovery: Discovery, deps: WatchDeps): void {
+  const { logger } = deps
+  const statuses = async () => {
+    for await (const status of nc.status()) {
+      switch (status.type) {
+        case 'disconnect':
+          logger.warn({ server: status.data }, 'nats: disconnected, reconnecting')
+          discovery.disconnected()
+          break
+        case 'reconnect':
+          logger.info({ server: status.data }, 'nats: reconnected')
+          discovery.reconnected()
+          break
+        case 'error':
+          logger.error({ err: String(status.data) }, 'nats: server reported an error')
+          break
+        case 'ldm':
+          logger.warn({ server: status.data }, 'nats: server entering lame duck mode')
+          break
+      }
+    }
+  }
+  statuses().catch((err: unknown) => logger.error({ err }, 'nats: status watcher failed'))
+  nc.closed()
+    .then((err) => {
+      if (deps.isClosing()) return
+      logger.error(
+        { err: err instanceof Error ? err.message : undefined },
+        'nats: connection closed for good',
+      )
+      discovery.stop()
+      for (const nodeId of discovery.peers.clear()) {
+        try {
+          deps.onPeerGone(nodeId, 'nats connection closed')
+        } catch (err) {
+          logger.error({ err }, 'nats: onPeerGone threw (handlers must not throw)')
+        }
+      }
+    })
+    .catch((err: unknown) => logger.error({ err }, 'nats: close watcher failed'))
+}

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
 import { decodeEnvelope, type Envelope, encodeEnvelope } from '../../codec/index.ts'
+import { TesseraError } from '../../errors/index.ts'
 import type { Logger } from '../../observability/index.ts'
 import type { NodeInfo } from '../messages.ts'
 import { FrameParser } from './frame-parser.ts'
@@ -36,6 +37,8 @@ export class Connection {
   readonly expectedId: string | undefined
   /** The peer's NodeInfo once its HELLO arrived; undefined before. */
   remote: NodeInfo | undefined
+  /** Date.now() when the socket was connected: a HELLO must arrive within the heartbeat timeout. */
+  openedAt = Date.now()
   /** Date.now() of the last bytes received; the heartbeat sweep reads it. */
   lastSeen = Date.now()
   /** Set once closing started: sends are refused from then on. */
@@ -43,6 +46,7 @@ export class Connection {
   private closed = false
   private closeReason: string | undefined
   private readonly socket: Socket
+  private readonly maxFrameBytes: number
   private readonly parser: FrameParser
   private readonly writer: FrameWriter
   private readonly logger: Logger
@@ -50,6 +54,7 @@ export class Connection {
 
   constructor(opts: ConnectionOptions) {
     this.socket = opts.socket
+    this.maxFrameBytes = opts.maxFrameBytes
     this.outbound = opts.outbound
     this.expectedId = opts.expectedId
     this.logger = opts.logger
@@ -75,10 +80,21 @@ export class Connection {
     return this.remote?.nodeId ?? this.expectedId ?? '?'
   }
 
-  /** Encodes and queues one envelope. False when the connection is closing. Throws on unencodable messages. */
+  /**
+   * Encodes and queues one envelope. False when the connection is closing. Throws
+   * BAD_REQUEST for an unencodable message and PAYLOAD_TOO_LARGE above `maxFrameBytes`
+   * (the peer would drop the connection for it); nothing is queued then.
+   */
   send(env: Envelope): boolean {
     if (this.closing) return false
-    this.writer.enqueue(encodeEnvelope(env))
+    const body = encodeEnvelope(env)
+    if (body.length > this.maxFrameBytes) {
+      throw new TesseraError(
+        'PAYLOAD_TOO_LARGE',
+        `message of ${body.length} bytes exceeds ${this.maxFrameBytes}`,
+      )
+    }
+    this.writer.enqueue(body)
     return true
   }
 
@@ -105,16 +121,18 @@ export class Connection {
     this.socket.destroy()
   }
 
-  /** Flushes queued frames, half-closes and resolves when the socket is closed (at most ~1 s). */
+  /**
+   * Flushes queued frames, half-closes and resolves when the socket is closed. A peer
+   * that neither reads what is queued nor closes within ~1 s is cut off (destroyed).
+   */
   async end(reason: string): Promise<void> {
     if (this.closed) return
     this.closing = true
     this.closeReason ??= reason
-    await this.writer.flushed()
-    if (this.closed) return
     const closed = new Promise<void>((resolve) => this.socket.once('close', () => resolve()))
-    const timer = setTimeout(() => this.socket.destroy(), END_GRACE_MS)
-    this.socket.end()
+    const timer = setTimeout(() => this.destroy(reason), END_GRACE_MS)
+    await Promise.race([this.writer.flushed(), closed])
+    if (!this.closed) this.socket.end()
     await closed
     clearTimeout(timer)
   }

@@ -10,8 +10,8 @@ export interface HeartbeatOptions {
  * One timer per transport (not per connection) sweeping all connections:
  * - a handshaken connection that received nothing for `intervalMs` gets a PING (the peer
  *   answers PONG), at most one per interval;
- * - any connection that received nothing for `timeoutMs` (including one still waiting for
- *   its HELLO) is destroyed, which reports the peer gone: this catches a peer whose event
+ * - any connection that received nothing for `timeoutMs`, or got no HELLO within `timeoutMs`
+ *   of connecting, is destroyed, which reports the peer gone: this catches a peer whose event
  *   loop is blocked, which the kernel alone never reports.
  * If the sweep itself runs late by more than half the timeout, this process was the one
  * blocked: unread data may be waiting in the sockets, so silence is forgiven once.
@@ -30,10 +30,14 @@ export function startHeartbeat(opts: HeartbeatOptions): () => void {
       if (conn.closing) continue
       if (late) {
         conn.lastSeen = now
+        if (!conn.remote) conn.openedAt = now
         continue
       }
       const idle = now - conn.lastSeen
-      if (idle >= opts.timeoutMs) {
+      if (!conn.remote && now - conn.openedAt >= opts.timeoutMs) {
+        // Also catches a peer trickling bytes that never form a HELLO.
+        conn.destroy(`no HELLO within ${opts.timeoutMs} ms`)
+      } else if (idle >= opts.timeoutMs) {
         conn.destroy(`heartbeat timeout: nothing received for ${idle} ms`)
       } else if (
         conn.remote &&

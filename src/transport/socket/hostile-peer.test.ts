@@ -104,3 +104,17 @@ describe('socketTransport against hostile peers', () => {
     expect(kinds).toContain(19)
   })
 })
+
+describe('socketTransport handshake deadline', () => {
+  it('drops a client that trickles bytes but never completes a HELLO', async () => {
+    const a = await node('a', logRecorder(), { heartbeatIntervalMs: 50, heartbeatTimeoutMs: 300 })
+    const evil = raw('a')
+    const bytes = hello('slow')
+    let i = 0
+    const drip = setInterval(() => evil.socket.write(bytes.subarray(i, ++i)), 20)
+    cleanups.push(() => clearInterval(drip))
+    await evil.closed
+    expect(i).toBeLessThan(bytes.length)
+    expect(a.rec.peers).toEqual([])
+  })
+})

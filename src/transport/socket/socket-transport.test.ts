@@ -150,3 +150,15 @@ describe('socketTransport', () => {
     await until(() => a.rec.messages.length === 1, 'mixed message')
   })
 })
+
+describe('socketTransport send limits', () => {
+  it('throws PAYLOAD_TOO_LARGE for a message above maxFrameBytes and keeps the connection', async () => {
+    const { a, b } = await pair({ maxFrameBytes: 1000 })
+    expect(() =>
+      a.transport.send('b', { kind: 'response', id: 1, ok: true, output: 'x'.repeat(2000) }),
+    ).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }))
+    a.transport.send('b', { kind: 'cancel', id: 2 })
+    await until(() => b.rec.messages.length === 1, 'later message')
+    expect(a.rec.gone).toEqual([])
+  })
+})

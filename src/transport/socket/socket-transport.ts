@@ -53,7 +53,7 @@ class SocketTransportImpl implements SocketTransport {
   constructor(private readonly opts: ResolvedOptions) {}
 
   async start(local: NodeInfo, handlers: TransportHandlers): Promise<void> {
-    if (this.local) throw new Error('socket transport already started')
+    if (this.local || this.closing) throw new Error('socket transport already started or closed')
     this.local = local
     this.handlers = handlers
     this.peers = new PeerTable(local.nodeId, () => this.handlers)

@@ -31,7 +31,15 @@ export type ControlMessage =
 export type Envelope = Message | ControlMessage
 
 // Plain msgpack (no records, no extensions) so peers in other languages can decode it.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true })
+// 'auto' (missing from msgpackr's typings) decodes a uint64/int64 that fits in 2^53 as a
+// number, so peers whose encoders always use 64-bit integers interoperate; larger ones
+// stay bigint (and are rejected where an id is expected).
+const packr = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  variableMapSize: true,
+  int64AsType: 'auto' as 'bigint',
+})
 
 export function encodeEnvelope(msg: Envelope): Uint8Array {
   try {

@@ -5,6 +5,7 @@ import {
   formatTraceparent,
   nestedDeadline,
   newTrace,
+  type Principal,
   parseTraceparent,
   systemClock,
   type TraceContext,
@@ -35,10 +36,11 @@ import type { NodeInfo, Transport } from '../transport/index.ts'
 import { balance } from './balance.ts'
 import { CallContext, type ContextPort, createClient } from './call-context.ts'
 import { DeadlineWatch } from './deadline-watch.ts'
-import { createDispatch } from './dispatch.ts'
+import { createDispatch, EMPTY_META, runLocal } from './dispatch.ts'
 import { EventRouter, undeclaredEvent } from './event-router.ts'
 import { Inbound } from './inbound.ts'
 import { PendingRequests } from './pending-requests.ts'
+import { type Route, RouteTable } from './routes.ts'
 import { ServiceHost } from './service-host.ts'
 
 export interface BrokerOptions {
@@ -138,22 +140,9 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     createDispatch({ host, transport, pending, port, outstanding }),
   )
 
-  function policyFor(service: string, action: string) {
-    const local = host.get(service)
-    const localAction = local?.actions[action]
-    if (local && localAction) {
-      return {
-        idempotent: localAction.idempotent,
-        policy: resolvePolicy(options.policy, local.policy, localAction.policy),
-      }
-    }
-    const found = registry.action(service, action)
-    if (!found) return undefined
-    return {
-      idempotent: found.action.idempotent,
-      policy: resolvePolicy(options.policy, found.service.policy, found.action.policy),
-    }
-  }
+  const routes = new RouteTable(host, registry, options.policy)
+  const fastPath = (options.middleware ?? []).length === 0
+  const defaultTimeout = resolvePolicy(options.policy).timeout
 
   function callFrom(
     parent: CallContext | undefined,
@@ -162,35 +151,79 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     input: unknown,
     callOptions: CallOptions | undefined,
   ): Promise<unknown> {
-    const known = policyFor(service, action)
-    if (!known) {
+    const route = routes.get(service, action)
+    if (!route) {
       const error =
         registry.endpoints(service).length === 0
           ? new TesseraError('UNAVAILABLE', `no instance of ${service} is available`, { service, action })
           : new TesseraError('NOT_FOUND', `service ${service} has no action ${action}`, { service, action })
       return Promise.reject(error)
     }
-    const now = clock.now()
     const trace: TraceContext = parent ? parent.trace : topLevelTrace(callOptions)
-    const call: Call = {
-      service,
-      action,
-      input,
-      requestId: parent?.requestId ?? callOptions?.requestId ?? trace.traceId,
-      trace,
-      caller: parent?.service,
-      principal: parent ? parent.principal : callOptions?.principal,
-      meta: callOptions?.meta ? { ...parent?.meta, ...callOptions.meta } : parent?.meta,
-      deadline: nestedDeadline(now, parent?.deadline, callOptions?.timeout ?? known.policy.timeout),
-      signal: callOptions?.signal,
-      idempotent: known.idempotent,
-      policy: known.policy,
-      attempt: 1,
-      tried: [],
-      fallback: callOptions?.fallback,
+    const requestId = parent?.requestId ?? callOptions?.requestId ?? trace.traceId
+    const principal = parent ? parent.principal : callOptions?.principal
+    const meta = callOptions?.meta ? { ...parent?.meta, ...callOptions.meta } : parent?.meta
+    const deadline = nestedDeadline(
+      clock.now(),
+      parent?.deadline,
+      callOptions?.timeout ?? route.policy.timeout,
+    )
+    const local = route.local
+    if (local && fastPath && callOptions?.fallback === undefined) {
+      // Local fast path: no balancing (local is preferred), no breaker (nothing to route around
+      // in-process), no serialization. A retryable failure of an idempotent action still gets
+      // the full pipeline, which may find another instance.
+      const ctx = new CallContext(
+        port,
+        service,
+        requestId,
+        childSpan(trace),
+        parent?.service,
+        principal,
+        deadline,
+        meta ?? EMPTY_META,
+      )
+      const result = runLocal(host, port, local, input, ctx, callOptions?.signal)
+      if (!route.idempotent) return result
+      return result.catch((err: unknown) => {
+        if (!(err instanceof TesseraError && err.retryable) || registry.endpoints(service).length < 2)
+          throw err
+        return send(
+          makeCall(
+            service,
+            action,
+            input,
+            requestId,
+            trace,
+            parent,
+            principal,
+            meta,
+            deadline,
+            route,
+            callOptions,
+            2,
+            [nodeId],
+          ),
+        )
+      })
     }
-    budget.recordRequest()
-    return send(call)
+    return send(
+      makeCall(
+        service,
+        action,
+        input,
+        requestId,
+        trace,
+        parent,
+        principal,
+        meta,
+        deadline,
+        route,
+        callOptions,
+        1,
+        [],
+      ),
+    )
   }
 
   async function emitFrom(from: CallContext, event: string, payload: unknown): Promise<void> {
@@ -221,16 +254,17 @@ export function createBroker(options: BrokerOptions = {}): Broker {
   }
 
   function eventContext(service: string, trace: TraceContext, from: CallContext): CallContext {
-    return new CallContext(port, {
-      requestId: from.requestId,
-      trace: childSpan(trace),
-      caller: from.service,
-      principal: from.principal,
-      // An event handler is not bound by its emitter's deadline; it gets the default budget.
-      deadline: clock.now() + resolvePolicy(options.policy).timeout,
-      meta: from.meta,
+    return new CallContext(
+      port,
       service,
-    })
+      from.requestId,
+      childSpan(trace),
+      from.service,
+      from.principal,
+      // An event handler is not bound by its emitter's deadline; it gets the default budget.
+      clock.now() + defaultTimeout,
+      from.meta,
+    )
   }
 
   function localInfo(services = host.infos()): NodeInfo {
@@ -359,6 +393,40 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     },
   }
   return broker
+}
+
+function makeCall(
+  service: string,
+  action: string,
+  input: unknown,
+  requestId: string,
+  trace: TraceContext,
+  parent: CallContext | undefined,
+  principal: Principal | undefined,
+  meta: Readonly<Record<string, string>> | undefined,
+  deadline: number,
+  route: Route,
+  options: CallOptions | undefined,
+  attempt: number,
+  tried: string[],
+): Call {
+  return {
+    service,
+    action,
+    input,
+    requestId,
+    trace,
+    caller: parent?.service,
+    principal,
+    meta,
+    deadline,
+    signal: options?.signal,
+    idempotent: route.idempotent,
+    policy: route.policy,
+    attempt,
+    tried,
+    fallback: options?.fallback,
+  }
 }
 
 function topLevelTrace(options: CallOptions | undefined): TraceContext {

@@ -18,16 +18,6 @@ export interface ContextPort {
   emit(from: CallContext, event: string, payload: unknown): Promise<void>
 }
 
-export interface CallContextInit {
-  requestId: string
-  trace: TraceContext
-  caller: string | undefined
-  principal: Principal | undefined
-  deadline: number
-  meta: Readonly<Record<string, string>>
-  service: string
-}
-
 /**
  * The context a handler receives. Its `signal` is created lazily: a handler that
  * never looks at it costs no AbortController and no timer. Once created it aborts
@@ -47,15 +37,25 @@ export class CallContext<E extends EventSchemas = EventSchemas> implements Conte
   #abortReason: unknown
   #deadlineEntry: DeadlineEntry | undefined
 
-  constructor(port: ContextPort, init: CallContextInit) {
+  // Positional on purpose: this runs once per call, and an options object would be one more allocation.
+  constructor(
+    port: ContextPort,
+    service: string,
+    requestId: string,
+    trace: TraceContext,
+    caller: string | undefined,
+    principal: Principal | undefined,
+    deadline: number,
+    meta: Readonly<Record<string, string>>,
+  ) {
     this.#port = port
-    this.requestId = init.requestId
-    this.trace = init.trace
-    this.caller = init.caller
-    this.principal = init.principal
-    this.deadline = init.deadline
-    this.meta = init.meta
-    this.service = init.service
+    this.service = service
+    this.requestId = requestId
+    this.trace = trace
+    this.caller = caller
+    this.principal = principal
+    this.deadline = deadline
+    this.meta = meta
   }
 
   get signal(): AbortSignal {

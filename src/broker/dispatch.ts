@@ -4,7 +4,7 @@ import type { Call, Next } from '../middleware/index.ts'
 import type { Transport, WireContext } from '../transport/index.ts'
 import { CallContext, type ContextPort } from './call-context.ts'
 import type { PendingRequests } from './pending-requests.ts'
-import type { ServiceHost } from './service-host.ts'
+import type { HostedAction, ServiceHost } from './service-host.ts'
 
 export interface DispatchDeps {
   host: ServiceHost
@@ -27,51 +27,19 @@ export function createDispatch(deps: DispatchDeps): Next {
     outstanding.set(nodeId, (outstanding.get(nodeId) ?? 0) + delta)
 
   function dispatchLocal(call: Call): Promise<unknown> {
-    const ctx = new CallContext(port, {
-      requestId: call.requestId,
-      trace: childSpan(call.trace),
-      caller: call.caller,
-      principal: call.principal,
-      deadline: call.deadline,
-      meta: call.meta ?? EMPTY_META,
-      service: call.service,
-    })
-    const label = `${call.service}.${call.action}`
-    return new Promise((resolve, reject) => {
-      let done = false
-      const finish = () => {
-        done = true
-        entry.cancel()
-        call.signal?.removeEventListener('abort', onAbort)
-      }
-      const entry = port.deadlines.watch(call.deadline, () => {
-        if (done) return
-        finish()
-        const err = new TesseraError('TIMEOUT', `${label} timed out`)
-        ctx.abort(err)
-        reject(err)
-      })
-      const onAbort = () => {
-        if (done) return
-        finish()
-        const err = new TesseraError('CANCELLED', `${label} was cancelled by the caller`)
-        ctx.abort(err)
-        reject(err)
-      }
-      call.signal?.addEventListener('abort', onAbort, { once: true })
-      host.invoke(call.service, call.action, call.input, ctx).then(
-        (value) => {
-          if (done) return
-          finish()
-          resolve(value)
-        },
-        (err: unknown) => {
-          if (done) return
-          finish()
-          reject(err)
-        },
-      )
-    })
+    const ctx = new CallContext(
+      port,
+      call.service,
+      call.requestId,
+      childSpan(call.trace),
+      call.caller,
+      call.principal,
+      call.deadline,
+      call.meta ?? EMPTY_META,
+    )
+    const entry = host.lookup(call.service, call.action)
+    if (!entry) return host.invoke(call.service, call.action, call.input, ctx)
+    return runLocal(host, port, entry, call.input, ctx, call.signal)
   }
 
   async function dispatchRemote(call: Call, nodeId: string): Promise<unknown> {
@@ -132,4 +100,44 @@ export function createDispatch(deps: DispatchDeps): Next {
   }
 }
 
-const EMPTY_META: Readonly<Record<string, string>> = Object.freeze({})
+export const EMPTY_META: Readonly<Record<string, string>> = Object.freeze({})
+
+/**
+ * Runs a hosted action for a caller in this process, bounded by the context's
+ * deadline and the caller's signal: whichever ends first settles the promise, and
+ * the handler's `ctx.signal` is aborted with the same reason.
+ */
+export function runLocal(
+  host: ServiceHost,
+  port: ContextPort,
+  entry: HostedAction,
+  input: unknown,
+  ctx: CallContext,
+  signal: AbortSignal | undefined,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let settled = false
+    const stop = (err: TesseraError) => {
+      if (settled) return
+      settled = true
+      watch.cancel()
+      signal?.removeEventListener('abort', onAbort)
+      ctx.abort(err)
+      reject(err)
+    }
+    const watch = port.deadlines.watch(ctx.deadline, () =>
+      stop(new TesseraError('TIMEOUT', `${entry.service}.${entry.name} timed out`)),
+    )
+    const onAbort = () =>
+      stop(new TesseraError('CANCELLED', `${entry.service}.${entry.name} was cancelled by the caller`))
+    signal?.addEventListener('abort', onAbort, { once: true })
+    host.run(entry, input, ctx, (err, value) => {
+      if (settled) return
+      settled = true
+      watch.cancel()
+      signal?.removeEventListener('abort', onAbort)
+      if (err !== undefined) reject(err)
+      else resolve(value)
+    })
+  })
+}

@@ -59,15 +59,16 @@ export class Inbound {
 
   #context(wire: WireContext, service: string): CallContext {
     const parent = parseTraceparent(wire.traceparent, wire.tracestate)
-    return new CallContext(this.#deps.port, {
-      requestId: wire.requestId,
-      trace: parent ? childSpan(parent) : newTrace(),
-      caller: wire.caller,
-      principal: wire.principal,
-      deadline: this.#deps.port.now() + Math.max(0, wire.timeout),
-      meta: wire.meta ?? {},
+    return new CallContext(
+      this.#deps.port,
       service,
-    })
+      wire.requestId,
+      parent ? childSpan(parent) : newTrace(),
+      wire.caller,
+      wire.principal,
+      this.#deps.port.now() + Math.max(0, wire.timeout),
+      wire.meta ?? {},
+    )
   }
 
   #request(from: string, msg: RequestMessage): void {

@@ -11,6 +11,14 @@ export interface Bulkhead {
    * promise `fn` returned settles, or at once if `fn` throws synchronously.
    */
   run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T>
+  /**
+   * Takes a slot without a closure, for hot paths: true when a slot was free and
+   * nobody waits (the caller must then call `leave()` exactly once); false otherwise
+   * (then use `run`, which queues).
+   */
+  tryEnter(): boolean
+  /** Gives back a slot taken by `tryEnter`, starting the next waiter if any. */
+  leave(): void
   /** Calls running now. */
   readonly running: number
   /** Calls waiting for a slot. */
@@ -105,6 +113,12 @@ export function createBulkhead(policy: BulkheadPolicy): Bulkhead {
         signal?.addEventListener('abort', waiter.abort, { once: true })
       })
     },
+    tryEnter() {
+      if (running >= maxConcurrent || queued > 0) return false
+      running++
+      return true
+    },
+    leave: release,
     get running() {
       return running
     },

@@ -1,0 +1,64 @@
+import type { ActionPolicy, PolicyOverrides } from '../contract/index.ts'
+import { resolvePolicy } from '../contract/index.ts'
+import type { Registry } from '../registry/index.ts'
+import type { HostedAction, ServiceHost } from './service-host.ts'
+
+/** What the broker knows about calling one action: resolved once, reused on every call. */
+export interface Route {
+  readonly idempotent: boolean
+  readonly policy: ActionPolicy
+  /** Set when this node hosts the action: calls take the local fast path. */
+  readonly local: HostedAction | undefined
+}
+
+/**
+ * Caches the policy and locality of each `service.action` so a call does one map
+ * lookup instead of merging policy layers. Any registry change (a node joins,
+ * leaves, or re-announces, including this one) drops the cache.
+ */
+export class RouteTable {
+  readonly #host: ServiceHost
+  readonly #registry: Registry
+  readonly #defaults: PolicyOverrides | undefined
+  #routes = new Map<string, Route | null>()
+
+  constructor(host: ServiceHost, registry: Registry, defaults: PolicyOverrides | undefined) {
+    this.#host = host
+    this.#registry = registry
+    this.#defaults = defaults
+    registry.subscribe(() => {
+      this.#routes = new Map()
+    })
+  }
+
+  get(service: string, action: string): Route | undefined {
+    const key = `${service}.${action}`
+    let route = this.#routes.get(key)
+    if (route === undefined) {
+      route = this.#resolve(service, action)
+      this.#routes.set(key, route)
+    }
+    return route ?? undefined
+  }
+
+  #resolve(service: string, action: string): Route | null {
+    const local = this.#host.lookup(service, action)
+    // A hosted service counts as local only once it is announced (started and not draining away).
+    const announced = this.#registry.endpoints(service).some((e) => e.local)
+    if (local && announced) {
+      const def = this.#host.get(service)
+      return {
+        idempotent: local.definition.idempotent,
+        policy: resolvePolicy(this.#defaults, def?.policy, local.definition.policy),
+        local,
+      }
+    }
+    const found = this.#registry.action(service, action)
+    if (!found) return null
+    return {
+      idempotent: found.action.idempotent,
+      policy: resolvePolicy(this.#defaults, found.service.policy, found.action.policy),
+      local: undefined,
+    }
+  }
+}

@@ -58,6 +58,6 @@ export function resolveOptions(opts: SocketTransportOptions): ResolvedOptions {
     heartbeatIntervalMs: interval,
     heartbeatTimeoutMs: timeout,
     rescanIntervalMs: opts.rescanIntervalMs ?? 2000,
-    logger: opts.logger ?? silentLogger,
+    logger: (opts.logger ?? silentLogger).child({ component: 'socket-transport' }),
   }
 }

@@ -1,10 +1,11 @@
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { type Envelope, encodeEnvelope } from '../../codec/index.ts'
 import type { Message, NodeInfo } from '../messages.ts'
 import type { Transport, TransportHandlers } from '../transport.ts'
 import { Connection } from './connection.ts'
+import { dialPeer } from './dial.ts'
 import { Discovery } from './discovery.ts'
-import { type PeerFile, removeQuietly, resolveAddress } from './discovery-files.ts'
+import type { PeerFile } from './discovery-files.ts'
 import { startHeartbeat } from './heartbeat.ts'
 import { type Listener, listen } from './listener.ts'
 import { type ResolvedOptions, resolveOptions, type SocketTransportOptions } from './options.ts'
@@ -141,43 +142,18 @@ class SocketTransportImpl implements SocketTransport {
   }
 
   private async attempt(peer: PeerFile): Promise<void> {
-    const address = await resolveAddress(peer).catch(() => undefined)
-    if (!address || this.closing) return
-    const socket = connect(address)
-    this.dialSockets.add(socket)
-    const failure = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-      const timer = setTimeout(
-        () => socket.destroy(new Error('connect timeout')),
-        this.opts.heartbeatTimeoutMs,
-      )
-      socket.once('connect', () => {
-        clearTimeout(timer)
-        resolve(undefined)
-      })
-      socket.once('error', (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer)
-        resolve(err)
-      })
-      socket.once('close', () => resolve(new Error('closed while connecting')))
+    const socket = await dialPeer(peer, {
+      timeoutMs: this.opts.heartbeatTimeoutMs,
+      logger: this.opts.logger,
+      track: (s, connecting) => (connecting ? this.dialSockets.add(s) : this.dialSockets.delete(s)),
     })
-    this.dialSockets.delete(socket)
-    if (failure || this.closing) {
+    if (!socket) return
+    if (this.closing) {
       socket.destroy()
-      if (failure) await this.dialFailed(peer, failure)
       return
     }
     const conn = this.open(socket, true, peer.nodeId)
     await new Promise<void>((resolve) => this.helloWaiters.set(conn, resolve))
-  }
-
-  private async dialFailed(peer: PeerFile, err: NodeJS.ErrnoException): Promise<void> {
-    if (err.code === 'ECONNREFUSED') {
-      // Nobody listens: the file is left over from a process that died without closing.
-      this.opts.logger.info({ peer: peer.nodeId, file: peer.file }, 'removing stale discovery file')
-      await removeQuietly(peer.file).catch(() => {})
-    } else if (err.code !== 'ENOENT') {
-      this.opts.logger.debug({ peer: peer.nodeId, err: err.message }, 'dial failed; will retry on rescan')
-    }
   }
 
   private open(socket: Socket, outbound: boolean, expectedId: string | undefined): Connection {

@@ -67,7 +67,13 @@ export function natsSubjects(namespace: string, localNodeId: string): Subjects {
 // mapping is reversible and common ids ('node-1', 'api-7f3a') stay unchanged.
 const UNSAFE = /[^A-Za-z0-9_-]/
 
-/** The subject token for a node id. */
+/**
+ * The subject token for a node id; `nodeIdOf` reverses it.
+ *
+ * @example
+ * nodeToken('api-1') // 'api-1'
+ * nodeToken('host.example.com') // 'host%2Eexample%2Ecom'
+ */
 export function nodeToken(nodeId: string): string {
   if (!UNSAFE.test(nodeId) && nodeId.length > 0) return nodeId
   if (nodeId.length === 0) return '%'
@@ -82,7 +88,12 @@ export function nodeToken(nodeId: string): string {
   ).join('')
 }
 
-/** The node id of a subject token; undefined when the token is not one `nodeToken` makes. */
+/**
+ * The node id of a subject token; undefined when the token is not one `nodeToken` makes.
+ *
+ * @example
+ * nodeIdOf('host%2Eexample%2Ecom') // 'host.example.com'
+ */
 export function nodeIdOf(token: string): string | undefined {
   if (!token.includes('%')) return token.length > 0 && !token.includes('.') ? token : undefined
   if (token === '%') return ''

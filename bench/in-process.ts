@@ -23,17 +23,30 @@ export async function benchInProcess(ms: number): Promise<Row[]> {
   const rows: Row[] = []
 
   const plain = async (input: { a: number; b: number }) => ({ sum: input.a + input.b })
-  rows.push({ group, name: 'plain async function', value: await rate(() => plain({ a: 1, b: 2 }), { ms }), unit: 'calls/s' })
+  rows.push({
+    group,
+    name: 'plain async function',
+    value: await rate(() => plain({ a: 1, b: 2 }), { ms }),
+    unit: 'calls/s',
+  })
 
   const mol = new ServiceBroker({ logger: false, validator: true, metrics: false, tracing: false })
   mol.createService({
     name: 'math',
     actions: {
-      add: { params: { a: 'number', b: 'number' }, handler: (ctx: { params: { a: number; b: number } }) => ({ sum: ctx.params.a + ctx.params.b }) },
+      add: {
+        params: { a: 'number', b: 'number' },
+        handler: (ctx: { params: { a: number; b: number } }) => ({ sum: ctx.params.a + ctx.params.b }),
+      },
     },
   })
   await mol.start()
-  rows.push({ group, name: 'moleculer 0.14 broker.call', value: await rate(() => mol.call('math.add', { a: 1, b: 2 }), { ms }), unit: 'calls/s' })
+  rows.push({
+    group,
+    name: 'moleculer 0.14 broker.call',
+    value: await rate(() => mol.call('math.add', { a: 1, b: 2 }), { ms }),
+    unit: 'calls/s',
+  })
   await mol.stop()
 
   const broker = createBroker({ services: [math], validateOutput: false })

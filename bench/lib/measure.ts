@@ -1,5 +1,8 @@
 /** Runs `op` with `concurrency` calls in flight for `ms`, after a warm-up; returns calls per second. */
-export async function rate(op: () => Promise<unknown>, { ms = 2_000, warmupMs = 500, concurrency = 1 } = {}): Promise<number> {
+export async function rate(
+  op: () => Promise<unknown>,
+  { ms = 2_000, warmupMs = 500, concurrency = 1 } = {},
+): Promise<number> {
   await loop(op, warmupMs, concurrency)
   const { count, elapsed } = await loop(op, ms, concurrency)
   return (count / elapsed) * 1_000

@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 
 export interface Row {
   /** Which comparison the row belongs to, e.g. "in-process call". */
@@ -42,8 +41,8 @@ export function printTable(rows: Row[]): void {
 }
 
 export function writeJson(rows: Row[]): string {
-  const here = dirname(fileURLToPath(import.meta.url))
-  const file = join(here, '..', 'results', 'latest.json')
+  // npm runs scripts from the package root; the benchmarks run from a bundle elsewhere.
+  const file = join(process.cwd(), 'bench', 'results', 'latest.json')
   mkdirSync(dirname(file), { recursive: true })
   const out = {
     at: new Date().toISOString(),

@@ -159,8 +159,9 @@ export function createBroker(options: BrokerOptions = {}): Broker {
           : new TesseraError('NOT_FOUND', `service ${service} has no action ${action}`, { service, action })
       return Promise.reject(error)
     }
-    const trace: TraceContext = parent ? parent.trace : topLevelTrace(callOptions)
-    const requestId = parent?.requestId ?? callOptions?.requestId ?? trace.traceId
+    // The caller's span; at the edge only if the caller brought a traceparent (else the callee starts the trace).
+    const trace = parent ? parent.trace : edgeTrace(callOptions)
+    const requestId = parent ? parent.requestId : callOptions?.requestId
     const principal = parent ? parent.principal : callOptions?.principal
     const meta = callOptions?.meta ? { ...parent?.meta, ...callOptions.meta } : parent?.meta
     const deadline = nestedDeadline(
@@ -177,7 +178,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
         port,
         service,
         requestId,
-        childSpan(trace),
+        trace,
         parent?.service,
         principal,
         deadline,
@@ -258,7 +259,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
       port,
       service,
       from.requestId,
-      childSpan(trace),
+      trace,
       from.service,
       from.principal,
       // An event handler is not bound by its emitter's deadline; it gets the default budget.
@@ -399,8 +400,8 @@ function makeCall(
   service: string,
   action: string,
   input: unknown,
-  requestId: string,
-  trace: TraceContext,
+  requestId: string | undefined,
+  trace: TraceContext | undefined,
   parent: CallContext | undefined,
   principal: Principal | undefined,
   meta: Readonly<Record<string, string>> | undefined,
@@ -429,9 +430,8 @@ function makeCall(
   }
 }
 
-function topLevelTrace(options: CallOptions | undefined): TraceContext {
-  const parent = options?.traceparent ? parseTraceparent(options.traceparent, options.tracestate) : undefined
-  return parent ?? newTrace()
+function edgeTrace(options: CallOptions | undefined): TraceContext | undefined {
+  return options?.traceparent ? parseTraceparent(options.traceparent, options.tracestate) : undefined
 }
 
 function pickBalancer(choice: BrokerOptions['balancer'], outstanding: Map<string, number>): Balancer {

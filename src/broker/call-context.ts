@@ -1,5 +1,5 @@
 import type { Principal, TraceContext } from '../context/index.ts'
-import { remainingMs } from '../context/index.ts'
+import { childSpan, newTrace, remainingMs } from '../context/index.ts'
 import type { AnyService, CallOptions, Context, EventSchemas, ServiceClient } from '../contract/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import type { DeadlineEntry, DeadlineWatch } from './deadline-watch.ts'
@@ -25,14 +25,15 @@ export interface ContextPort {
  * from the caller, a shutdown).
  */
 export class CallContext<E extends EventSchemas = EventSchemas> implements Context<E> {
-  readonly requestId: string
-  readonly trace: TraceContext
   readonly caller: string | undefined
   readonly principal: Principal | undefined
   readonly deadline: number
   readonly meta: Readonly<Record<string, string>>
   readonly service: string
   readonly #port: ContextPort
+  #requestId: string | undefined
+  #parentTrace: TraceContext | undefined
+  #trace: TraceContext | undefined
   #controller: AbortController | undefined
   #abortReason: unknown
   #deadlineEntry: DeadlineEntry | undefined
@@ -41,8 +42,8 @@ export class CallContext<E extends EventSchemas = EventSchemas> implements Conte
   constructor(
     port: ContextPort,
     service: string,
-    requestId: string,
-    trace: TraceContext,
+    requestId: string | undefined,
+    parentTrace: TraceContext | undefined,
     caller: string | undefined,
     principal: Principal | undefined,
     deadline: number,
@@ -50,12 +51,27 @@ export class CallContext<E extends EventSchemas = EventSchemas> implements Conte
   ) {
     this.#port = port
     this.service = service
-    this.requestId = requestId
-    this.trace = trace
+    this.#requestId = requestId
+    this.#parentTrace = parentTrace
     this.caller = caller
     this.principal = principal
     this.deadline = deadline
     this.meta = meta
+  }
+
+  /**
+   * This call's span: a child of the caller's, or a new trace at the edge. Made on
+   * first read, so a handler that never traces or calls on costs no random ids.
+   */
+  get trace(): TraceContext {
+    if (!this.#trace) this.#trace = this.#parentTrace ? childSpan(this.#parentTrace) : newTrace()
+    return this.#trace
+  }
+
+  /** The id of the whole request; the trace id unless the edge (e.g. the gateway) set one. */
+  get requestId(): string {
+    if (this.#requestId === undefined) this.#requestId = this.trace.traceId
+    return this.#requestId
   }
 
   get signal(): AbortSignal {
@@ -67,9 +83,9 @@ export class CallContext<E extends EventSchemas = EventSchemas> implements Conte
       } else if (this.remaining() === 0) {
         controller.abort(timeoutError(this.service))
       } else {
-        this.#deadlineEntry = this.#port.deadlines.watch(this.deadline, () =>
-          controller.abort(timeoutError(this.service)),
-        )
+        this.#deadlineEntry = this.#port.deadlines.watch(this.deadline, {
+          expire: () => controller.abort(timeoutError(this.service)),
+        })
       }
     }
     return this.#controller.signal
@@ -108,24 +124,22 @@ function timeoutError(service: string): TesseraError {
 type Invoke = (action: string, input: unknown, options?: CallOptions) => Promise<unknown>
 
 /**
- * A proxy whose every property is an action caller. Action names are not known at
- * run time (the caller only imported types), so the proxy makes one function per
- * name on first use and keeps it.
+ * A client whose every property is an action caller. Action names are not known at
+ * run time (the caller only imported types), so a proxy makes the function for a
+ * name on first use. The proxy is the *prototype* of the client: once a method is
+ * made it is an own property, and later calls never go through the proxy trap.
  */
 export function createClient<C>(invoke: Invoke): C {
-  const methods = new Map<string, (input: unknown, options?: CallOptions) => Promise<unknown>>()
-  return new Proxy(Object.create(null) as object, {
-    get(_target, prop) {
-      // `then` must stay undefined, or `await client` would treat the proxy as a promise.
-      if (typeof prop !== 'string' || prop === 'then') return undefined
-      let method = methods.get(prop)
-      if (!method) {
-        method = (input, options) => invoke(prop, input, options)
-        methods.set(prop, method)
-      }
-      return method
-    },
-    has: () => false,
-    set: () => false,
-  }) as C
+  const client = Object.create(
+    new Proxy(Object.create(null) as object, {
+      get(_target, prop, receiver) {
+        // `then` must stay undefined, or `await client` would treat the client as a promise.
+        if (typeof prop !== 'string' || prop === 'then') return undefined
+        const method = (input: unknown, options?: CallOptions) => invoke(prop, input, options)
+        Object.defineProperty(receiver, prop, { value: method, enumerable: true })
+        return method
+      },
+    }),
+  )
+  return client as C
 }

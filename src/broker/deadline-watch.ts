@@ -5,21 +5,45 @@ export interface DeadlineEntry {
   cancel(): void
 }
 
-interface Entry extends DeadlineEntry {
-  fire: (() => void) | undefined
-  bucket: Set<Entry> | undefined
+/** What a deadline fires: an object rather than a closure, so a hot caller can be its own target. */
+export interface Expirable {
+  expire(): void
 }
+
+class Entry implements DeadlineEntry {
+  fire: Expirable | undefined
+  readonly deadline: number
+  bucket: Set<Entry> | undefined = undefined
+
+  constructor(deadline: number, fire: Expirable) {
+    this.deadline = deadline
+    this.fire = fire
+  }
+
+  cancel(): void {
+    this.fire = undefined
+    this.bucket?.delete(this)
+    this.bucket = undefined
+  }
+}
+
+const NOOP: DeadlineEntry = { cancel() {} }
 
 /**
  * Fires callbacks when deadlines pass, with one timer for all calls instead of a
- * `setTimeout` per call. Deadlines are grouped in `resolutionMs` buckets, so a
- * callback fires at most `resolutionMs` late (never early). Cancelling removes the
- * entry at once, so completed calls hold no memory until their deadline.
+ * `setTimeout` per call. Most calls end within a millisecond, so a new entry first
+ * goes on a cheap "young" list; only entries still pending on the next tick move
+ * into time buckets of `resolutionMs` (with real deletion, so finished calls hold no
+ * memory until their deadline). A callback fires at most about `resolutionMs` plus
+ * one tick late, never early.
  */
 export class DeadlineWatch {
   readonly #clock: Clock
   readonly #resolution: number
   readonly #buckets = new Map<number, Set<Entry>>()
+  #young: Entry[] = []
+  #compactAt = 1024
+  #promoteScheduled = false
   #timer: unknown
   #timerAt = Number.POSITIVE_INFINITY
 
@@ -28,25 +52,48 @@ export class DeadlineWatch {
     this.#resolution = resolutionMs
   }
 
-  /** Calls `fire` once, soon after `deadline`; never if cancelled first. Infinite deadlines are not watched. */
-  watch(deadline: number, fire: () => void): DeadlineEntry {
-    const entry: Entry = { fire, bucket: undefined, cancel: cancelEntry }
-    if (!Number.isFinite(deadline)) return entry
-    const slot = Math.ceil(deadline / this.#resolution)
-    let bucket = this.#buckets.get(slot)
-    if (!bucket) {
-      bucket = new Set()
-      this.#buckets.set(slot, bucket)
-      this.#arm(slot * this.#resolution)
+  /** Calls `fire.expire()` once, soon after `deadline`; never if cancelled first. Infinite deadlines are not watched. */
+  watch(deadline: number, fire: Expirable): DeadlineEntry {
+    if (!Number.isFinite(deadline)) return NOOP
+    const entry = new Entry(deadline, fire)
+    // Timers never run while a chain of microtasks keeps going (a tight `await` loop), so
+    // the young list also compacts itself: finished entries drop out every so often.
+    if (this.#young.push(entry) >= this.#compactAt) this.#compact()
+    if (!this.#promoteScheduled) {
+      this.#promoteScheduled = true
+      this.#clock.setTimeout(() => this.#promote(), 0)
     }
-    bucket.add(entry)
-    entry.bucket = bucket
     return entry
   }
 
-  /** Number of buckets still held; for tests of the sweep. */
+  /** Buckets still held; for tests of the bookkeeping. */
   get pendingBuckets(): number {
     return this.#buckets.size
+  }
+
+  #compact(): void {
+    const live = this.#young.filter((e) => e.fire !== undefined)
+    this.#young = live
+    this.#compactAt = Math.max(1024, live.length * 2)
+  }
+
+  #promote(): void {
+    this.#promoteScheduled = false
+    const young = this.#young
+    this.#young = []
+    this.#compactAt = 1024
+    for (const entry of young) {
+      if (!entry.fire) continue
+      const slot = Math.ceil(entry.deadline / this.#resolution)
+      let bucket = this.#buckets.get(slot)
+      if (!bucket) {
+        bucket = new Set()
+        this.#buckets.set(slot, bucket)
+        this.#arm(slot * this.#resolution)
+      }
+      bucket.add(entry)
+      entry.bucket = bucket
+    }
   }
 
   #arm(at: number): void {
@@ -69,7 +116,7 @@ export class DeadlineWatch {
           const fire = entry.fire
           entry.fire = undefined
           entry.bucket = undefined
-          fire?.()
+          fire?.expire()
         }
       } else if (at < next) {
         next = at
@@ -84,11 +131,7 @@ export class DeadlineWatch {
     this.#timer = undefined
     this.#timerAt = Number.POSITIVE_INFINITY
     this.#buckets.clear()
+    for (const entry of this.#young) entry.fire = undefined
+    this.#young = []
   }
-}
-
-function cancelEntry(this: Entry): void {
-  this.fire = undefined
-  this.bucket?.delete(this)
-  this.bucket = undefined
 }

@@ -1,4 +1,4 @@
-import { childSpan, newTrace, parseTraceparent } from '../context/index.ts'
+import { parseTraceparent } from '../context/index.ts'
 import { normalizeError, TesseraError } from '../errors/index.ts'
 import type { Logger } from '../observability/index.ts'
 import type { EventMessage, Message, RequestMessage, Transport, WireContext } from '../transport/index.ts'
@@ -63,7 +63,7 @@ export class Inbound {
       this.#deps.port,
       service,
       wire.requestId,
-      parent ? childSpan(parent) : newTrace(),
+      parent,
       wire.caller,
       wire.principal,
       this.#deps.port.now() + Math.max(0, wire.timeout),

@@ -49,10 +49,12 @@ export class PendingRequests {
         nodeId,
         resolve,
         reject,
-        deadline: this.#deadlines.watch(deadline, () => {
-          this.#end(id, entry)
-          this.#sendCancel(nodeId, id)
-          reject(new TesseraError('TIMEOUT', `${label} timed out`, { nodeId }))
+        deadline: this.#deadlines.watch(deadline, {
+          expire: () => {
+            this.#end(id, entry)
+            this.#sendCancel(nodeId, id)
+            reject(new TesseraError('TIMEOUT', `${label} timed out`, { nodeId }))
+          },
         }),
         detachSignal: undefined,
       }

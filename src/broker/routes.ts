@@ -20,7 +20,8 @@ export class RouteTable {
   readonly #host: ServiceHost
   readonly #registry: Registry
   readonly #defaults: PolicyOverrides | undefined
-  #routes = new Map<string, Route | null>()
+  // Two levels (service, then action) so a lookup builds no key string.
+  #routes = new Map<string, Map<string, Route | null>>()
 
   constructor(host: ServiceHost, registry: Registry, defaults: PolicyOverrides | undefined) {
     this.#host = host
@@ -32,11 +33,15 @@ export class RouteTable {
   }
 
   get(service: string, action: string): Route | undefined {
-    const key = `${service}.${action}`
-    let route = this.#routes.get(key)
+    let byAction = this.#routes.get(service)
+    if (!byAction) {
+      byAction = new Map()
+      this.#routes.set(service, byAction)
+    }
+    let route = byAction.get(action)
     if (route === undefined) {
       route = this.#resolve(service, action)
-      this.#routes.set(key, route)
+      byAction.set(action, route)
     }
     return route ?? undefined
   }

@@ -21,8 +21,12 @@ interface HostedService {
   info: ServiceInfo
 }
 
-/** Node-style completion: `err` set on failure, else `value`. Called exactly once. */
-export type Done = (err: unknown, value?: unknown) => void
+/** Told how a run ended, exactly once: `err` set on failure, else `value`. An object, not a closure, so a hot caller can be its own completion. */
+export interface Completion {
+  complete(err: unknown, value?: unknown): void
+}
+
+type Done = (err: unknown, value?: unknown) => void
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
@@ -113,7 +117,7 @@ export class ServiceHost {
     const entry = this.#services.get(service)?.actions.get(action)
     if (!entry) return Promise.reject(this.missing(service, action))
     return new Promise((resolve, reject) =>
-      this.run(entry, input, ctx, (err, value) => (err ? reject(err) : resolve(value))),
+      this.run(entry, input, ctx, { complete: (err, value) => (err ? reject(err) : resolve(value)) }),
     )
   }
 
@@ -139,7 +143,7 @@ export class ServiceHost {
    * path of every call, and each promise layer saved is measurable. VALIDATION for a
    * bad input, OVERLOADED when the bulkhead and its queue are full.
    */
-  run(entry: HostedAction, input: unknown, ctx: CallContext, done: Done): void {
+  run(entry: HostedAction, input: unknown, ctx: CallContext, done: Completion): void {
     const bulkhead = entry.bulkhead
     if (bulkhead && !bulkhead.tryEnter()) {
       // Full: queue through the bulkhead (only now is the signal worth creating).
@@ -151,15 +155,15 @@ export class ServiceHost {
                 entry,
                 input,
                 ctx,
-                (err, value) => (err ? reject(err) : resolve(value)),
+                { complete: (err, value) => (err ? reject(err) : resolve(value)) },
                 undefined,
               )
             }),
           ctx.signal,
         )
         .then(
-          (value) => done(undefined, value),
-          (err: unknown) => done(err ?? new TesseraError('INTERNAL', 'unknown failure')),
+          (value) => done.complete(undefined, value),
+          (err: unknown) => done.complete(err ?? new TesseraError('INTERNAL', 'unknown failure')),
         )
       return
     }
@@ -170,7 +174,7 @@ export class ServiceHost {
     entry: HostedAction,
     input: unknown,
     ctx: CallContext,
-    done: Done,
+    done: Completion,
     slot: Bulkhead | undefined,
   ): void {
     this.#inFlight++
@@ -178,8 +182,8 @@ export class ServiceHost {
       ctx.finish()
       slot?.leave()
       if (--this.#inFlight === 0) this.#wakeIdle()
-      if (err !== undefined) done(err)
-      else done(undefined, value)
+      if (err !== undefined) done.complete(err)
+      else done.complete(undefined, value)
     }
     const action = entry.definition
     let result: unknown
@@ -247,6 +251,7 @@ export class ServiceHost {
   }
 
   #wakeIdle(): void {
+    if (this.#idleWaiters.length === 0) return
     const waiters = this.#idleWaiters
     this.#idleWaiters = []
     for (const wake of waiters) wake()

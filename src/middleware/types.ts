@@ -16,8 +16,10 @@ export interface Call {
   readonly service: string
   readonly action: string
   readonly input: unknown
-  readonly requestId: string
-  readonly trace: TraceContext
+  /** Undefined at the edge: the callee then uses its trace id. */
+  readonly requestId: string | undefined
+  /** The caller's span; undefined at the edge, where the callee starts a new trace. */
+  readonly trace: TraceContext | undefined
   readonly caller: string | undefined
   readonly principal: Principal | undefined
   readonly meta: Readonly<Record<string, string>> | undefined

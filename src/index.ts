@@ -4,6 +4,7 @@
  * `tessera/testkit`, `tessera/middleware`).
  */
 export { type Broker, type BrokerOptions, createBroker } from './broker/index.ts'
+export type { Principal, TraceContext } from './context/index.ts'
 export {
   type AnyService,
   type CallOptions,
@@ -17,6 +18,5 @@ export {
   type ServiceDefinition,
   subscribe,
 } from './contract/index.ts'
-export type { Principal, TraceContext } from './context/index.ts'
 export { type ErrorCode, ErrorCodes, isTesseraError, TesseraError } from './errors/index.ts'
 export { type Logger, silentLogger } from './observability/index.ts'

@@ -10,7 +10,9 @@ export const frontDesk = defineService({
       input: T.Object({ guests: T.Array(T.String()) }),
       output: T.Array(T.String()),
       handler: ({ guests }, ctx) =>
-        Promise.all(guests.map(async (name) => (await ctx.client<GreeterService>('greeter').hello({ name })).text)),
+        Promise.all(
+          guests.map(async (name) => (await ctx.client<GreeterService>('greeter').hello({ name })).text),
+        ),
     }),
   }),
 })

@@ -3,7 +3,7 @@ import { defineService } from '../../src/contract/index.ts'
 
 export const greeter = defineService({
   name: 'greeter',
-  events: { 'greeted': T.Object({ name: T.String() }) },
+  events: { greeted: T.Object({ name: T.String() }) },
   actions: ({ action }) => ({
     hello: action({
       input: T.Object({ name: T.String({ minLength: 1 }) }),

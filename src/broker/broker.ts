@@ -4,7 +4,6 @@ import {
   childSpan,
   formatTraceparent,
   nestedDeadline,
-  newTrace,
   type Principal,
   parseTraceparent,
   systemClock,

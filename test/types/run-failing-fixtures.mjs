@@ -11,12 +11,16 @@ const dir = join(here, 'failing')
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.ts'))
   .map((f) => join(dir, f))
-const config = ts.getParsedCommandLineOfConfigFile(join(here, '..', '..', 'tsconfig.json'), {}, {
-  ...ts.sys,
-  onUnRecoverableConfigFileDiagnostic: (d) => {
-    throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'))
+const config = ts.getParsedCommandLineOfConfigFile(
+  join(here, '..', '..', 'tsconfig.json'),
+  {},
+  {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'))
+    },
   },
-})
+)
 const program = ts.createProgram(files, { ...config.options, noEmit: true })
 let failures = 0
 for (const file of files) {

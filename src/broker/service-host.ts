@@ -3,7 +3,7 @@ import { resolvePolicy } from '../contract/index.ts'
 import { normalizeError, TesseraError } from '../errors/index.ts'
 import { type Bulkhead, createBulkhead } from '../middleware/index.ts'
 import type { Logger } from '../observability/index.ts'
-import type { ServiceInfo } from '../transport/index.ts'
+import type { ActionInfo, ServiceInfo } from '../transport/index.ts'
 import type { CallContext } from './call-context.ts'
 
 /** One action hosted here, with what running it needs, resolved once. */
@@ -27,6 +27,27 @@ export interface Completion {
 }
 
 type Done = (err: unknown, value?: unknown) => void
+
+/**
+ * What callers and gateways learn about an action. Schemas travel as JSON Schema so
+ * a gateway can route and document actions whose code it never loaded.
+ */
+function actionInfo(action: ActionDefinition): ActionInfo {
+  const info: ActionInfo = {
+    idempotent: action.idempotent,
+    input: toJsonSchema(action.input.schema),
+    output: toJsonSchema(action.output.schema),
+  }
+  if (action.policy) info.policy = action.policy
+  if (action.http) info.http = action.http
+  if (action.description) info.description = action.description
+  return info
+}
+
+/** TypeBox schemas are JSON Schema plus symbol-keyed metadata, which JSON and msgpack drop anyway. */
+function toJsonSchema(schema: unknown): unknown {
+  return JSON.parse(JSON.stringify(schema))
+}
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
@@ -74,9 +95,7 @@ export class ServiceHost {
         bulkhead: policy.bulkhead === false ? undefined : createBulkhead(policy.bulkhead),
         maxConcurrent: policy.bulkhead === false ? Number.POSITIVE_INFINITY : policy.bulkhead.maxConcurrent,
       })
-      info.actions[name] = action.policy
-        ? { idempotent: action.idempotent, policy: action.policy }
-        : { idempotent: action.idempotent }
+      info.actions[name] = actionInfo(action)
     }
     for (const [event, sub] of Object.entries(definition.on)) info.subscriptions[event] = sub.mode
     this.#services.set(definition.name, { definition, actions, info })

@@ -1,5 +1,5 @@
 import type { Principal } from '../context/index.ts'
-import type { EventMode, PolicyOverrides } from '../contract/index.ts'
+import type { EventMode, HttpRoute, PolicyOverrides } from '../contract/index.ts'
 import type { WireError } from '../errors/index.ts'
 
 /**
@@ -28,6 +28,12 @@ export interface ServiceInfo {
 export interface ActionInfo {
   idempotent: boolean
   policy?: PolicyOverrides
+  /** The gateway route, when the action is exposed over HTTP. */
+  http?: HttpRoute
+  /** JSON Schema of the input and output (TypeBox schemas are JSON Schema), for gateways and docs. */
+  input?: unknown
+  output?: unknown
+  description?: string
 }
 
 /** The call context as it crosses a process boundary. */

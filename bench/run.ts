@@ -2,9 +2,12 @@
 // BENCH_MS sets the measuring time per row (default 2000 ms).
 import { benchInProcess } from './in-process.ts'
 import { printTable, type Row, writeJson } from './lib/report.ts'
+import { benchRemote } from './remote.ts'
 
 const ms = Number(process.env.BENCH_MS ?? 2_000)
+const only = process.env.BENCH_ONLY // 'in-process' or 'remote', to run one part while working on it
 const rows: Row[] = []
-rows.push(...(await benchInProcess(ms)))
+if (only !== 'remote') rows.push(...(await benchInProcess(ms)))
+if (only !== 'in-process') rows.push(...(await benchRemote(ms)))
 printTable(rows)
 console.log(`\nwritten to ${writeJson(rows)}`)

@@ -7,34 +7,47 @@ export interface Row {
   name: string
   value: number
   unit: string
-  /** Name of the row in the same group this one is compared with (ratio = value / baseline). */
-  baseline?: string
+  /**
+   * Name(s) of the row(s) in the same group this one is compared with (ratio = value / baseline).
+   * With several, `ratio` is against the first and every ratio is printed.
+   */
+  baseline?: string | string[]
   /** Lower is better (latencies): the ratio is inverted so > 1 always means "faster than". */
   lowerIsBetter?: boolean
   aim?: string
+  /** Whether this run met `aim`, when the benchmark could tell. */
+  met?: boolean
 }
 
-export function ratioOf(rows: Row[], row: Row): number | undefined {
-  if (!row.baseline) return undefined
-  const base = rows.find((r) => r.group === row.group && r.name === row.baseline)
+function baselines(row: Row): string[] {
+  return row.baseline === undefined ? [] : Array.isArray(row.baseline) ? row.baseline : [row.baseline]
+}
+
+/** The ratio of `row` against `baseline` (default: its first baseline). */
+export function ratioOf(rows: Row[], row: Row, baseline = baselines(row)[0]): number | undefined {
+  if (!baseline) return undefined
+  const base = rows.find((r) => r.group === row.group && r.name === baseline)
   if (!base) return undefined
   return row.lowerIsBetter ? base.value / row.value : row.value / base.value
 }
 
 export function printTable(rows: Row[]): void {
   const lines = rows.map((r) => {
-    const ratio = ratioOf(rows, r)
-    return [
-      r.group,
-      r.name,
-      `${fmt(r.value)} ${r.unit}`,
-      ratio === undefined ? '' : `${ratio.toFixed(2)}x vs ${r.baseline}`,
-      r.aim ?? '',
-    ]
+    const ratios = baselines(r).flatMap((b) => {
+      const ratio = ratioOf(rows, r, b)
+      return ratio === undefined ? [] : [`${ratio.toFixed(2)}x vs ${b}`]
+    })
+    const aim =
+      r.aim === undefined ? '' : r.met === undefined ? r.aim : `${r.aim} ${r.met ? '(met)' : '(MISSED)'}`
+    return [r.group, r.name, `${fmt(r.value)} ${r.unit}`, ratios.join(', '), aim]
   })
   const header = ['group', 'name', 'value', 'ratio', 'aim']
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
-  const show = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')
+  const show = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
   console.log(show(header))
   console.log(widths.map((w) => '-'.repeat(w)).join('  '))
   for (const l of lines) console.log(show(l))
@@ -47,7 +60,14 @@ export function writeJson(rows: Row[]): string {
   const out = {
     at: new Date().toISOString(),
     node: process.version,
-    rows: rows.map((r) => ({ ...r, ratio: ratioOf(rows, r) })),
+    rows: rows.map((r) => {
+      const all = baselines(r)
+      return {
+        ...r,
+        ratio: ratioOf(rows, r),
+        ...(all.length > 1 ? { ratios: Object.fromEntries(all.map((b) => [b, ratioOf(rows, r, b)])) } : {}),
+      }
+    }),
   }
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`)
   return file

@@ -1,0 +1,59 @@
+// Spawns one bundled peer script (bench/peers/<name>.ts, built next to run.mjs) as a
+// server process and waits for its "ready" line. Killed by pid in `stop`.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export interface Peer {
+  readonly pid: number
+  /** What the peer printed after "ready " (e.g. a port or a socket path). */
+  readonly info: string
+  /** SIGKILLs the process and resolves once it exited. Idempotent. */
+  stop(): Promise<void>
+}
+
+// The bundle of run.ts sits in bench/results/build/, the peers in bench/results/build/peers/.
+const buildDir = dirname(fileURLToPath(import.meta.url))
+
+const live = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of live) if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL')
+})
+
+export async function startPeer(name: string, env: Record<string, string> = {}): Promise<Peer> {
+  const child = spawn(process.execPath, [join(buildDir, 'peers', `${name}.mjs`)], {
+    env: { ...process.env, ...env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  live.add(child)
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      process.kill(child.pid, 'SIGKILL')
+    }
+    await exited
+    live.delete(child)
+  }
+  try {
+    const info = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`peer ${name} not ready after 15 s`)), 15_000)
+      let out = ''
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString()
+        const m = /^ready ?(.*)$/m.exec(out)
+        if (m) {
+          clearTimeout(timer)
+          resolve(m[1] ?? '')
+        }
+      })
+      child.once('exit', (code) => {
+        clearTimeout(timer)
+        reject(new Error(`peer ${name} exited with ${code} before ready`))
+      })
+    })
+    return { pid: child.pid!, info, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}

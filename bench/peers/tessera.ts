@@ -1,0 +1,15 @@
+// Tessera server side: a broker hosting `echo` over the socket transport (TESSERA_DIR)
+// or NATS (NATS_URL). Outputs are not re-validated, as in production (NODE_ENV).
+import { createBroker } from '../../src/broker/index.ts'
+import { natsTransport } from '../../src/transport/nats/index.ts'
+import { socketTransport } from '../../src/transport/socket/index.ts'
+import { echo } from '../lib/echo.ts'
+
+const dir = process.env.TESSERA_DIR
+const nats = process.env.NATS_URL
+const transport = nats
+  ? natsTransport({ servers: nats, namespace: process.env.NAMESPACE ?? 'bench' })
+  : socketTransport({ dir: dir! })
+const broker = createBroker({ nodeId: 'bench-server', services: [echo], transport, validateOutput: false })
+await broker.start()
+process.stdout.write('ready\n')

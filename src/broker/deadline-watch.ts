@@ -66,6 +66,11 @@ export class DeadlineWatch {
     return entry
   }
 
+  /** Entries not yet promoted to a bucket (live or finished); for tests of the bookkeeping. */
+  get pendingYoung(): number {
+    return this.#young.length
+  }
+
   /** Buckets still held; for tests of the bookkeeping. */
   get pendingBuckets(): number {
     return this.#buckets.size

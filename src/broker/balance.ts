@@ -1,7 +1,6 @@
 import { TesseraError } from '../errors/index.ts'
 import type { Endpoint, Middleware } from '../middleware/index.ts'
-import type { Balancer } from '../registry/balancer.ts'
-import type { Registry } from '../registry/index.ts'
+import type { Balancer, Registry } from '../registry/index.ts'
 
 /**
  * The step that picks the instance for one attempt: the service's known endpoints,

@@ -28,9 +28,9 @@ import {
   excludeTried,
   leastOutstanding,
   preferLocal,
+  Registry,
   roundRobin,
-} from '../registry/balancer.ts'
-import { Registry } from '../registry/index.ts'
+} from '../registry/index.ts'
 import type { NodeInfo, Transport } from '../transport/index.ts'
 import { balance } from './balance.ts'
 import { CallContext, type ContextPort, createClient } from './call-context.ts'

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Broker } from '../broker/index.ts'
+import type { Principal } from '../context/index.ts'
+import type { CallOptions } from '../contract/index.ts'
+import { TesseraError } from '../errors/index.ts'
+import type { Authenticator } from './auth.ts'
+import type { RateLimiter } from './rate-limit.ts'
+import type { RouteTable } from './route-table.ts'
+import type { StaticServer } from './static-files.ts'
+
+export interface ActionHandlerDeps {
+  broker: Broker
+  table: RouteTable
+  auth: Authenticator
+  limiter: RateLimiter | undefined
+  timeoutMs: number
+  staticFiles: StaticServer | undefined
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8'
+const REQUEST_ID = /^[\w\-.:@/+=]{1,128}$/
+
+/**
+ * The one handler behind every action route: find the route, verify the token,
+ * count against the rate limit, assemble and validate the input — all before any call
+ * is made — then call the action with the principal, trace headers, request id, a
+ * deadline and a signal that aborts when the client goes away. Throws are answered by
+ * the gateway's error handler (`toHttpError`).
+ *
+ * @example
+ * app.route({ method: ['GET', 'POST'], url: '/*', handler: actionHandler(deps) })
+ */
+export function actionHandler(deps: ActionHandlerDeps) {
+  const { broker, table, auth, limiter, timeoutMs, staticFiles } = deps
+  return async function handleAction(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const requestId = requestIdOf(req)
+    reply.header('x-request-id', requestId)
+    const url = req.url
+    const q = url.indexOf('?')
+    const path = q === -1 ? url : url.slice(0, q)
+    const match = table.lookup(req.method, path)
+    if (!match) return noRoute(req, reply, path)
+    const { route, params } = match
+
+    let principal: Principal | undefined
+    if (route.auth === 'authenticated') principal = await auth.authenticate(req.headers.authorization)
+    limiter?.take({ ip: req.ip, headers: req.headers, principal })
+
+    const input = route.assemble(params, req.query as Record<string, unknown> | undefined, req.body)
+    route.check?.(input)
+
+    const controller = new AbortController()
+    const res = reply.raw
+    const onClose = () => {
+      if (!res.writableFinished) controller.abort()
+    }
+    res.once('close', onClose)
+    const options: CallOptions = { timeout: timeoutMs, signal: controller.signal, requestId }
+    if (principal) options.principal = principal
+    const traceparent = req.headers.traceparent
+    if (typeof traceparent === 'string') {
+      options.traceparent = traceparent
+      const tracestate = req.headers.tracestate
+      if (typeof tracestate === 'string') options.tracestate = tracestate
+    }
+    let output: unknown
+    try {
+      output = await broker.call(route.service, route.action, input, options)
+    } finally {
+      res.off('close', onClose)
+    }
+    if (output === undefined) return reply.code(204).send()
+    return reply.header('content-type', JSON_TYPE).send(JSON.stringify(output))
+  }
+
+  async function noRoute(req: FastifyRequest, reply: FastifyReply, path: string): Promise<FastifyReply> {
+    const allowed = table.allowed(path)
+    if (allowed.length > 0) {
+      // 405 has no code of its own in the table: BAD_REQUEST with the status HTTP expects.
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({
+          error: {
+            code: 'BAD_REQUEST',
+            message: `method ${req.method} is not allowed on ${path}`,
+            data: { allowed },
+          },
+        })
+    }
+    if (req.method === 'GET' && staticFiles && (await staticFiles(path, reply))) return reply
+    throw new TesseraError('NOT_FOUND', `no route for ${req.method} ${path}`)
+  }
+}
+
+/** The client's `x-request-id` when it looks sane, else a fresh one. */
+export function requestIdOf(req: FastifyRequest): string {
+  const given = req.headers['x-request-id']
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+}

@@ -1,0 +1,185 @@
+import cors from '@fastify/cors'
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import type { Broker } from '../broker/index.ts'
+import { type Logger, silentLogger } from '../observability/index.ts'
+import { actionHandler, requestIdOf } from './action-handler.ts'
+import { type AuthOptions, createAuthenticator } from './auth.ts'
+import { registerDocsPage } from './docs-page.ts'
+import { registerHealth } from './health.ts'
+import { toHttpError } from './http-error.ts'
+import { buildOpenApi, type OpenApiInfo } from './openapi.ts'
+import { createRateLimiter, type RateLimitOptions } from './rate-limit.ts'
+import { type RouteInfo, RouteTable } from './route-table.ts'
+import { registerSse, SseHub, type SseOptions } from './sse.ts'
+import { type StaticOptions, staticServer } from './static-files.ts'
+
+export interface GatewayOptions {
+  /** The broker calls go through; the gateway never builds one. Start it before or after. */
+  broker: Broker
+  host?: string
+  /** 0 (default) picks a free port; read it back from `url`. */
+  port?: number
+  /** Bearer JWT verification for `authenticated` routes (the default). Without it, they answer 401. */
+  auth?: AuthOptions
+  /** Per-client limit on action calls; 429 with `Retry-After` past it. */
+  rateLimit?: RateLimitOptions
+  /** Origins allowed to call from a browser (exact matches). Without it, no CORS headers. */
+  cors?: { origins: string[]; credentials?: boolean; maxAgeSec?: number }
+  /** Largest accepted body in bytes; larger ones get 413. Default 1 MiB. */
+  bodyLimit?: number
+  /** Deadline of each call in ms. Default 10 000. */
+  timeoutMs?: number
+  /** Events streamed to browsers at `GET /events`. */
+  sse?: SseOptions
+  /** Serve the API reference page at `/docs`. Default true. `/openapi.json` is always served. */
+  docs?: boolean
+  /** `info` of the OpenAPI document. */
+  openapi?: Partial<OpenApiInfo>
+  logger?: Logger
+  /** Files served for GETs that match no action route. */
+  static?: StaticOptions
+  /** Trust `X-Forwarded-*` from a proxy in front (fastify's `trustProxy`), so limits key on the real client IP. */
+  trustProxy?: boolean | string | string[]
+}
+
+export interface Gateway extends AsyncDisposable {
+  /** Where it listens, e.g. `http://127.0.0.1:53124`. */
+  readonly url: string
+  /** The action routes currently exposed. */
+  routes(): RouteInfo[]
+  /** Stops listening (open connections and event streams are closed), leaves the broker running. Idempotent. */
+  close(): Promise<void>
+}
+
+/** Paths the gateway answers itself; an announced route with one of these is skipped. */
+const RESERVED = new Set(['/healthz', '/readyz', '/openapi.json', '/docs', '/docs/docs.js', '/events'])
+
+/**
+ * Starts the HTTP gateway: every action whose service announces an `http` route becomes
+ * reachable over HTTP, live as services join and leave; nothing else is. Inputs are
+ * coerced and validated against the announced schema before any call; errors map to
+ * statuses through the error code table. Rejects if the port cannot be bound.
+ *
+ * @example
+ * const broker = createBroker({ transport: socketTransport({ ... }) })
+ * await broker.start()
+ * await using gateway = await createGateway({
+ *   broker,
+ *   port: 8080,
+ *   auth: { jwt: { secret: process.env.JWT_SECRET!, issuer: 'shop', audience: 'shop-api' } },
+ *   rateLimit: { max: 100, windowMs: 60_000 },
+ *   sse: { events: ['order.placed'] },
+ * })
+ * // GET {gateway.url}/users/1 -> users.get({ id: '1' })
+ */
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const { broker } = options
+  const logger = (options.logger ?? silentLogger).child({ component: 'gateway' })
+  const table = new RouteTable(broker.registry, { logger, reserved: RESERVED })
+  const auth = createAuthenticator(options.auth)
+  const limiter = options.rateLimit ? createRateLimiter(options.rateLimit) : undefined
+  const hub = options.sse ? new SseHub(options.sse) : undefined
+
+  const serverOptions: FastifyServerOptions = {
+    logger: false,
+    disableRequestLogging: true,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+  }
+  if (options.trustProxy !== undefined) serverOptions.trustProxy = options.trustProxy
+  const app = Fastify(serverOptions)
+  // JSON only: a text/plain body is a CORS "simple request" that skips the preflight.
+  app.removeContentTypeParser('text/plain')
+
+  app.setErrorHandler((err, req, reply) => {
+    const answer = toHttpError(err)
+    if (answer.internal) logger.error({ err, method: req.method, url: req.url }, 'request failed')
+    if (!reply.hasHeader('x-request-id')) reply.header('x-request-id', requestIdOf(req))
+    reply.code(answer.status).headers(answer.headers).send(answer.body)
+  })
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url}` } })
+  })
+
+  if (options.cors) {
+    await app.register(cors, {
+      origin: options.cors.origins,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      credentials: options.cors.credentials ?? false,
+      maxAge: options.cors.maxAgeSec ?? 600,
+      exposedHeaders: ['x-request-id', 'retry-after', 'www-authenticate'],
+    })
+  }
+
+  registerHealth(app, () => table.routes().length)
+  const title = options.openapi?.title ?? 'Tessera API'
+  const version = options.openapi?.version ?? '1.0.0'
+  let openapi = { version: -1, body: '' }
+  app.get('/openapi.json', (_req, reply) => {
+    if (openapi.version !== table.version) {
+      const info: OpenApiInfo = { title, version }
+      if (options.openapi?.description) info.description = options.openapi.description
+      openapi = { version: table.version, body: JSON.stringify(buildOpenApi(table.routes(), info)) }
+    }
+    reply.type('application/json; charset=utf-8').send(openapi.body)
+  })
+  if (options.docs ?? true) registerDocsPage(app)
+  if (hub) {
+    await broker.addService(hub.service())
+    registerSse(app, hub, auth)
+  }
+
+  app.route({
+    method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/*',
+    exposeHeadRoute: false,
+    handler: actionHandler({
+      broker,
+      table,
+      auth,
+      limiter,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      staticFiles: options.static ? staticServer(options.static) : undefined,
+    }),
+  })
+
+  const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 })
+  logger.info({ url: address }, 'gateway listening')
+
+  let closing: Promise<void> | undefined
+  const gateway: Gateway = {
+    url: address,
+    routes: () =>
+      table.routes().map((r) => {
+        const info: RouteInfo = {
+          method: r.method,
+          path: r.path,
+          service: r.service,
+          action: r.action,
+          auth: r.auth,
+          idempotent: r.idempotent,
+        }
+        if (r.description !== undefined) info.description = r.description
+        return info
+      }),
+    close() {
+      closing ??= (async () => {
+        table.close()
+        limiter?.close()
+        hub?.close()
+        await app.close()
+        if (hub) {
+          try {
+            await broker.removeService(hub.serviceName)
+          } catch (err) {
+            logger.debug({ err }, 'event subscriber already gone')
+          }
+        }
+      })()
+      return closing
+    },
+    [Symbol.asyncDispose]: () => gateway.close(),
+  }
+  return gateway
+}

@@ -1,0 +1,5 @@
+export { createTransport } from './create-transport.ts'
+export { type ConfigIssue, configError, defineSystem, validateSystem } from './define-system.ts'
+export { loadSystem } from './load-system.ts'
+export type { GroupConfig, ServiceConfig, SystemConfig, TransportConfig } from './schema.ts'
+export { planUnits, type ResolvedTransport, resolveTransport, startOrder, type UnitSpec } from './units.ts'

@@ -1,0 +1,108 @@
+import { type Static, Type as T } from '@sinclair/typebox'
+
+const Name = T.String({ pattern: '^[a-z][a-z0-9-]*$', description: 'lowercase letters, digits, dashes' })
+const PositiveInt = T.Integer({ minimum: 1 })
+
+export const SocketTransportConfig = T.Object(
+  {
+    kind: T.Literal('socket'),
+    /** Discovery directory shared by every instance; default a short path under the OS temp dir. */
+    dir: T.Optional(T.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+)
+
+export const NatsTransportConfig = T.Object(
+  {
+    kind: T.Literal('nats'),
+    servers: T.Union([T.String({ minLength: 1 }), T.Array(T.String({ minLength: 1 }), { minItems: 1 })]),
+    credentials: T.Optional(
+      T.Union([
+        T.Object({ user: T.String(), pass: T.String() }, { additionalProperties: false }),
+        T.Object({ token: T.String() }, { additionalProperties: false }),
+        T.Object({ credsFile: T.String() }, { additionalProperties: false }),
+      ]),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const TransportConfig = T.Union([SocketTransportConfig, NatsTransportConfig])
+
+export const ServiceConfig = T.Object(
+  {
+    /** Module whose default export (or `export`) is the ServiceDefinition; relative to the system root. */
+    entry: T.String({ minLength: 1 }),
+    /** Named export holding the definition. Default: `default`, else the export named like the service. */
+    export: T.Optional(T.String({ minLength: 1 })),
+    /** Processes running this service (ignored for grouped services: the group's count applies). Default 1. */
+    instances: T.Optional(T.Integer({ minimum: 0, maximum: 64 })),
+    env: T.Optional(T.Record(T.String(), T.String())),
+    /** Memory limit of one instance in MiB: a cgroup where writable, else the V8 heap limit. */
+    memoryMb: T.Optional(T.Integer({ minimum: 16 })),
+    /** Services that must be ready before this one starts. */
+    dependsOn: T.Optional(T.Array(Name)),
+    /** `own-folder`: Node's permission model limits file access to the entry's folder (and the code it needs). */
+    permissions: T.Optional(T.Union([T.Literal('all'), T.Literal('own-folder')])),
+  },
+  { additionalProperties: false },
+)
+
+export const GroupConfig = T.Object(
+  {
+    /** Services hosted together in one process (monolith mode). */
+    services: T.Array(Name, { minItems: 1 }),
+    instances: T.Optional(T.Integer({ minimum: 0, maximum: 64 })),
+  },
+  { additionalProperties: false },
+)
+
+export const SystemConfig = T.Object(
+  {
+    /** Names the system: NATS namespace, socket directory, state files. */
+    name: T.String({ pattern: '^[a-z][a-z0-9-]*$' }),
+    transport: T.Optional(TransportConfig),
+    services: T.Record(Name, ServiceConfig),
+    groups: T.Optional(T.Record(Name, GroupConfig)),
+    /** Logs and the control state file; relative to the root. Default `.tessera`. */
+    stateDir: T.Optional(T.String({ minLength: 1 })),
+    control: T.Optional(T.Object({ port: T.Optional(T.Integer({ minimum: 0, maximum: 65535 })) })),
+    restart: T.Optional(
+      T.Object(
+        {
+          baseDelayMs: T.Optional(PositiveInt),
+          maxDelayMs: T.Optional(PositiveInt),
+          /** This many crashes within `windowMs` is a crash loop: restarts stop. Default 5 in 30 000 ms. */
+          crashLoopCrashes: T.Optional(PositiveInt),
+          crashLoopWindowMs: T.Optional(PositiveInt),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    health: T.Optional(
+      T.Object(
+        {
+          /** Liveness ping period over IPC. Default 1000 ms. */
+          pingIntervalMs: T.Optional(PositiveInt),
+          /** No answer for this long (a blocked event loop) kills the instance. Default 5000 ms. */
+          pingTimeoutMs: T.Optional(PositiveInt),
+          /** A new instance not ready by then has failed to start. Default 30 000 ms. */
+          readyTimeoutMs: T.Optional(PositiveInt),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    drain: T.Optional(
+      T.Object(
+        { timeoutMs: T.Optional(PositiveInt), graceMs: T.Optional(T.Integer({ minimum: 0 })) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export type SystemConfig = Static<typeof SystemConfig>
+export type ServiceConfig = Static<typeof ServiceConfig>
+export type GroupConfig = Static<typeof GroupConfig>
+export type TransportConfig = Static<typeof TransportConfig>

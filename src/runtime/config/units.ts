@@ -1,0 +1,104 @@
+import { isAbsolute, resolve } from 'node:path'
+import type { SystemConfig, TransportConfig } from './schema.ts'
+
+/** What one process hosts: a single service, or a group of them (monolith mode). */
+export interface UnitSpec {
+  /** The service name, or the group name for a group. */
+  name: string
+  services: { name: string; entry: string; export?: string }[]
+  instances: number
+  env: Record<string, string>
+  memoryMb: number | undefined
+  /** Units that must be ready before this one starts. */
+  dependsOn: string[]
+  /** Service names this unit calls; instances wait to see them before taking traffic. */
+  needs: string[]
+  /** Folders the unit may write to under the permission model; undefined = no restriction. */
+  ownFolders: string[] | undefined
+}
+
+/**
+ * Turns a validated config into process units with absolute entries. A grouped
+ * service's memory adds up in its group, env merges (later members win), and
+ * dependencies on fellow members disappear (they share the process).
+ */
+export function planUnits(config: SystemConfig, root: string): UnitSpec[] {
+  const unitOf = new Map<string, string>()
+  for (const [group, spec] of Object.entries(config.groups ?? {}))
+    for (const member of spec.services) unitOf.set(member, group)
+  for (const name of Object.keys(config.services)) if (!unitOf.has(name)) unitOf.set(name, name)
+
+  const units = new Map<string, UnitSpec>()
+  for (const [name, svc] of Object.entries(config.services)) {
+    const unitName = unitOf.get(name)!
+    const group = config.groups?.[unitName]
+    let unit = units.get(unitName)
+    if (!unit) {
+      unit = {
+        name: unitName,
+        services: [],
+        instances: group ? (group.instances ?? 1) : (svc.instances ?? 1),
+        env: {},
+        memoryMb: undefined,
+        dependsOn: [],
+        needs: [],
+        ownFolders: undefined,
+      }
+      units.set(unitName, unit)
+    }
+    const entry = isAbsolute(svc.entry) ? svc.entry : resolve(root, svc.entry)
+    unit.services.push({ name, entry, ...(svc.export ? { export: svc.export } : {}) })
+    Object.assign(unit.env, svc.env)
+    if (svc.memoryMb !== undefined) unit.memoryMb = (unit.memoryMb ?? 0) + svc.memoryMb
+    for (const dep of svc.dependsOn ?? []) {
+      const depUnit = unitOf.get(dep)!
+      if (depUnit !== unitName && !unit.dependsOn.includes(depUnit)) unit.dependsOn.push(depUnit)
+      if (unitOf.get(dep) !== unitName && !unit.needs.includes(dep)) unit.needs.push(dep)
+    }
+    if (svc.permissions === 'own-folder') {
+      unit.ownFolders = [...(unit.ownFolders ?? []), resolve(entry, '..')]
+    }
+  }
+  return [...units.values()]
+}
+
+/** Units in start order: each after every unit it depends on (the config is acyclic). */
+export function startOrder(units: UnitSpec[]): UnitSpec[][] {
+  const levels: UnitSpec[][] = []
+  const placed = new Set<string>()
+  let rest = units
+  while (rest.length > 0) {
+    const level = rest.filter((u) =>
+      u.dependsOn.every((d) => placed.has(d) || !units.some((x) => x.name === d)),
+    )
+    if (level.length === 0) throw new Error(`dependency cycle among ${rest.map((u) => u.name).join(', ')}`)
+    for (const u of level) placed.add(u.name)
+    levels.push(level)
+    rest = rest.filter((u) => !placed.has(u.name))
+  }
+  return levels
+}
+
+/** Fills in the defaults instances and the supervisor share: socket dir, NATS namespace. */
+export function resolveTransport(config: SystemConfig, stateKey: string): ResolvedTransport {
+  const t: TransportConfig = config.transport ?? { kind: 'socket' }
+  if (t.kind === 'socket') {
+    // Socket paths are limited to ~107 bytes, so the default lives under /tmp, keyed by the state dir.
+    return { kind: 'socket', dir: t.dir ?? `/tmp/tessera-${config.name}-${stateKey}` }
+  }
+  return {
+    kind: 'nats',
+    servers: Array.isArray(t.servers) ? t.servers : [t.servers],
+    namespace: `${config.name}-${stateKey}`,
+    ...(t.credentials ? { credentials: t.credentials } : {}),
+  }
+}
+
+export type ResolvedTransport =
+  | { kind: 'socket'; dir: string }
+  | {
+      kind: 'nats'
+      servers: string[]
+      namespace: string
+      credentials?: { user: string; pass: string } | { token: string } | { credsFile: string }
+    }

@@ -1,0 +1,8 @@
+/**
+ * The runtime: runs a whole system (one process per instance), supervises it, and
+ * exposes live operations through a token-protected control API. `tessera/runtime`.
+ */
+export * from './config/index.ts'
+export * from './control/index.ts'
+export type { FromInstance, InstanceEnv, ToInstance } from './instance/protocol.ts'
+export * from './supervisor/index.ts'

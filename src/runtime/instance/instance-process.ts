@@ -1,0 +1,177 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { TesseraError } from '../../errors/index.ts'
+import { type FromInstance, INSTANCE_ENV, type InstanceEnv, type ToInstance } from './protocol.ts'
+
+/** Where one instance process is in its life. */
+export type InstanceState =
+  | { type: 'starting' }
+  | { type: 'ready' }
+  | { type: 'draining' }
+  | { type: 'exited'; code: number | null; signal: NodeJS.Signals | null; planned: boolean; reason: string }
+
+export interface InstanceOptions {
+  /** e.g. `users#2`: the log prefix and the name in status. */
+  label: string
+  env: InstanceEnv
+  nodeArgs: string[]
+  cwd: string
+  extraEnv: Record<string, string>
+  pingIntervalMs: number
+  pingTimeoutMs: number
+  readyTimeoutMs: number
+  /** After SIGTERM, how long before SIGKILL. */
+  stopTimeoutMs: number
+  onLine: (label: string, line: string) => void
+}
+
+const bootstrap = fileURLToPath(new URL('./bootstrap.ts', import.meta.url))
+
+/**
+ * One instance: a Node process running the bootstrap. `ready` resolves once it hosts
+ * its services, and rejects (after killing it) when it exits, reports a failed start or
+ * is not ready within `readyTimeoutMs`. After ready it is pinged over IPC; no pong for
+ * `pingTimeoutMs` (a blocked event loop) kills it with SIGKILL. `exited` always resolves
+ * with the final state; `planned` is true only for exits caused by `stop`.
+ */
+export class InstanceProcess {
+  readonly label: string
+  readonly nodeId: string
+  readonly startedAt = Date.now()
+  state: InstanceState = { type: 'starting' }
+  versions: { name: string; version: string }[] = []
+  handled = 0
+  inFlight = 0
+  /** Calls handled per second, over the last second or so of pongs. */
+  reqPerSec = 0
+  #rateSample = { handled: 0, at: Date.now() }
+  readonly ready: Promise<void>
+  readonly exited: Promise<InstanceState & { type: 'exited' }>
+  readonly #child: ChildProcess
+  readonly #opts: InstanceOptions
+  #killReason: string | undefined
+  #planned = false
+  #readyTimer: NodeJS.Timeout | undefined
+  #pingTimer: NodeJS.Timeout | undefined
+  #lastPong = Date.now()
+  #pingN = 0
+
+  constructor(opts: InstanceOptions) {
+    this.#opts = opts
+    this.label = opts.label
+    this.nodeId = opts.env.nodeId
+    this.#child = spawn(process.execPath, [...opts.nodeArgs, bootstrap], {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.extraEnv, [INSTANCE_ENV]: JSON.stringify(opts.env) },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    })
+    for (const stream of [this.#child.stdout, this.#child.stderr]) {
+      if (stream) createInterface({ input: stream }).on('line', (line) => opts.onLine(this.label, line))
+    }
+    this.exited = new Promise((resolve) => {
+      const done = (code: number | null, signal: NodeJS.Signals | null) => {
+        clearTimeout(this.#readyTimer)
+        clearTimeout(this.#pingTimer)
+        const reason = this.#killReason ?? (signal ? `killed by ${signal}` : `exited with code ${code}`)
+        const final = { type: 'exited', code, signal, planned: this.#planned, reason } as const
+        this.state = final
+        resolve(final)
+      }
+      this.#child.once('exit', done)
+      this.#child.once('error', (err) => {
+        this.#killReason = `spawn failed: ${err.message}`
+        if (this.#child.pid === undefined) done(null, null)
+      })
+    })
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#readyTimer = setTimeout(() => {
+        this.kill(`not ready within ${opts.readyTimeoutMs} ms`)
+      }, opts.readyTimeoutMs)
+      this.#child.on('message', (msg: FromInstance) => this.#onMessage(msg, resolve))
+      void this.exited.then((s) => {
+        reject(new TesseraError('UNAVAILABLE', `${this.label} ${s.reason} before it was ready`))
+      })
+    })
+    // A rejection nobody awaits (the instance crashed later) must not crash the supervisor.
+    this.ready.catch(() => {})
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid
+  }
+
+  /** Drains: SIGTERM (the instance stops taking calls, answers those in flight, exits), SIGKILL after stopTimeoutMs. */
+  async stop(): Promise<void> {
+    if (this.state.type === 'exited') return
+    this.#planned = true
+    this.state = { type: 'draining' }
+    this.#signal('SIGTERM')
+    const timer = setTimeout(() => this.kill('did not drain in time'), this.#opts.stopTimeoutMs)
+    await this.exited
+    clearTimeout(timer)
+  }
+
+  /** SIGKILL now; the exit is a crash unless `stop` ran first. */
+  kill(reason: string, signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.#killReason ??= reason
+    this.#signal(signal)
+  }
+
+  #signal(signal: NodeJS.Signals): void {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return
+    try {
+      this.#child.kill(signal)
+    } catch {
+      // Already gone: the exit handler reports it.
+    }
+  }
+
+  #onMessage(msg: FromInstance, resolveReady: () => void): void {
+    switch (msg.type) {
+      case 'ready':
+        clearTimeout(this.#readyTimer)
+        this.versions = msg.services
+        if (this.state.type === 'starting') this.state = { type: 'ready' }
+        this.#startLiveness()
+        resolveReady()
+        return
+      case 'pong':
+        this.#lastPong = Date.now()
+        this.handled = msg.handled
+        this.inFlight = msg.inFlight
+        if (this.#lastPong - this.#rateSample.at >= 1000) {
+          const ms = this.#lastPong - this.#rateSample.at
+          this.reqPerSec = Math.round(((msg.handled - this.#rateSample.handled) * 1000) / ms)
+          this.#rateSample = { handled: msg.handled, at: this.#lastPong }
+        }
+        return
+      case 'failed':
+        this.#killReason = `failed to start: ${msg.message}`
+        return
+    }
+  }
+
+  #startLiveness(): void {
+    this.#lastPong = Date.now()
+    const tick = () => {
+      if (this.state.type === 'exited') return
+      if (this.state.type === 'ready' && Date.now() - this.#lastPong > this.#opts.pingTimeoutMs) {
+        this.kill(`unresponsive for ${this.#opts.pingTimeoutMs} ms (event loop blocked?)`)
+        return
+      }
+      this.#send({ type: 'ping', n: ++this.#pingN })
+      this.#pingTimer = setTimeout(tick, this.#opts.pingIntervalMs)
+    }
+    tick()
+  }
+
+  #send(msg: ToInstance): void {
+    if (!this.#child.connected) return
+    try {
+      this.#child.send(msg)
+    } catch {
+      // Channel closing: the exit handler reports what happened.
+    }
+  }
+}

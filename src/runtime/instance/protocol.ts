@@ -1,0 +1,24 @@
+import type { ResolvedTransport } from '../config/index.ts'
+
+/** What the supervisor tells an instance, in TESSERA_INSTANCE (JSON). */
+export interface InstanceEnv {
+  nodeId: string
+  services: { name: string; entry: string; export?: string }[]
+  /** Services this instance calls: it waits to see them before taking traffic. */
+  needs: string[]
+  transport: ResolvedTransport
+  drainTimeoutMs: number
+  drainGraceMs: number
+  readyTimeoutMs: number
+}
+
+/** Supervisor → instance, over the IPC channel. */
+export type ToInstance = { type: 'ping'; n: number } | { type: 'drain' }
+
+/** Instance → supervisor, over the IPC channel. */
+export type FromInstance =
+  | { type: 'ready'; services: { name: string; version: string }[] }
+  | { type: 'pong'; n: number; handled: number; inFlight: number }
+  | { type: 'failed'; message: string }
+
+export const INSTANCE_ENV = 'TESSERA_INSTANCE'

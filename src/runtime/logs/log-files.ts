@@ -1,0 +1,53 @@
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+
+export interface LogFiles {
+  /** Appends `[label] line` to `<dir>/<unit>.log`. Never throws: a full disk must not stop the system. */
+  write(unit: string, label: string, line: string): void
+  /** Path of a unit's current log file. */
+  path(unit: string): string
+  close(): void
+}
+
+/**
+ * One log file per unit under `dir`. Past `maxBytes` the file is renamed to
+ * `<unit>.log.1` (replacing the previous one) and a new one starts, so each unit
+ * keeps at most about twice `maxBytes`. Writes are synchronous: lines of different
+ * instances never interleave mid-line and nothing is lost when the supervisor exits.
+ */
+export function createLogFiles(dir: string, maxBytes = 5 * 1024 * 1024): LogFiles {
+  mkdirSync(dir, { recursive: true })
+  const open = new Map<string, { fd: number; size: number }>()
+  const path = (unit: string) => join(dir, `${unit}.log`)
+  const file = (unit: string) => {
+    let f = open.get(unit)
+    if (!f) {
+      const fd = openSync(path(unit), 'a', 0o600)
+      f = { fd, size: fstatSync(fd).size }
+      open.set(unit, f)
+    }
+    return f
+  }
+  return {
+    path,
+    write(unit, label, line) {
+      try {
+        let f = file(unit)
+        if (f.size > maxBytes) {
+          closeSync(f.fd)
+          open.delete(unit)
+          renameSync(path(unit), `${path(unit)}.1`)
+          f = file(unit)
+        }
+        const text = `${new Date().toISOString()} [${label}] ${line}\n`
+        f.size += writeSync(f.fd, text)
+      } catch {
+        // Dropping a log line beats taking the supervisor down.
+      }
+    },
+    close() {
+      for (const f of open.values()) closeSync(f.fd)
+      open.clear()
+    },
+  }
+}

@@ -1,0 +1,42 @@
+/** What the supervisor reports; handle with an exhaustive switch on `type`. */
+export type SupervisorEvent =
+  | { type: 'starting'; unit: string; instance: string; pid: number | undefined }
+  | { type: 'ready'; unit: string; instance: string; pid: number | undefined; ms: number }
+  | {
+      type: 'crashed'
+      unit: string
+      instance: string
+      exitCode: number | null
+      signal: string | null
+      reason: string
+    }
+  | { type: 'restarting'; unit: string; instance: string; delayMs: number; recentCrashes: number }
+  | { type: 'crash-loop'; unit: string; crashes: number; windowMs: number }
+  | { type: 'stopped'; unit: string; instance: string }
+  | { type: 'progress'; unit: string; message: string }
+  | { type: 'rolled-back'; unit: string; reason: string }
+
+/** Receives a line of progress of a long operation (restart, deploy, scale…). */
+export type Progress = (message: string) => void
+
+/** One line per event, for the CLI and the logs. */
+export function describeEvent(e: SupervisorEvent): string {
+  switch (e.type) {
+    case 'starting':
+      return `${e.instance} starting (pid ${e.pid ?? '?'})`
+    case 'ready':
+      return `${e.instance} ready in ${e.ms} ms (pid ${e.pid ?? '?'})`
+    case 'crashed':
+      return `${e.instance} crashed: ${e.reason}`
+    case 'restarting':
+      return `${e.instance} restarting in ${e.delayMs} ms (${e.recentCrashes} recent crashes)`
+    case 'crash-loop':
+      return `${e.unit} is crash-looping (${e.crashes} crashes within ${e.windowMs} ms): restarts stopped`
+    case 'stopped':
+      return `${e.instance} stopped`
+    case 'progress':
+      return `${e.unit}: ${e.message}`
+    case 'rolled-back':
+      return `${e.unit}: rolled back (${e.reason})`
+  }
+}

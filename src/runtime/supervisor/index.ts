@@ -1,0 +1,10 @@
+export { CrashHistory, defaultRestartPolicy, type RestartPolicy } from './crash-history.ts'
+export { describeEvent, type Progress, type SupervisorEvent } from './events.ts'
+export {
+  createSupervisor,
+  type Supervisor,
+  type SupervisorOptions,
+  type SystemStatus,
+  type UnitStatus,
+} from './supervisor.ts'
+export type { InstanceStatus, UnitRunner, UnitState } from './unit-runner.ts'

@@ -1,0 +1,282 @@
+import { createHash } from 'node:crypto'
+import { join, resolve } from 'node:path'
+import { type Broker, createBroker } from '../../broker/index.ts'
+import { TesseraError } from '../../errors/index.ts'
+import {
+  configError,
+  createTransport,
+  planUnits,
+  type ResolvedTransport,
+  resolveTransport,
+  type ServiceConfig,
+  type SystemConfig,
+  startOrder,
+  validateSystem,
+} from '../config/index.ts'
+import { cgroupMemory } from '../isolation/index.ts'
+import { createLogFiles, type LogFiles } from '../logs/log-files.ts'
+import { defaultRestartPolicy } from './crash-history.ts'
+import type { Progress, SupervisorEvent } from './events.ts'
+import { ProcStats } from './proc-stats.ts'
+import {
+  type InstanceStatus,
+  type Timing,
+  type UnitContext,
+  UnitRunner,
+  type UnitState,
+} from './unit-runner.ts'
+import { awaitVisible } from './visibility.ts'
+
+export interface SupervisorOptions {
+  config: SystemConfig
+  /** Folder that entries and `stateDir` are relative to. Default: the working directory. */
+  root?: string
+  /** Every event, as it happens (the CLI prints them). */
+  onEvent?: (event: SupervisorEvent) => void
+  /** Every line an instance writes, already attributed (`users#2`); they are also kept in log files. */
+  onLog?: (label: string, line: string) => void
+  /** Try cgroup v1 memory limits before the heap-limit fallback. Default true. */
+  cgroups?: boolean
+}
+
+export interface UnitStatus {
+  name: string
+  services: string[]
+  state: UnitState
+  restarts: number
+  instances: (InstanceStatus & { rssBytes: number | undefined; cpuPercent: number | undefined })[]
+}
+
+export interface SystemStatus {
+  system: string
+  transport: ResolvedTransport['kind']
+  units: UnitStatus[]
+}
+
+export interface Supervisor extends AsyncDisposable {
+  readonly config: SystemConfig
+  readonly stateDir: string
+  readonly logsDir: string
+  /** Transport settings instances use; a test or tool can join the system with them. */
+  readonly transport: ResolvedTransport
+  /** A broker hosting nothing, joined to the system: it can call any service. Started by `up`. */
+  readonly caller: Broker
+  /**
+   * Starts every unit in dependency order (a unit after all it depends on serve).
+   * Resolves with the units that failed (crash loop) or were skipped because a dependency failed.
+   */
+  up(progress?: Progress): Promise<{ failed: string[] }>
+  /** Drains everything, dependents first, then leaves. Idempotent. */
+  down(progress?: Progress): Promise<void>
+  status(): SystemStatus
+  scale(unit: string, instances: number, progress?: Progress): Promise<void>
+  restart(unit: string, progress?: Progress): Promise<void>
+  deploy(unit: string, progress?: Progress): Promise<void>
+  add(name: string, service: ServiceConfig, progress?: Progress): Promise<void>
+  remove(name: string, progress?: Progress): Promise<void>
+  /** The runner of a unit, or of the group hosting a service; rejects with NOT_FOUND. */
+  unit(name: string): UnitRunner
+  subscribe(listener: (event: SupervisorEvent) => void): () => void
+  close(): Promise<void>
+}
+
+/**
+ * Creates the supervisor of one system: it owns every instance process, their logs and
+ * a caller broker. Nothing runs until `up`; `close` (= `down`) stops all it started.
+ * A unit name is a service name, or a group name for services sharing a process;
+ * operations given a grouped service's name act on its group.
+ *
+ * @example
+ * await using sup = createSupervisor({ config, root: import.meta.dirname })
+ * await sup.up()
+ * await sup.deploy('users', (line) => process.stdout.write(`${line}\n`))
+ */
+export function createSupervisor(options: SupervisorOptions): Supervisor {
+  let config = options.config
+  const issues = validateSystem(config)
+  if (issues.length > 0) throw configError(issues)
+  const root = resolve(options.root ?? process.cwd())
+  const stateDir = resolve(root, config.stateDir ?? '.tessera')
+  const stateKey = createHash('sha256').update(stateDir).digest('hex').slice(0, 8)
+  const transport = resolveTransport(config, stateKey)
+  const logsDir = join(stateDir, 'logs')
+  const listeners = new Set<(event: SupervisorEvent) => void>()
+  if (options.onEvent) listeners.add(options.onEvent)
+  const runners = new Map<string, UnitRunner>()
+  const stats = new ProcStats()
+  let logs: LogFiles | undefined
+  let downing: Promise<void> | undefined
+  const caller = createBroker({
+    nodeId: `${config.name}-supervisor-${stateKey}-${process.pid}`,
+    transport: createTransport(transport),
+  })
+
+  const emit = (event: SupervisorEvent) => {
+    for (const l of listeners) l(event)
+    if ('unit' in event && event.type !== 'progress')
+      logs?.write(event.unit, 'supervisor', JSON.stringify(event))
+  }
+  const timing: Timing = {
+    pingIntervalMs: config.health?.pingIntervalMs ?? 1000,
+    pingTimeoutMs: config.health?.pingTimeoutMs ?? 5000,
+    readyTimeoutMs: config.health?.readyTimeoutMs ?? 30_000,
+    drainTimeoutMs: config.drain?.timeoutMs ?? 10_000,
+    drainGraceMs: config.drain?.graceMs ?? 300,
+  }
+  let ctx: UnitContext | undefined
+
+  const context = async (): Promise<UnitContext> => {
+    ctx ??= {
+      system: config.name,
+      root,
+      transport,
+      timing,
+      restartPolicy: { ...defaultRestartPolicy, ...config.restart },
+      cgroup: options.cgroups === false ? undefined : await cgroupMemory(),
+      emit,
+      onLine(unit, label, line) {
+        logs?.write(unit, label, line)
+        options.onLog?.(label, line)
+      },
+      awaitVisible: (nodeId, services) => awaitVisible(caller.registry, nodeId, services, 5000),
+    }
+    return ctx
+  }
+
+  const unitProgress = (unit: string, progress: Progress | undefined): Progress => {
+    return (message) => {
+      emit({ type: 'progress', unit, message })
+      progress?.(`${unit}: ${message}`)
+    }
+  }
+
+  const unit = (name: string): UnitRunner => {
+    const runner =
+      runners.get(name) ?? [...runners.values()].find((r) => r.spec.services.some((s) => s.name === name))
+    if (!runner) throw new TesseraError('NOT_FOUND', `no service or group named ${name} in ${config.name}`)
+    return runner
+  }
+
+  const startUnit = async (spec: ReturnType<typeof planUnits>[number], progress?: Progress) => {
+    const runner = new UnitRunner(spec, await context())
+    runners.set(spec.name, runner)
+    await runner.start(unitProgress(spec.name, progress))
+  }
+
+  const supervisor: Supervisor = {
+    get config() {
+      return config
+    },
+    stateDir,
+    logsDir,
+    transport,
+    caller,
+    async up(progress) {
+      if (runners.size > 0 || downing) throw new TesseraError('CONFLICT', `${config.name} is already up`)
+      logs = createLogFiles(logsDir)
+      await caller.start()
+      const failed = new Set<string>()
+      for (const level of startOrder(planUnits(config, root))) {
+        await Promise.all(
+          level.map(async (spec) => {
+            const blocked = spec.dependsOn.filter((d) => failed.has(d))
+            if (blocked.length > 0) {
+              failed.add(spec.name)
+              progress?.(`${spec.name}: not started, depends on ${blocked.join(', ')}`)
+              return
+            }
+            try {
+              await startUnit(spec, progress)
+            } catch (err) {
+              failed.add(spec.name)
+              progress?.(`${spec.name}: ${(err as Error).message}`)
+            }
+          }),
+        )
+      }
+      return { failed: [...failed] }
+    },
+    down(progress) {
+      downing ??= (async () => {
+        const levels = startOrder([...runners.values()].map((r) => r.spec)).reverse()
+        for (const level of levels) {
+          await Promise.all(
+            level.map(async (spec) => {
+              unitProgress(spec.name, progress)('draining')
+              await runners.get(spec.name)?.stop()
+            }),
+          )
+        }
+        await caller.stop()
+        logs?.close()
+      })()
+      return downing
+    },
+    status() {
+      return {
+        system: config.name,
+        transport: transport.kind,
+        units: [...runners.values()].map((r) => ({
+          name: r.spec.name,
+          services: r.spec.services.map((s) => s.name),
+          state: r.state,
+          restarts: r.restarts,
+          instances: r.status().map((i) => {
+            const sample = i.pid === undefined ? undefined : stats.sample(i.pid)
+            return { ...i, rssBytes: sample?.rssBytes, cpuPercent: sample?.cpuPercent }
+          }),
+        })),
+      }
+    },
+    scale(name, instances, progress) {
+      const runner = unit(name)
+      return runner.scale(instances, unitProgress(runner.spec.name, progress))
+    },
+    restart(name, progress) {
+      const runner = unit(name)
+      return runner.restart(unitProgress(runner.spec.name, progress))
+    },
+    deploy(name, progress) {
+      const runner = unit(name)
+      return runner.deploy(unitProgress(runner.spec.name, progress))
+    },
+    async add(name, service, progress) {
+      if (downing) throw new TesseraError('CONFLICT', `${config.name} is shutting down`)
+      if (config.services[name])
+        throw new TesseraError('CONFLICT', `${config.name} already has a service ${name}`)
+      const next: SystemConfig = { ...config, services: { ...config.services, [name]: service } }
+      const problems = validateSystem(next)
+      if (problems.length > 0) throw configError(problems)
+      const spec = planUnits(next, root).find((u) => u.name === name)!
+      config = next
+      await startUnit(spec, progress)
+    },
+    async remove(name, progress) {
+      const runner = unit(name)
+      if (runner.spec.name !== name)
+        throw new TesseraError(
+          'CONFLICT',
+          `${name} runs in group ${runner.spec.name}; remove the group's services from the config instead`,
+        )
+      const dependents = Object.entries(config.services)
+        .filter(([, s]) => s.dependsOn?.includes(name))
+        .map(([n]) => n)
+      if (dependents.length > 0)
+        throw new TesseraError('CONFLICT', `${dependents.join(', ')} depend(s) on ${name}; remove them first`)
+      unitProgress(name, progress)('draining')
+      await runner.stop()
+      runners.delete(name)
+      const { [name]: _removed, ...rest } = config.services
+      config = { ...config, services: rest }
+      unitProgress(name, progress)('removed')
+    },
+    unit,
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    close: () => supervisor.down(),
+    [Symbol.asyncDispose]: () => supervisor.down(),
+  }
+  return supervisor
+}

@@ -27,7 +27,8 @@ const MAX_PATH = 512
 export function parseAnnouncedRoute(http: unknown): AnnouncedRoute | string {
   if (typeof http !== 'object' || http === null) return 'http is not an object'
   const { method, path, auth } = http as Record<string, unknown>
-  if (typeof method !== 'string' || !METHODS.has(method)) return `unsupported method ${JSON.stringify(method)}`
+  if (typeof method !== 'string' || !METHODS.has(method))
+    return `unsupported method ${JSON.stringify(method)}`
   if (typeof path !== 'string' || !path.startsWith('/') || path.length > MAX_PATH) {
     return 'path must be a string starting with "/"'
   }

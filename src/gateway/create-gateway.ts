@@ -82,7 +82,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const serverOptions: FastifyServerOptions = {
     logger: false,
-    disableRequestLogging: true,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     forceCloseConnections: true,
     return503OnClosing: true,

@@ -26,7 +26,12 @@ export interface HttpErrorAnswer {
  */
 export function toHttpError(err: unknown): HttpErrorAnswer {
   const httpStatus = err instanceof TesseraError ? undefined : statusOf(err)
-  const error = err instanceof TesseraError ? err : httpStatus ? fromHttpLayer(err as Error, httpStatus) : normalizeError(err)
+  const error =
+    err instanceof TesseraError
+      ? err
+      : httpStatus
+        ? fromHttpLayer(err as Error, httpStatus)
+        : normalizeError(err)
   const headers: Record<string, string> = {}
   if (error.code === 'INTERNAL') {
     return {

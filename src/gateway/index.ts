@@ -1,5 +1,5 @@
 export { type AnnouncedRoute, parseAnnouncedRoute } from './announced-route.ts'
-export { type AuthOptions, type Authenticator, createAuthenticator, type JwtOptions } from './auth.ts'
+export { type Authenticator, type AuthOptions, createAuthenticator, type JwtOptions } from './auth.ts'
 export { createGateway, type Gateway, type GatewayOptions } from './create-gateway.ts'
 export { type ErrorBody, toHttpError } from './http-error.ts'
 export { compileInputAssembler } from './input.ts'

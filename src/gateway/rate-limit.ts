@@ -44,7 +44,8 @@ export function createRateLimiter(options: RateLimitOptions, now: () => number =
   if (!(options.max > 0) || !(options.windowMs > 0)) {
     throw new TypeError('rateLimit.max and rateLimit.windowMs must be positive')
   }
-  const keyOf = options.key ?? ((req: RateLimitRequest) => (req.principal ? `p:${req.principal.id}` : `ip:${req.ip}`))
+  const keyOf =
+    options.key ?? ((req: RateLimitRequest) => (req.principal ? `p:${req.principal.id}` : `ip:${req.ip}`))
   const windows = new Map<string, Window>()
   const sweep = setInterval(() => {
     const t = now()

@@ -130,7 +130,9 @@ export class SseHub {
 
 function ownEvent(_event: string, payload: unknown, principal: Principal): boolean {
   return (
-    typeof payload === 'object' && payload !== null && (payload as { userId?: unknown }).userId === principal.id
+    typeof payload === 'object' &&
+    payload !== null &&
+    (payload as { userId?: unknown }).userId === principal.id
   )
 }
 

@@ -1,0 +1,120 @@
+import { Type as T } from '@sinclair/typebox'
+import { describe, expect, it } from 'vitest'
+import { defineService } from '../../../src/contract/index.ts'
+import type { Logger } from '../../../src/observability/index.ts'
+import type { NodeInfo } from '../../../src/transport/index.ts'
+import { catalogService, createCounter, faults, json, startGateway } from './fixtures.ts'
+
+const inventory = defineService({
+  name: 'inventory',
+  actions: ({ action }) => ({
+    count: action({
+      input: T.Object({ sku: T.String() }),
+      output: T.Object({ sku: T.String(), count: T.Integer() }),
+      http: { method: 'GET', path: '/stock/:sku', auth: 'public' },
+      handler: ({ sku }) => ({ sku, count: 3 }),
+    }),
+  }),
+})
+
+function recordingLogger() {
+  const warnings: { obj: Record<string, unknown>; msg: string | undefined }[] = []
+  const logger: Logger = {
+    debug() {},
+    info() {},
+    warn: (obj, msg) => void warnings.push({ obj: obj as Record<string, unknown>, msg }),
+    error() {},
+    child: () => logger,
+  }
+  return { logger, warnings }
+}
+
+describe('gateway routes follow the registry', () => {
+  it('routes a service that joins after the gateway started, and readyz turns ready', async () => {
+    await using sys = await startGateway([])
+    expect((await fetch(`${sys.url}/readyz`)).status).toBe(503)
+    expect((await fetch(`${sys.url}/stock/abc`)).status).toBe(404)
+    await sys.addNode(inventory)
+    const res = await fetch(`${sys.url}/stock/abc`)
+    expect(res.status).toBe(200)
+    expect(await json(res)).toEqual({ sku: 'abc', count: 3 })
+    const ready = await fetch(`${sys.url}/readyz`)
+    expect(ready.status).toBe(200)
+    expect(await json(ready)).toEqual({ status: 'ready', routes: 1 })
+  })
+
+  it('stops routing to a service that left: 404, and readyz is no longer ready', async () => {
+    await using sys = await startGateway([])
+    const node = await sys.addNode(inventory)
+    expect((await fetch(`${sys.url}/stock/abc`)).status).toBe(200)
+    await node.stop()
+    const res = await fetch(`${sys.url}/stock/abc`)
+    expect(res.status).toBe(404)
+    expect((await fetch(`${sys.url}/readyz`)).status).toBe(503)
+  })
+
+  it('answers 503 to a call in flight when its node crashes', async () => {
+    await using sys = await startGateway([])
+    const node = await sys.addNode(faults)
+    const pending = fetch(`${sys.url}/slow?ms=400`)
+    await new Promise((r) => setTimeout(r, 50))
+    sys.hub.leave(node.nodeId, 'crashed')
+    const res = await pending
+    expect(res.status).toBe(503)
+    expect((await json(res)).error.code).toBe('UNAVAILABLE')
+    await node.stop()
+  })
+
+  it('skips garbage announced by a peer with a warning, and keeps serving the good routes', async () => {
+    const { logger, warnings } = recordingLogger()
+    await using sys = await startGateway([catalogService(createCounter())], { logger })
+    const evil = {
+      nodeId: 'node-evil',
+      seq: 1,
+      services: [
+        {
+          name: 'evil',
+          version: '1',
+          subscriptions: {},
+          actions: {
+            badMethod: { idempotent: true, http: { method: 'TRACE', path: '/x' } },
+            badPath: { idempotent: true, http: { method: 'GET', path: 'no-slash' } },
+            wildcard: { idempotent: true, http: { method: 'GET', path: '/files/*' } },
+            regex: { idempotent: true, http: { method: 'GET', path: '/r/:id(^\\d+$)' } },
+            badAuth: { idempotent: true, http: { method: 'GET', path: '/a', auth: 'none' } },
+            notObject: { idempotent: true, http: 'GET /' },
+            badSchema: { idempotent: true, http: { method: 'GET', path: '/s' }, input: { type: 42 } },
+            reserved: { idempotent: true, http: { method: 'GET', path: '/healthz', auth: 'public' } },
+            conflict: { idempotent: true, http: { method: 'GET', path: '/items/:other', auth: 'public' } },
+          },
+        },
+        'not a service',
+        { name: 'Bad Name!', actions: { x: { http: { method: 'GET', path: '/bad-name' } } } },
+      ],
+    } as unknown as NodeInfo
+    sys.gatewayBroker.registry.upsert(evil)
+    const routes = sys.gateway.routes()
+    expect(routes.filter((r) => r.service === 'evil')).toEqual([])
+    expect(routes.some((r) => r.path === '/bad-name')).toBe(false)
+    const skipped = warnings.filter((w) => w.msg === 'skipping announced route').map((w) => w.obj.action)
+    expect(skipped.sort()).toEqual(
+      [
+        'evil.badAuth',
+        'evil.badMethod',
+        'evil.badPath',
+        'evil.badSchema',
+        'evil.conflict',
+        'evil.notObject',
+        'evil.regex',
+        'evil.reserved',
+        'evil.wildcard',
+      ].sort(),
+    )
+    expect((await fetch(`${sys.url}/items/1`)).status).toBe(200)
+    expect((await fetch(`${sys.url}/healthz`)).status).toBe(200)
+    // A second look at the same announcement does not warn again.
+    sys.gatewayBroker.registry.upsert({ ...evil, seq: 2 })
+    sys.gateway.routes()
+    expect(warnings.filter((w) => w.msg === 'skipping announced route')).toHaveLength(9)
+  })
+})

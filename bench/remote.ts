@@ -43,13 +43,19 @@ interface Client {
 export async function benchRemote(ms: number): Promise<Row[]> {
   const samples = Math.min(20_000, Math.max(2_000, Math.round(ms * 5)))
   const results: Result[] = []
+  // BENCH_FILTER=<text>: only the systems whose name contains it (e.g. 'tessera socket').
+  const filter = process.env.BENCH_FILTER
   const run = async (name: string, setup: (cleanup: Array<() => Promise<void>>) => Promise<Client>) => {
+    if (filter && !name.includes(filter)) return
     const cleanup: Array<() => Promise<void>> = []
     try {
       const client = await setup(cleanup)
       cleanup.push(client.close)
-      const r = await rate(client.call, { ms, concurrency: 64 })
-      const { p50, p99 } = await latency(client.call, samples)
+      // BENCH_PART=throughput or latency: only that half (for profiling one of them).
+      const part = process.env.BENCH_PART
+      const r = part === 'latency' ? Number.NaN : await rate(client.call, { ms, concurrency: 64 })
+      const { p50, p99 } =
+        part === 'throughput' ? { p50: Number.NaN, p99: Number.NaN } : await latency(client.call, samples)
       results.push({ name, rate: r, p50, p99 })
     } catch (err) {
       console.error(`${name}: ${(err as Error).stack ?? err}`)

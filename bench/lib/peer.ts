@@ -8,7 +8,7 @@ export interface Peer {
   readonly pid: number
   /** What the peer printed after "ready " (e.g. a port or a socket path). */
   readonly info: string
-  /** SIGKILLs the process and resolves once it exited. Idempotent. */
+  /** Stops the process (SIGTERM, SIGKILL after 2 s) and resolves once it exited. Idempotent. */
   stop(): Promise<void>
 }
 
@@ -21,7 +21,10 @@ process.once('exit', () => {
 })
 
 export async function startPeer(name: string, env: Record<string, string> = {}): Promise<Peer> {
-  const child = spawn(process.execPath, [join(buildDir, 'peers', `${name}.mjs`)], {
+  // BENCH_CPU_PROF=<dir>: peers write a CPU profile there when stopped (for `node --cpu-prof` analysis).
+  const prof = process.env.BENCH_CPU_PROF
+  const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []
+  const child = spawn(process.execPath, [...flags, join(buildDir, 'peers', `${name}.mjs`)], {
     env: { ...process.env, ...env, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -29,7 +32,11 @@ export async function startPeer(name: string, env: Record<string, string> = {}):
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      process.kill(child.pid, 'SIGKILL')
+      const pid = child.pid
+      process.kill(pid, 'SIGTERM')
+      const timer = setTimeout(() => child.exitCode === null && process.kill(pid, 'SIGKILL'), 2_000)
+      await exited
+      clearTimeout(timer)
     }
     await exited
     live.delete(child)

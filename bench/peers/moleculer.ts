@@ -12,4 +12,5 @@ const broker = new ServiceBroker({
 })
 broker.createService(moleculerEcho)
 await broker.start()
+process.on('SIGTERM', () => process.exit(0))
 process.stdout.write('ready\n')

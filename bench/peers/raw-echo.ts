@@ -17,4 +17,5 @@ const server = createServer((socket) => {
   )
   socket.on('error', () => {})
 })
+process.on('SIGTERM', () => process.exit(0))
 server.listen(path, () => process.stdout.write('ready\n'))

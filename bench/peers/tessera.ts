@@ -12,4 +12,5 @@ const transport = nats
   : socketTransport({ dir: dir! })
 const broker = createBroker({ nodeId: 'bench-server', services: [echo], transport, validateOutput: false })
 await broker.start()
+process.on('SIGTERM', () => process.exit(0))
 process.stdout.write('ready\n')

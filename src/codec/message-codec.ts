@@ -1,6 +1,7 @@
 import { Packr } from 'msgpackr'
 import { TesseraError, type WireError } from '../errors/index.ts'
 import type { Message, NodeInfo, WireContext } from '../transport/index.ts'
+import { FastReader, FastWriter, UNSUPPORTED } from './fast-msgpack.ts'
 
 /**
  * Message kinds on the wire. Each message is one msgpack array whose first element
@@ -41,7 +42,27 @@ const packr = new Packr({
   int64AsType: 'auto' as 'bigint',
 })
 
+// The fast path (see fast-msgpack.ts) writes the same bytes as `packr` for plain data
+// and gives up on anything else; `packr` then encodes the whole message.
+const writer = new FastWriter()
+const reader = new FastReader()
+const EMPTY = new Uint8Array(0)
+let writing = false
+
 export function encodeEnvelope(msg: Envelope): Uint8Array {
+  // A getter in a payload could call back in here; only the outer call uses the shared writer.
+  if (!writing) {
+    writing = true
+    writer.begin()
+    try {
+      writeEnvelope(msg)
+      return writer.finish()
+    } catch {
+      writer.abort()
+    } finally {
+      writing = false
+    }
+  }
   try {
     return packr.pack(toTuple(msg))
   } catch (err) {
@@ -49,6 +70,44 @@ export function encodeEnvelope(msg: Envelope): Uint8Array {
       cause: err,
     })
   }
+}
+
+function writeEnvelope(m: Envelope): void {
+  const w = writer
+  switch (m.kind) {
+    case 'request':
+      w.arrayHeader(6)
+      w.number(Kind.REQUEST)
+      w.number(wireNum(m.id))
+      w.string(wireText(m.service))
+      w.string(wireText(m.action))
+      w.value(m.ctx)
+      w.value(m.input)
+      return
+    case 'response':
+      w.arrayHeader(3)
+      w.number(m.ok ? Kind.RESPONSE_OK : Kind.RESPONSE_ERROR)
+      w.number(wireNum(m.id))
+      w.value(m.ok ? m.output : m.error)
+      return
+    case 'cancel':
+      w.arrayHeader(2)
+      w.number(Kind.CANCEL)
+      w.number(wireNum(m.id))
+      return
+    default:
+      w.value(toTuple(m))
+  }
+}
+
+function wireNum(v: unknown): number {
+  if (typeof v !== 'number') throw UNSUPPORTED
+  return v
+}
+
+function wireText(v: unknown): string {
+  if (typeof v !== 'string') throw UNSUPPORTED
+  return v
 }
 
 function toTuple(m: Envelope): unknown[] {
@@ -86,9 +145,18 @@ function malformed(why: string): TesseraError {
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
   let raw: unknown
   try {
-    raw = packr.unpack(bytes)
-  } catch (err) {
-    throw malformed(`not msgpack (${(err as Error).message})`)
+    reader.reset(bytes)
+    raw = reader.value()
+    if (reader.pos !== reader.end) throw UNSUPPORTED
+  } catch {
+    // Not plain data, or not valid: msgpackr reads it, or says what is wrong with it.
+    try {
+      raw = packr.unpack(bytes)
+    } catch (err) {
+      throw malformed(`not msgpack (${(err as Error).message})`)
+    }
+  } finally {
+    reader.reset(EMPTY)
   }
   if (!Array.isArray(raw) || raw.length === 0) throw malformed('expected a non-empty array')
   const kind = raw[0]

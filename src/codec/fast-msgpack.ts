@@ -112,12 +112,12 @@ export class FastWriter {
       let p = pos + headerSize
       for (let i = 0; i < strLength; i++) {
         let c1 = value.charCodeAt(i)
-        let c2: number
+        const c2 = (c1 & 0xfc00) === 0xd800 ? value.charCodeAt(i + 1) : 0
         if (c1 < 0x80) buf[p++] = c1
         else if (c1 < 0x800) {
           buf[p++] = (c1 >> 6) | 0xc0
           buf[p++] = (c1 & 0x3f) | 0x80
-        } else if ((c1 & 0xfc00) === 0xd800 && ((c2 = value.charCodeAt(i + 1)) & 0xfc00) === 0xdc00) {
+        } else if ((c1 & 0xfc00) === 0xd800 && (c2 & 0xfc00) === 0xdc00) {
           c1 = 0x10000 + ((c1 & 0x03ff) << 10) + (c2 & 0x03ff)
           i++
           buf[p++] = (c1 >> 18) | 0xf0

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Broker } from '../broker/index.ts'
 import type { Principal } from '../context/index.ts'
@@ -51,11 +52,9 @@ export function actionHandler(deps: ActionHandlerDeps) {
     route.check?.(input)
 
     const controller = new AbortController()
-    const res = reply.raw
-    const onClose = () => {
-      if (!res.writableFinished) controller.abort()
-    }
-    res.once('close', onClose)
+    const res = reply.raw as ServerResponse & { [CONTROLLER]?: AbortController }
+    res[CONTROLLER] = controller
+    res.once('close', abortOnClose)
     const options: CallOptions = { timeout: timeoutMs, signal: controller.signal, requestId }
     if (principal) options.principal = principal
     const traceparent = req.headers.traceparent
@@ -68,7 +67,7 @@ export function actionHandler(deps: ActionHandlerDeps) {
     try {
       output = await broker.call(route.service, route.action, input, options)
     } finally {
-      res.off('close', onClose)
+      res.off('close', abortOnClose)
     }
     if (output === undefined) return reply.code(204).send()
     return reply.header('content-type', JSON_TYPE).send(JSON.stringify(output))
@@ -92,6 +91,13 @@ export function actionHandler(deps: ActionHandlerDeps) {
     if (req.method === 'GET' && staticFiles && (await staticFiles(path, reply))) return reply
     throw new TesseraError('NOT_FOUND', `no route for ${req.method} ${path}`)
   }
+}
+
+const CONTROLLER = Symbol('tessera.gateway.abort')
+
+/** One shared listener (no closure per request): the client went away before the answer was written. */
+function abortOnClose(this: ServerResponse & { [CONTROLLER]?: AbortController }): void {
+  if (!this.writableFinished) this[CONTROLLER]?.abort()
 }
 
 /** The client's `x-request-id` when it looks sane, else a fresh one. */

@@ -143,6 +143,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }),
   })
 
+  table.routes() // compile what is already announced before the first request arrives
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 })
   logger.info({ url: address }, 'gateway listening')
 

@@ -42,7 +42,7 @@ const METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
 /**
  * The gateway's routing table, derived from what peers announce: every action with an
  * `http` route, nothing else. It is rebuilt (lazily, on the first lookup after any
- * registry change) without touching the HTTP server; compiled validators are reused for
+ * registry change, and eagerly on the next turn of the event loop) without touching the HTTP server; compiled validators are reused for
  * unchanged announcements. Bad entries (garbage shapes, schemas that do not compile,
  * conflicting or reserved paths) are skipped with one warning each.
  *
@@ -63,6 +63,7 @@ export class RouteTable {
   #routes: GatewayRoute[] = []
   #dirty = true
   #version = 0
+  #scheduled: NodeJS.Immediate | undefined
 
   constructor(registry: Registry, options: { logger: Logger; reserved: ReadonlySet<string> }) {
     this.#registry = registry
@@ -70,6 +71,11 @@ export class RouteTable {
     this.#reserved = options.reserved
     this.#unsubscribe = registry.subscribe(() => {
       this.#dirty = true
+      // Rebuild off the request path; a lookup before then rebuilds itself.
+      this.#scheduled ??= setImmediate(() => {
+        this.#scheduled = undefined
+        this.#refresh()
+      })
     })
   }
 
@@ -99,6 +105,8 @@ export class RouteTable {
 
   close(): void {
     this.#unsubscribe()
+    if (this.#scheduled) clearImmediate(this.#scheduled)
+    this.#scheduled = undefined
   }
 
   #refresh(): void {
@@ -189,6 +197,8 @@ export class RouteTable {
   #warn(id: string, key: string, reason: string): void {
     const once = `${id}\u0000${key}\u0000${reason}`
     if (this.#warned.has(once)) return
+    // A peer announcing ever-new garbage must not grow this without bound.
+    if (this.#warned.size >= 1000) this.#warned.clear()
     this.#warned.add(once)
     this.#logger.warn({ action: id, reason }, 'skipping announced route')
   }

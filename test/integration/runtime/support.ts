@@ -6,6 +6,7 @@ import { type Broker, createBroker } from '../../../src/broker/index.ts'
 import {
   createSupervisor,
   createTransport,
+  describeEvent,
   type Supervisor,
   type SupervisorEvent,
   type SystemConfig,
@@ -30,7 +31,10 @@ export async function runSystem(config: Omit<SystemConfig, 'stateDir'>, root = f
   const sup = createSupervisor({
     config: { ...config, stateDir } as SystemConfig,
     root,
-    onEvent: (e) => events.push(e),
+    onEvent: (e) => {
+      events.push(e)
+      if (process.env.TESSERA_TEST_LOGS) console.log(describeEvent(e))
+    },
     ...(process.env.TESSERA_TEST_LOGS
       ? { onLog: (l: string, line: string) => console.log(`[${l}] ${line}`) }
       : {}),
@@ -86,6 +90,9 @@ export function startLoad(call: () => Promise<unknown>, concurrency = 6, maxMs =
         load.ok++
       } catch (err) {
         load.failures.push(`${(err as { code?: string }).code ?? ''} ${(err as Error).message}`)
+        // A call rejected before any I/O settles in a microtask: without a pause the loop
+        // would spin on microtasks and starve everything else in this process.
+        await sleep(10)
       }
     }
   }

@@ -43,8 +43,12 @@ export function createDispatch(deps: DispatchDeps): Next {
     return runLocal(host, port, entry, call.input, ctx, call.signal)
   }
 
-  async function dispatchRemote(call: Call, nodeId: string): Promise<unknown> {
-    if (!transport) throw new TesseraError('UNAVAILABLE', `no transport to reach node ${nodeId}`)
+  // Not async on purpose: the promise of the pending request is the call's promise,
+  // with no wrapper promise and no extra turns between the answer and the caller.
+  function dispatchRemote(call: Call, nodeId: string): Promise<unknown> {
+    if (!transport) {
+      return Promise.reject(new TesseraError('UNAVAILABLE', `no transport to reach node ${nodeId}`))
+    }
     const id = pending.nextId()
     // At the edge there is no caller span yet: this request's own span is the parent.
     const trace = call.trace ?? newTrace()
@@ -57,9 +61,15 @@ export function createDispatch(deps: DispatchDeps): Next {
     if (call.caller !== undefined) ctx.caller = call.caller
     if (call.principal !== undefined) ctx.principal = call.principal
     if (call.meta !== undefined) ctx.meta = call.meta as Record<string, string>
-    const label = `${call.service}.${call.action}`
-    const answer = pending.track(nodeId, id, call.deadline, label, call.signal)
-    countOut(nodeId, 1)
+    const answer = pending.trackCall(
+      nodeId,
+      id,
+      call.deadline,
+      call.service,
+      call.action,
+      call.signal,
+      outstanding,
+    )
     try {
       const sent = transport.send(nodeId, {
         kind: 'request',
@@ -75,11 +85,7 @@ export function createDispatch(deps: DispatchDeps): Next {
       // The input could not be encoded: the call never left, so nothing to retry.
       pending.fail(id, err instanceof TesseraError ? err : new TesseraError('BAD_REQUEST', String(err)))
     }
-    try {
-      return await answer
-    } finally {
-      countOut(nodeId, -1)
-    }
+    return answer
   }
 
   return (call) => {

@@ -3,8 +3,9 @@ import { normalizeError, TesseraError } from '../errors/index.ts'
 import type { Logger } from '../observability/index.ts'
 import type { EventMessage, Message, RequestMessage, Transport, WireContext } from '../transport/index.ts'
 import { CallContext, type ContextPort } from './call-context.ts'
+import { EMPTY_META } from './dispatch.ts'
 import type { PendingRequests } from './pending-requests.ts'
-import type { ServiceHost } from './service-host.ts'
+import type { Completion, ServiceHost } from './service-host.ts'
 
 export interface InboundDeps {
   host: ServiceHost
@@ -23,8 +24,8 @@ export interface InboundDeps {
  */
 export class Inbound {
   readonly #deps: InboundDeps
-  /** Requests from peers being handled, by `${nodeId}\0${id}`, for cancellation. */
-  readonly #running = new Map<string, CallContext>()
+  /** Requests from peers being handled, by caller node then request id, for cancellation. */
+  readonly #running = new Map<string, Map<number, CallContext>>()
 
   constructor(deps: InboundDeps) {
     this.#deps = deps
@@ -43,7 +44,8 @@ export class Inbound {
         return
       case 'cancel':
         this.#running
-          .get(key(from, msg.id))
+          .get(from)
+          ?.get(msg.id)
           ?.abort(new TesseraError('CANCELLED', 'the caller cancelled the call'))
         return
     }
@@ -51,10 +53,10 @@ export class Inbound {
 
   /** A peer left: its requests still running here have nobody to answer to. */
   peerGone(nodeId: string): void {
-    const prefix = `${nodeId}\u0000`
-    for (const [k, ctx] of this.#running) {
-      if (k.startsWith(prefix)) ctx.abort(new TesseraError('CANCELLED', `caller node ${nodeId} left`))
-    }
+    const running = this.#running.get(nodeId)
+    if (!running) return
+    this.#running.delete(nodeId)
+    for (const ctx of running.values()) ctx.abort(new TesseraError('CANCELLED', `caller node ${nodeId} left`))
   }
 
   #context(wire: WireContext, service: string): CallContext {
@@ -67,44 +69,30 @@ export class Inbound {
       wire.caller,
       wire.principal,
       this.#deps.port.now() + Math.max(0, wire.timeout),
-      wire.meta ?? {},
+      wire.meta ?? EMPTY_META,
     )
   }
 
   #request(from: string, msg: RequestMessage): void {
-    const { host, transport, debug } = this.#deps
     const ctx = this.#context(msg.ctx, msg.service)
-    const k = key(from, msg.id)
-    this.#running.set(k, ctx)
-    host.invoke(msg.service, msg.action, msg.input, ctx).then(
-      (output) => {
-        this.#running.delete(k)
-        try {
-          transport.send(from, { kind: 'response', id: msg.id, ok: true, output })
-        } catch (err) {
-          this.#deps.logger.error(
-            { service: msg.service, action: msg.action, err },
-            'output cannot be encoded',
-          )
-          const error = new TesseraError(
-            'INTERNAL',
-            `${msg.service}.${msg.action} returned an unencodable output`,
-          )
-          transport.send(from, { kind: 'response', id: msg.id, ok: false, error: error.toWire(debug) })
-        }
-      },
-      (err: unknown) => {
-        this.#running.delete(k)
-        const error = normalizeError(err)
-        if (error.code === 'INTERNAL') {
-          this.#deps.logger.error(
-            { service: msg.service, action: msg.action, err: error.cause ?? error },
-            'handler failed',
-          )
-        }
-        transport.send(from, { kind: 'response', id: msg.id, ok: false, error: error.toWire(debug) })
-      },
-    )
+    let running = this.#running.get(from)
+    if (!running) {
+      running = new Map()
+      this.#running.set(from, running)
+    }
+    running.set(msg.id, ctx)
+    const call = new InboundCall(this.#deps, from, msg, running)
+    const { host } = this.#deps
+    const entry = host.lookup(msg.service, msg.action)
+    if (!entry) {
+      call.complete(host.missing(msg.service, msg.action))
+      return
+    }
+    try {
+      host.run(entry, msg.input, ctx, call)
+    } catch (err) {
+      call.complete(err ?? new TesseraError('INTERNAL', 'unknown failure'))
+    }
   }
 
   #event(msg: EventMessage): void {
@@ -114,6 +102,39 @@ export class Inbound {
   }
 }
 
-function key(nodeId: string, id: number): string {
-  return `${nodeId}\u0000${id}`
+/** One request from a peer being handled here: its own completion, so it costs one object. */
+class InboundCall implements Completion {
+  #done = false
+  constructor(
+    readonly deps: InboundDeps,
+    readonly from: string,
+    readonly msg: RequestMessage,
+    readonly running: Map<number, CallContext>,
+  ) {}
+
+  complete(err: unknown, output?: unknown): void {
+    if (this.#done) return
+    this.#done = true
+    const { transport, logger, debug } = this.deps
+    const { from, msg } = this
+    this.running.delete(msg.id)
+    if (err === undefined) {
+      try {
+        transport.send(from, { kind: 'response', id: msg.id, ok: true, output })
+      } catch (encodeErr) {
+        logger.error({ service: msg.service, action: msg.action, err: encodeErr }, 'output cannot be encoded')
+        const error = new TesseraError(
+          'INTERNAL',
+          `${msg.service}.${msg.action} returned an unencodable output`,
+        )
+        transport.send(from, { kind: 'response', id: msg.id, ok: false, error: error.toWire(debug) })
+      }
+      return
+    }
+    const error = normalizeError(err)
+    if (error.code === 'INTERNAL') {
+      logger.error({ service: msg.service, action: msg.action, err: error.cause ?? error }, 'handler failed')
+    }
+    transport.send(from, { kind: 'response', id: msg.id, ok: false, error: error.toWire(debug) })
+  }
 }

@@ -1,13 +1,39 @@
 import { TesseraError } from '../errors/index.ts'
 import type { ResponseMessage } from '../transport/index.ts'
-import type { DeadlineEntry, DeadlineWatch } from './deadline-watch.ts'
+import type { DeadlineEntry, DeadlineWatch, Expirable } from './deadline-watch.ts'
 
-interface Pending {
-  nodeId: string
-  resolve: (value: unknown) => void
-  reject: (reason: unknown) => void
-  deadline: DeadlineEntry
-  detachSignal: (() => void) | undefined
+/**
+ * One request waiting for its answer. It is its own deadline target and abort
+ * listener, so a request in flight costs this object and its promise, no closures.
+ */
+class Pending implements Expirable {
+  deadline: DeadlineEntry | undefined
+  constructor(
+    readonly owner: PendingRequests,
+    readonly nodeId: string,
+    readonly id: number,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (reason: unknown) => void,
+    /** `service.action` for error messages, or service and action to make it only when needed. */
+    readonly label: string,
+    readonly action: string | undefined,
+    readonly signal: AbortSignal | undefined,
+    /** Calls in flight per node: this request counts itself there until it ends. */
+    readonly outstanding: Map<string, number> | undefined,
+  ) {}
+
+  name(): string {
+    return this.action === undefined ? this.label : `${this.label}.${this.action}`
+  }
+
+  expire(): void {
+    this.owner.giveUp(this, new TesseraError('TIMEOUT', `${this.name()} timed out`, { nodeId: this.nodeId }))
+  }
+
+  /** The caller's AbortSignal fired (EventTarget calls `handleEvent` on listener objects). */
+  handleEvent(): void {
+    this.owner.giveUp(this, new TesseraError('CANCELLED', `${this.name()} was cancelled by the caller`))
+  }
 }
 
 /**
@@ -44,29 +70,28 @@ export class PendingRequests {
     label: string,
     signal: AbortSignal | undefined,
   ): Promise<unknown> {
+    return this.trackCall(nodeId, id, deadline, label, undefined, signal, undefined)
+  }
+
+  /**
+   * `track` for the dispatcher's hot path: the label is made from `service` and
+   * `action` only if an error needs it, and the request counts itself in
+   * `outstanding[nodeId]` from now until it ends.
+   */
+  trackCall(
+    nodeId: string,
+    id: number,
+    deadline: number,
+    service: string,
+    action: string | undefined,
+    signal: AbortSignal | undefined,
+    outstanding: Map<string, number> | undefined,
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const entry: Pending = {
-        nodeId,
-        resolve,
-        reject,
-        deadline: this.#deadlines.watch(deadline, {
-          expire: () => {
-            this.#end(id, entry)
-            this.#sendCancel(nodeId, id)
-            reject(new TesseraError('TIMEOUT', `${label} timed out`, { nodeId }))
-          },
-        }),
-        detachSignal: undefined,
-      }
-      if (signal) {
-        const onAbort = () => {
-          this.#end(id, entry)
-          this.#sendCancel(nodeId, id)
-          reject(new TesseraError('CANCELLED', `${label} was cancelled by the caller`))
-        }
-        signal.addEventListener('abort', onAbort, { once: true })
-        entry.detachSignal = () => signal.removeEventListener('abort', onAbort)
-      }
+      const entry = new Pending(this, nodeId, id, resolve, reject, service, action, signal, outstanding)
+      entry.deadline = this.#deadlines.watch(deadline, entry)
+      signal?.addEventListener('abort', entry, { once: true })
+      if (outstanding) outstanding.set(nodeId, (outstanding.get(nodeId) ?? 0) + 1)
       this.#pending.set(id, entry)
     })
   }
@@ -75,7 +100,7 @@ export class PendingRequests {
   settle(from: string, msg: ResponseMessage): void {
     const entry = this.#pending.get(msg.id)
     if (!entry || entry.nodeId !== from) return
-    this.#end(msg.id, entry)
+    this.#end(entry)
     if (msg.ok) entry.resolve(msg.output)
     else entry.reject(TesseraError.fromWire(msg.error))
   }
@@ -84,30 +109,40 @@ export class PendingRequests {
   fail(id: number, error: TesseraError): void {
     const entry = this.#pending.get(id)
     if (!entry) return
-    this.#end(id, entry)
+    this.#end(entry)
     entry.reject(error)
   }
 
   /** Fails every request waiting on `nodeId`: it left, so no answer will come. */
   failNode(nodeId: string, error: TesseraError): void {
-    for (const [id, entry] of this.#pending) {
+    for (const entry of this.#pending.values()) {
       if (entry.nodeId === nodeId) {
-        this.#end(id, entry)
+        this.#end(entry)
         entry.reject(error)
       }
     }
   }
 
   failAll(error: TesseraError): void {
-    for (const [id, entry] of this.#pending) {
-      this.#end(id, entry)
+    for (const entry of this.#pending.values()) {
+      this.#end(entry)
       entry.reject(error)
     }
   }
 
-  #end(id: number, entry: Pending): void {
-    this.#pending.delete(id)
-    entry.deadline.cancel()
-    entry.detachSignal?.()
+  /** The deadline passed or the caller aborted: the peer is told to cancel. */
+  giveUp(entry: Pending, error: TesseraError): void {
+    if (this.#pending.get(entry.id) !== entry) return
+    this.#end(entry)
+    this.#sendCancel(entry.nodeId, entry.id)
+    entry.reject(error)
+  }
+
+  #end(entry: Pending): void {
+    this.#pending.delete(entry.id)
+    entry.deadline?.cancel()
+    entry.signal?.removeEventListener('abort', entry)
+    const outstanding = entry.outstanding
+    if (outstanding) outstanding.set(entry.nodeId, (outstanding.get(entry.nodeId) ?? 1) - 1)
   }
 }

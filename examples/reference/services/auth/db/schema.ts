@@ -1,0 +1,28 @@
+/** The auth service's tables. Timestamps are ISO-8601 text; expiries are ms since epoch. */
+export interface AuthDb {
+  credentials: {
+    user_id: string
+    email: string
+    password_hash: string
+    /** JSON array of role names. */
+    roles: string
+    /** `pending` until the profile exists in users; only `active` accounts can log in. */
+    status: 'pending' | 'active'
+    created_at: string
+  }
+  refresh_tokens: {
+    token_hash: string
+    user_id: string
+    /** All tokens rotated from one login share a family; reuse of a spent one revokes it. */
+    family_id: string
+    expires_at: number
+    used_at: string | null
+    revoked_at: string | null
+    created_at: string
+  }
+  revoked_access_tokens: {
+    jti: string
+    /** When the token expires anyway; the row can go after that. */
+    expires_at: number
+  }
+}

@@ -1,0 +1,183 @@
+import { Type as T } from '@sinclair/typebox'
+import { defineService } from '../../../../src/contract/index.ts'
+import { TesseraError } from '../../../../src/errors/index.ts'
+import { type DatabaseConfig, databaseConfigFromEnv } from '../../lib/database-config.ts'
+import { requirePrincipal } from '../../lib/principal.ts'
+import { DisplayName, Email, Id, Password, Timestamp } from '../../lib/schemas.ts'
+import { databaseSlot } from '../../lib/service-database.ts'
+import type { UsersService } from '../users/service.ts'
+import { activate, claimEmail, findActiveByEmail, releaseClaim } from './credentials.ts'
+import { migrations } from './db/migrations.ts'
+import type { AuthDb } from './db/schema.ts'
+import { dummyHash, hashPassword, verifyPassword } from './passwords.ts'
+import {
+  issueTokens,
+  parseRoles,
+  revokeAccessToken,
+  revokeRefreshToken,
+  rotate,
+  type SessionSettings,
+} from './sessions.ts'
+import { checkedSecret, jwtSecretFromEnv } from './tokens.ts'
+
+const RefreshToken = T.String({ minLength: 16, maxLength: 256 })
+const TokenPair = T.Object({
+  userId: Id,
+  accessToken: T.String(),
+  refreshToken: T.String(),
+  tokenType: T.Literal('Bearer'),
+  expiresIn: T.Integer({ minimum: 1 }),
+})
+
+export const UserRegistered = T.Object({
+  userId: Id,
+  email: Email,
+  name: DisplayName,
+  registeredAt: Timestamp,
+})
+
+export interface AuthOptions {
+  database?: DatabaseConfig
+  /** HS256 secret (at least 32 bytes); `TESSERA_JWT_SECRET` or a dev secret by default. */
+  jwtSecret?: string
+  /** Access token lifetime. Default 15 minutes: revocation is a backstop, expiry the rule. */
+  accessTokenTtlSec?: number
+  /** Refresh token lifetime. Default 30 days. */
+  refreshTokenTtlSec?: number
+  /** Emails that get the `admin` role on register; default `TESSERA_ADMIN_EMAILS` (comma-separated). */
+  adminEmails?: string[]
+  now?: () => number
+}
+
+/**
+ * Accounts and sessions: scrypt password hashes, short-lived HS256 access tokens,
+ * rotating refresh tokens stored hashed, and a revocation list the gateway asks through
+ * `isRevoked`. Profiles live in the users service, created on register.
+ *
+ * @example
+ * const auth = createAuthService({ jwtSecret: process.env.SECRET, database: { kind: 'sqlite', file: 'auth.sqlite' } })
+ */
+export function createAuthService(options: AuthOptions = {}) {
+  const store = databaseSlot<AuthDb>(
+    'auth',
+    migrations,
+    () => options.database ?? databaseConfigFromEnv('auth'),
+  )
+  const now = options.now ?? Date.now
+  let settings: SessionSettings | undefined
+  const session = (): SessionSettings => {
+    if (!settings) throw new TesseraError('UNAVAILABLE', 'auth is not started')
+    return settings
+  }
+  const adminEmails = () =>
+    new Set(
+      (options.adminEmails ?? (process.env.TESSERA_ADMIN_EMAILS ?? '').split(','))
+        .map((e) => e.trim().toLowerCase())
+        .filter(Boolean),
+    )
+
+  return defineService({
+    name: 'auth',
+    version: '1.0.0',
+    events: { 'user.registered': UserRegistered },
+    policy: { timeout: 5_000 },
+    actions: ({ action }) => ({
+      register: action({
+        description: 'Creates an account and its profile, and logs in.',
+        input: T.Object(
+          { email: Email, password: Password, name: DisplayName },
+          { additionalProperties: false },
+        ),
+        output: TokenPair,
+        http: { method: 'POST', path: '/auth/register', auth: 'public' },
+        handler: async ({ email, password, name }, ctx) => {
+          const normalized = email.toLowerCase()
+          const roles = adminEmails().has(normalized) ? ['user', 'admin'] : ['user']
+          // Hash before any transaction: holding a write lock through 50+ ms of scrypt would stall others.
+          const hash = await hashPassword(password)
+          const userId = await claimEmail(store.db, normalized, hash, roles, now())
+          try {
+            // Until the profile exists the account stays pending (no login): a failure leaves no half-account.
+            await ctx.client<UsersService>('users').create({ id: userId, email: normalized, name })
+            await activate(store.db, userId)
+          } catch (err) {
+            // Let a retry take the claim over at once, with the same user id (users.create is idempotent).
+            await releaseClaim(store.db, userId).catch(() => undefined)
+            throw err
+          }
+          await ctx.emit('user.registered', {
+            userId,
+            email: normalized,
+            name,
+            registeredAt: new Date(now()).toISOString(),
+          })
+          return issueTokens(store.db, session(), userId, roles)
+        },
+      }),
+      login: action({
+        description: 'Exchanges email and password for tokens. UNAUTHORIZED names neither which was wrong.',
+        input: T.Object({ email: Email, password: Password }, { additionalProperties: false }),
+        output: TokenPair,
+        http: { method: 'POST', path: '/auth/login', auth: 'public' },
+        handler: async ({ email, password }) => {
+          const credential = await findActiveByEmail(store.db, email.toLowerCase())
+          const ok = await verifyPassword(password, credential?.password_hash ?? (await dummyHash()))
+          if (!credential || !ok) throw new TesseraError('UNAUTHORIZED', 'wrong email or password')
+          return issueTokens(store.db, session(), credential.user_id, parseRoles(credential.roles))
+        },
+      }),
+      refresh: action({
+        description: 'Rotates a refresh token into a new token pair; a replayed one ends its session.',
+        input: T.Object({ refreshToken: RefreshToken }, { additionalProperties: false }),
+        output: TokenPair,
+        http: { method: 'POST', path: '/auth/refresh', auth: 'public' },
+        handler: ({ refreshToken }) => rotate(store.db, session(), refreshToken),
+      }),
+      logout: action({
+        description: "Revokes the caller's access token and, if given, the refresh token's session.",
+        input: T.Object({ refreshToken: T.Optional(RefreshToken) }, { additionalProperties: false }),
+        output: T.Object({ loggedOut: T.Literal(true) }),
+        idempotent: true,
+        http: { method: 'POST', path: '/auth/logout', auth: 'authenticated' },
+        handler: async ({ refreshToken }, ctx) => {
+          const principal = requirePrincipal(ctx)
+          const { jti, exp } = principal.claims ?? {}
+          const at = now()
+          if (typeof jti === 'string' && typeof exp === 'number')
+            await revokeAccessToken(store.db, jti, exp * 1000, at)
+          if (refreshToken) await revokeRefreshToken(store.db, principal.id, refreshToken, at)
+          return { loggedOut: true as const }
+        },
+      }),
+      isRevoked: action({
+        description: 'Whether an access token (by its jti) was revoked; the gateway asks on every request.',
+        input: T.Object({ jti: T.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
+        output: T.Object({ revoked: T.Boolean() }),
+        idempotent: true,
+        handler: async ({ jti }) => {
+          const row = await store.db
+            .selectFrom('revoked_access_tokens')
+            .select('jti')
+            .where('jti', '=', jti)
+            .executeTakeFirst()
+          return { revoked: row !== undefined }
+        },
+      }),
+    }),
+    started: async () => {
+      const key = options.jwtSecret !== undefined ? checkedSecret(options.jwtSecret) : jwtSecretFromEnv()
+      settings = {
+        key,
+        accessTtlSec: options.accessTokenTtlSec ?? 15 * 60,
+        refreshTtlSec: options.refreshTokenTtlSec ?? 30 * 24 * 3600,
+        now,
+      }
+      await store.open()
+    },
+    stopped: () => store.close(),
+  })
+}
+
+const auth = createAuthService()
+export default auth
+export type AuthService = typeof auth

@@ -4,5 +4,6 @@
  */
 export * from './config/index.ts'
 export * from './control/index.ts'
+export * from './dev/index.ts'
 export type { FromInstance, InstanceEnv, ToInstance } from './instance/protocol.ts'
 export * from './supervisor/index.ts'

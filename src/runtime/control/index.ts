@@ -1,0 +1,10 @@
+export { type ControlClient, type ControlLine, controlClient } from './control-client.ts'
+export { type ControlServer, type ControlServerOptions, startControlServer } from './control-server.ts'
+export { type RunningSystem, type StartSystemOptions, startSystem } from './start-system.ts'
+export {
+  type ControlState,
+  readControlState,
+  removeControlState,
+  stateFilePath,
+  writeControlState,
+} from './state-file.ts'

@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process'
+import { mkdir, open } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describeEvent, readControlState, startSystem, watchUnits } from '../../runtime/index.ts'
+import { out } from '../output.ts'
+import { type StateOptions, stateDirOf } from '../state.ts'
+
+export interface UpOptions extends StateOptions {
+  detach?: boolean
+  quiet?: boolean
+}
+
+const bin = fileURLToPath(new URL('../../../bin/tessera.mjs', import.meta.url))
+
+/**
+ * `tessera up`: runs the system in this process, printing events and instance logs,
+ * until SIGINT/SIGTERM or `tessera down` (both drain first). `--detach` starts the same
+ * in a background process (its output in `<stateDir>/up.log`) and returns once it is up.
+ */
+export async function up(options: UpOptions, dev = false): Promise<void> {
+  if (options.detach) return detach(options)
+  const running = await startSystem({
+    ...(options.config ? { configFile: options.config } : {}),
+    onEvent: (e) => out.line(`tessera: ${describeEvent(e)}`),
+    ...(options.quiet ? {} : { onLog: (label: string, line: string) => out.line(`[${label}] ${line}`) }),
+    progress: (m) => out.line(`tessera: ${m}`),
+    onDown: () => process.exit(0),
+  })
+  const { state, failed } = running
+  out.line(
+    `tessera: ${state.system} is up; control API on 127.0.0.1:${state.port} (${state.stateDir}/control.json)`,
+  )
+  if (failed.length > 0) out.error(`tessera: not running: ${failed.join(', ')}`)
+  const stopWatching = dev
+    ? watchUnits(running.supervisor, {
+        onChange: (unit, file) => out.line(`tessera: ${file} changed: rolling ${unit}`),
+        onRolled: (unit, err) =>
+          out.line(`tessera: ${unit} ${err ? `kept the old version: ${err.message}` : 'rolled'}`),
+      })
+    : () => {}
+  let stopping = false
+  const shutdown = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    out.line(`tessera: ${signal}: draining`)
+    stopWatching()
+    void running.close().then(() => process.exit(0))
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+}
+
+async function detach(options: UpOptions): Promise<void> {
+  const stateDir = await stateDirOf(options)
+  await mkdir(stateDir, { recursive: true, mode: 0o700 })
+  const log = await open(join(stateDir, 'up.log'), 'a', 0o600)
+  const args = [bin, 'up', '--quiet', ...(options.config ? ['-c', options.config] : [])]
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log.fd, log.fd] })
+  child.unref()
+  await log.close()
+  let exited: number | null = null
+  child.once('exit', (code) => (exited = code ?? 1))
+  const deadline = Date.now() + 180_000
+  for (;;) {
+    const state = await readControlState(stateDir).catch(() => undefined)
+    if (state?.pid === child.pid) break
+    if (exited !== null) throw new Error(`tessera up exited with ${exited}; see ${join(stateDir, 'up.log')}`)
+    if (Date.now() > deadline) throw new Error(`not up after 180 s; see ${join(stateDir, 'up.log')}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  out.line(
+    `tessera: up in the background (pid ${child.pid}); logs: tessera logs <service> -f; stop: tessera down`,
+  )
+}

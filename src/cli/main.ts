@@ -1,0 +1,78 @@
+/**
+ * The `tessera` command line: thin commands over the runtime's public API
+ * (`startSystem` for up/dev, the control API for everything else).
+ */
+import { Command } from 'commander'
+import { logs } from './commands/logs.ts'
+import { add, call, down, op, scale, status } from './commands/ops.ts'
+import { up } from './commands/up.ts'
+import { out } from './output.ts'
+
+const program = new Command('tessera').description('Run and operate a Tessera system').showHelpAfterError()
+const withState = (cmd: Command) =>
+  cmd
+    .option('-c, --config <file>', 'system config', 'tessera.config.ts')
+    .option('--state-dir <dir>', 'state dir of the running system (default: from the config)')
+
+withState(program.command('up').description('start the system (foreground unless --detach)'))
+  .option('-d, --detach', 'run in the background')
+  .option('-q, --quiet', 'do not print instance logs (they are still kept per service)')
+  .action((o) => up(o))
+withState(program.command('dev').description('up, and roll a service whenever its sources change'))
+  .option('-q, --quiet', 'do not print instance logs')
+  .action((o) => up(o, true))
+withState(
+  program.command('status').description('services, instances, state, restarts, pid, memory, cpu, req/s'),
+)
+  .option('--json', 'print the raw status')
+  .action((o) => status(o))
+withState(
+  program
+    .command('scale')
+    .description('set instance counts, e.g. scale users=3')
+    .argument('<service=count...>'),
+).action((a: string[], o) => scale(a, o))
+for (const name of ['restart', 'deploy', 'remove'] as const) {
+  const what = {
+    restart: 'rolling restart (new instance ready before the old drains)',
+    deploy: 'rolling update to the code on disk; rolled back if the new version never gets ready',
+    remove: 'drain and remove a service from the running system',
+  }[name]
+  withState(program.command(name).description(what).argument('<service>')).action((s: string, o) =>
+    op(name, s, o),
+  )
+}
+withState(
+  program
+    .command('add')
+    .description('add a service to the running system')
+    .argument('<name>')
+    .argument('<entry>'),
+)
+  .option('-i, --instances <n>', 'instance count')
+  .option('--depends-on <services...>', 'services it calls')
+  .option('-m, --memory <mb>', 'memory limit per instance (MiB)')
+  .action((n: string, e: string, o) => add(n, e, o))
+withState(
+  program
+    .command('call')
+    .description(`call an action: call users.get '{"id":"1"}'`)
+    .argument('<service.action>')
+    .argument('[json]'),
+).action((t: string, j: string | undefined, o) => call(t, j, o))
+withState(
+  program.command('logs').description('print (and follow) the logs of a service').argument('<service>'),
+)
+  .option('-f, --follow', 'keep printing new lines')
+  .action((s: string, o) => logs(s, o))
+withState(program.command('down').description('drain and stop the running system')).action((o) => down(o))
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  const e = err as { code?: string; message?: string }
+  out.error(
+    `tessera: ${e.code && !e.code.startsWith('commander') ? `${e.code}: ` : ''}${e.message ?? String(err)}`,
+  )
+  process.exit(1)
+}

@@ -1,0 +1,157 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { isTesseraError, TesseraError } from '../../errors/index.ts'
+import type { ServiceConfig } from '../config/index.ts'
+import type { Progress, Supervisor } from '../supervisor/index.ts'
+
+export interface ControlServerOptions {
+  supervisor: Supervisor
+  /** Default: a free port. Always bound to 127.0.0.1. */
+  port?: number
+  /** Default: 32 random bytes, hex. */
+  token?: string
+  /** Called after a `POST /down` has drained the system (e.g. to exit the process). */
+  onDown?: () => void
+}
+
+export interface ControlServer extends AsyncDisposable {
+  readonly port: number
+  readonly token: string
+  close(): Promise<void>
+}
+
+type Body = Record<string, unknown>
+type Route = (body: Body, progress: Progress) => Promise<unknown>
+
+/**
+ * The control API on 127.0.0.1. Every request needs `Authorization: Bearer <token>`
+ * (401 otherwise). `GET /status` answers JSON. Operations are `POST` with a JSON body
+ * and answer NDJSON: `{"type":"progress","message"}` lines as they happen, then one
+ * `{"type":"done","result"}` or `{"type":"error","code","message"}`. A client that
+ * disconnects does not cancel the operation.
+ *
+ * | route | body |
+ * |---|---|
+ * | POST /scale | `{ unit, instances }` |
+ * | POST /restart, /deploy, /remove | `{ unit }` |
+ * | POST /add | `{ name, service }` (a service config) |
+ * | POST /call | `{ service, action, input, timeoutMs? }` |
+ * | POST /down | `{}` |
+ */
+export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
+  const sup = options.supervisor
+  const token = options.token ?? randomBytes(32).toString('hex')
+  const expected = Buffer.from(`Bearer ${token}`)
+  const routes: Record<string, Route> = {
+    '/scale': (b, p) => sup.scale(str(b, 'unit'), int(b, 'instances'), p),
+    '/restart': (b, p) => sup.restart(str(b, 'unit'), p),
+    '/deploy': (b, p) => sup.deploy(str(b, 'unit'), p),
+    '/remove': (b, p) => sup.remove(str(b, 'unit'), p),
+    '/add': (b, p) => sup.add(str(b, 'name'), b.service as ServiceConfig, p),
+    '/call': (b) =>
+      sup.caller.call(str(b, 'service'), str(b, 'action'), b.input ?? {}, {
+        ...(typeof b.timeoutMs === 'number' ? { timeout: b.timeoutMs } : {}),
+      }),
+    '/down': async (_b, p) => {
+      await sup.down(p)
+      setImmediate(() => options.onDown?.())
+    },
+  }
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) json(res, 500, { error: String(err) })
+      else res.end()
+    })
+  })
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const auth = Buffer.from(req.headers.authorization ?? '')
+    if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) {
+      json(res, 401, { code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' })
+      return
+    }
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    if (req.method === 'GET' && path === '/status') {
+      json(res, 200, sup.status())
+      return
+    }
+    const route = routes[path]
+    if (req.method !== 'POST' || !route) {
+      json(res, 404, { code: 'NOT_FOUND', message: `no route ${req.method} ${path}` })
+      return
+    }
+    let body: Body
+    try {
+      body = (JSON.parse((await readBody(req)) || '{}') ?? {}) as Body
+    } catch {
+      json(res, 400, { code: 'BAD_REQUEST', message: 'body is not JSON' })
+      return
+    }
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' })
+    const line = (obj: unknown) => {
+      if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(obj)}\n`)
+    }
+    try {
+      const result = await route(body, (message) => line({ type: 'progress', message }))
+      line({ type: 'done', result: result ?? null })
+    } catch (err) {
+      const e = isTesseraError(err)
+        ? err
+        : new TesseraError('INTERNAL', String((err as Error)?.message ?? err))
+      line({ type: 'error', code: e.code, message: e.message, data: e.data ?? null })
+    }
+    res.end()
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve())
+  })
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : 0
+  let closing: Promise<void> | undefined
+  const control: ControlServer = {
+    port,
+    token,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+      return closing
+    },
+    [Symbol.asyncDispose]: () => control.close(),
+  }
+  return control
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' })
+  res.end(JSON.stringify(body))
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > 1024 * 1024) throw new TesseraError('PAYLOAD_TOO_LARGE', 'control request over 1 MiB')
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+function str(body: Body, key: string): string {
+  const v = body[key]
+  if (typeof v !== 'string' || v === '')
+    throw new TesseraError('BAD_REQUEST', `${key} must be a non-empty string`)
+  return v
+}
+
+function int(body: Body, key: string): number {
+  const v = body[key]
+  if (!Number.isInteger(v) || (v as number) < 0)
+    throw new TesseraError('BAD_REQUEST', `${key} must be a non-negative integer`)
+  return v as number
+}

@@ -1,0 +1,1 @@
+export { type WatchOptions, watchUnits } from './watch-units.ts'

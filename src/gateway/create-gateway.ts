@@ -7,7 +7,7 @@ import { type AuthOptions, createAuthenticator } from './auth.ts'
 import { registerDocsPage } from './docs-page.ts'
 import { registerHealth } from './health.ts'
 import { toHttpError } from './http-error.ts'
-import { buildOpenApi, type OpenApiInfo } from './openapi.ts'
+import { type OpenApiInfo, registerOpenApi } from './openapi.ts'
 import { createRateLimiter, type RateLimitOptions } from './rate-limit.ts'
 import { type RouteInfo, RouteTable } from './route-table.ts'
 import { registerSse, SseHub, type SseOptions } from './sse.ts'
@@ -101,50 +101,68 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url}` } })
   })
 
-  if (options.cors) {
-    await app.register(cors, {
-      origin: options.cors.origins,
-      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      credentials: options.cors.credentials ?? false,
-      maxAge: options.cors.maxAgeSec ?? 600,
-      exposedHeaders: ['x-request-id', 'retry-after', 'www-authenticate'],
-    })
-  }
-
-  registerHealth(app, () => table.routes().length)
-  const title = options.openapi?.title ?? 'Tessera API'
-  const version = options.openapi?.version ?? '1.0.0'
-  let openapi = { version: -1, body: '' }
-  app.get('/openapi.json', (_req, reply) => {
-    if (openapi.version !== table.version) {
-      const info: OpenApiInfo = { title, version }
-      if (options.openapi?.description) info.description = options.openapi.description
-      openapi = { version: table.version, body: JSON.stringify(buildOpenApi(table.routes(), info)) }
+  let subscribed = false
+  const setUp = async (): Promise<string> => {
+    if (options.cors) {
+      await app.register(cors, {
+        origin: options.cors.origins,
+        methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        credentials: options.cors.credentials ?? false,
+        maxAge: options.cors.maxAgeSec ?? 600,
+        exposedHeaders: ['x-request-id', 'retry-after', 'www-authenticate'],
+      })
     }
-    reply.type('application/json; charset=utf-8').send(openapi.body)
-  })
-  if (options.docs ?? true) registerDocsPage(app)
-  if (hub) {
-    await broker.addService(hub.service())
-    registerSse(app, hub, auth)
+
+    registerHealth(app, () => table.routes().length)
+    registerOpenApi(app, table, {
+      title: options.openapi?.title ?? 'Tessera API',
+      version: options.openapi?.version ?? '1.0.0',
+      ...(options.openapi?.description ? { description: options.openapi.description } : {}),
+    })
+    if (options.docs ?? true) registerDocsPage(app)
+    if (hub) {
+      await broker.addService(hub.service())
+      subscribed = true
+      registerSse(app, hub, auth)
+    }
+
+    app.route({
+      method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      url: '/*',
+      exposeHeadRoute: false,
+      handler: actionHandler({
+        broker,
+        table,
+        auth,
+        limiter,
+        timeoutMs: options.timeoutMs ?? 10_000,
+        staticFiles: options.static ? staticServer(options.static) : undefined,
+      }),
+    })
+
+    table.routes() // compile what is already announced before the first request arrives
+    return app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 })
   }
-
-  app.route({
-    method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    url: '/*',
-    exposeHeadRoute: false,
-    handler: actionHandler({
-      broker,
-      table,
-      auth,
-      limiter,
-      timeoutMs: options.timeoutMs ?? 10_000,
-      staticFiles: options.static ? staticServer(options.static) : undefined,
-    }),
-  })
-
-  table.routes() // compile what is already announced before the first request arrives
-  const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 })
+  const release = async (): Promise<void> => {
+    table.close()
+    limiter?.close()
+    hub?.close()
+    await app.close()
+    if (hub && subscribed) {
+      try {
+        await broker.removeService(hub.serviceName)
+      } catch (err) {
+        logger.debug({ err }, 'event subscriber already gone')
+      }
+    }
+  }
+  let address: string
+  try {
+    address = await setUp()
+  } catch (err) {
+    await release()
+    throw err
+  }
   logger.info({ url: address }, 'gateway listening')
 
   let closing: Promise<void> | undefined
@@ -164,19 +182,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         return info
       }),
     close() {
-      closing ??= (async () => {
-        table.close()
-        limiter?.close()
-        hub?.close()
-        await app.close()
-        if (hub) {
-          try {
-            await broker.removeService(hub.serviceName)
-          } catch (err) {
-            logger.debug({ err }, 'event subscriber already gone')
-          }
-        }
-      })()
+      closing ??= release()
       return closing
     },
     [Symbol.asyncDispose]: () => gateway.close(),

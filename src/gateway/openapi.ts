@@ -1,4 +1,5 @@
-import type { GatewayRoute } from './route-table.ts'
+import type { FastifyInstance } from 'fastify'
+import type { GatewayRoute, RouteTable } from './route-table.ts'
 
 export interface OpenApiInfo {
   title: string
@@ -125,4 +126,21 @@ function asObject(v: unknown): Json | undefined {
 
 function isString(v: unknown): v is string {
   return typeof v === 'string'
+}
+
+/**
+ * `GET /openapi.json`, rebuilt only when the routing table changed.
+ *
+ * @example
+ * registerOpenApi(app, table, { title: 'Shop API', version: '1.0.0' })
+ */
+export function registerOpenApi(app: FastifyInstance, table: RouteTable, info: OpenApiInfo): void {
+  let cached = { version: -1, body: '' }
+  app.get('/openapi.json', (_req, reply) => {
+    const version = table.version
+    if (cached.version !== version) {
+      cached = { version, body: JSON.stringify(buildOpenApi(table.routes(), info)) }
+    }
+    reply.type('application/json; charset=utf-8').send(cached.body)
+  })
 }

@@ -1,9 +1,10 @@
 import { Type as T } from '@sinclair/typebox'
 import { describe, expect, it } from 'vitest'
 import { defineService } from '../../../src/contract/index.ts'
+import { createGateway } from '../../../src/gateway/index.ts'
 import type { Logger } from '../../../src/observability/index.ts'
 import type { NodeInfo } from '../../../src/transport/index.ts'
-import { catalogService, createCounter, faults, json, startGateway } from './fixtures.ts'
+import { catalogService, createCounter, faults, json, orders, startGateway } from './fixtures.ts'
 
 const inventory = defineService({
   name: 'inventory',
@@ -116,5 +117,28 @@ describe('gateway routes follow the registry', () => {
     sys.gatewayBroker.registry.upsert({ ...evil, seq: 2 })
     sys.gateway.routes()
     expect(warnings.filter((w) => w.msg === 'skipping announced route')).toHaveLength(9)
+  })
+})
+
+describe('gateway lifecycle', () => {
+  it('rejects when the port is taken and leaves the broker as it was, so a retry works', async () => {
+    await using sys = await startGateway([orders], { sse: { events: ['order.placed'], auth: 'public' } })
+    const port = Number(new URL(sys.url).port)
+    await expect(
+      createGateway({
+        broker: sys.gatewayBroker,
+        port,
+        sse: { events: ['order.placed'], serviceName: 'gateway-events-2' },
+      }),
+    ).rejects.toThrow(/EADDRINUSE/)
+    expect(sys.gatewayBroker.registry.endpoints('gateway-events-2')).toEqual([])
+    await sys.gateway.close()
+    await sys.gateway.close() // idempotent
+    expect(sys.gatewayBroker.registry.endpoints('gateway-events')).toEqual([])
+    await using again = await createGateway({
+      broker: sys.gatewayBroker,
+      sse: { events: ['order.placed'], auth: 'public' },
+    })
+    expect((await fetch(`${again.url}/healthz`)).status).toBe(200)
   })
 })

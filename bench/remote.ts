@@ -2,6 +2,7 @@
 // (bench/peers/*.ts) serves `echo.ping`. Each system is measured with 64 calls in
 // flight (throughput) and with one (latency), side by side with its reference points:
 // a raw msgpack echo over a Unix socket (the realistic limit) and Moleculer 0.14.
+// Rows are the best of 3 rounds (see ROUNDS).
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,6 +21,8 @@ import type { Row } from './lib/report.ts'
 
 export const THROUGHPUT = 'remote call, 64 in flight'
 export const LATENCY = 'remote call, 1 in flight'
+/** Each system is measured in this many rounds; the best round is reported. */
+const ROUNDS = 3
 
 const RAW = 'raw unix-socket echo'
 const T_SOCKET = 'tessera socket'
@@ -53,9 +56,26 @@ export async function benchRemote(ms: number): Promise<Row[]> {
       cleanup.push(client.close)
       // BENCH_PART=throughput or latency: only that half (for profiling one of them).
       const part = process.env.BENCH_PART
-      const r = part === 'latency' ? Number.NaN : await rate(client.call, { ms, concurrency: 64 })
-      const { p50, p99 } =
-        part === 'throughput' ? { p50: Number.NaN, p99: Number.NaN } : await latency(client.call, samples)
+      // Best of ROUNDS shorter rounds: the machine is shared (two vCPUs, other work), and a
+      // round that lost its CPU to someone else says nothing about the code measured.
+      let r = Number.NaN
+      let p50 = Number.NaN
+      let p99 = Number.NaN
+      for (let round = 0; round < ROUNDS; round++) {
+        if (part !== 'latency') {
+          const got = await rate(client.call, {
+            ms: ms / ROUNDS,
+            warmupMs: round === 0 ? 500 : 100,
+            concurrency: 64,
+          })
+          r = Number.isNaN(r) ? got : Math.max(r, got)
+        }
+        if (part !== 'throughput') {
+          const got = await latency(client.call, Math.round(samples / ROUNDS))
+          p50 = Number.isNaN(p50) ? got.p50 : Math.min(p50, got.p50)
+          p99 = Number.isNaN(p99) ? got.p99 : Math.min(p99, got.p99)
+        }
+      }
       results.push({ name, rate: r, p50, p99 })
     } catch (err) {
       console.error(`${name}: ${(err as Error).stack ?? err}`)

@@ -89,4 +89,30 @@ describe('isolation', () => {
     expect(result.ok).toBeGreaterThan(okBefore)
     expect(result.failures).toEqual([])
   })
+
+  it('kills and replaces an instance whose event loop is blocked', { timeout: 40_000 }, async () => {
+    await using sys = await runSystem({
+      name: 'blocked',
+      services: { users: { entry: './users.ts' }, hog: { entry: './hog.ts' } },
+      health: { pingIntervalMs: 200, pingTimeoutMs: 1000 },
+    })
+    const hogPid = sys.sup.unit('hog').instances()[0]!.pid
+    const spun = await sys.client
+      .call('hog', 'spin', { ms: 8000 }, { timeout: 20_000 })
+      .catch((e: Error) => e)
+    expect(spun).toBeInstanceOf(Error)
+    // The caller may notice the dead connection before the supervisor sees the exit.
+    await until(() => sys.events.some((e) => e.type === 'crashed'), 'crash reported')
+    expect(sys.events.find((e) => e.type === 'crashed')).toMatchObject({
+      unit: 'hog',
+      reason: expect.stringMatching(/unresponsive/),
+    })
+    await until(
+      () =>
+        sys.sup.unit('hog').instances()[0]?.pid !== hogPid &&
+        sys.sup.status().units[1]!.instances[0]!.state === 'ready',
+      'hog replaced',
+    )
+    expect(await sys.client.client<UsersService>('users').get({ id: '2' })).toMatchObject({ id: '2' })
+  })
 })

@@ -35,7 +35,7 @@ export async function openDatabase<DB>(
 ): Promise<ServiceDatabase<DB>> {
   const db = config.kind === 'sqlite' ? openSqlite<DB>(config.file) : await openPostgres<DB>(config)
   try {
-    await migrate(db, migrations)
+    await migrate(db, migrations, config.kind === 'postgres' ? config.schema : undefined)
   } catch (err) {
     await db.destroy()
     throw err
@@ -77,8 +77,18 @@ async function openPostgres<DB>(config: { url: string; schema: string }): Promis
  * the loser's deferred transaction gets SQLITE_BUSY at once (no busy wait on a lock
  * upgrade), so it retries; by then the winner's migrations are recorded and skipped.
  */
-async function migrate<DB>(db: Kysely<DB>, migrations: Record<string, Migration>): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
+async function migrate<DB>(
+  db: Kysely<DB>,
+  migrations: Record<string, Migration>,
+  schema: string | undefined,
+): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    // Kysely looks for its bookkeeping tables across all schemas unless told which one:
+    // with several services in one PostgreSQL database it would find another's.
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  })
   for (let attempt = 1; ; attempt++) {
     const { error } = await migrator.migrateToLatest()
     if (!error) return

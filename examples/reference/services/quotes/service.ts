@@ -65,6 +65,9 @@ export function createQuotesService(options: QuotesOptions = {}) {
         input: T.Object({ currency: T.String({ pattern: '^[A-Z]{3}$' }) }, { additionalProperties: false }),
         output: Quote,
         idempotent: true,
+        // No broker retries: every instance calls the same outside API, so retrying an
+        // UNAVAILABLE elsewhere only multiplies load on an API that is already failing.
+        policy: { retry: { attempts: 1 } },
         http: { method: 'GET', path: '/quotes/:currency', auth: 'public' },
         handler: async ({ currency }, ctx) => {
           const fresh = cache.fresh(currency)

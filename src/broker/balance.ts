@@ -35,6 +35,7 @@ export function balance(
     }
     const endpoint = balancer(candidates, call) ?? candidates[0]!
     call.tried.push(endpoint.nodeId)
-    return next({ ...call, endpoint })
+    call.endpoint = endpoint
+    return next(call)
   }
 }

@@ -2,7 +2,7 @@ import type { Clock } from '../context/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import { backoffDelay } from './backoff.ts'
 import type { RetryBudget } from './retry-budget.ts'
-import type { Call, Middleware } from './types.ts'
+import type { Call, Middleware, Next } from './types.ts'
 
 export interface RetryOptions {
   /** Shared by all calls of this caller; caps retries to a fraction of traffic. */
@@ -32,8 +32,14 @@ export interface RetryOptions {
  */
 export function retry(options: RetryOptions): Middleware {
   const { budget, clock, random = Math.random } = options
-  return async (call, next) => {
+  return (call, next) => {
     if (call.attempt === 1) budget.recordRequest()
+    // Calls that can never be retried skip the retry loop (and its promise) entirely.
+    if (!call.idempotent || call.policy.retry.attempts <= call.attempt) return next(call)
+    return attempts(call, next)
+  }
+
+  async function attempts(call: Call, next: Next): Promise<unknown> {
     let current = call
     for (;;) {
       try {

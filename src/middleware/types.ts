@@ -38,8 +38,12 @@ export interface Call {
   readonly tried: string[]
   /** Caller-supplied answer when every attempt failed (see the fallback policy). */
   readonly fallback: ((error: unknown) => unknown) | undefined
-  /** Chosen by the balancing step; set for the steps after it. */
-  readonly endpoint?: Endpoint
+  /**
+   * Chosen by the balancing step for this attempt and set on this attempt's own call
+   * object (each retry passes on a fresh copy): the one field a step may write, to
+   * spare a copy of the whole call on every remote call.
+   */
+  endpoint?: Endpoint
 }
 
 export type Next = (call: Call) => Promise<unknown>

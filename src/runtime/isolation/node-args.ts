@@ -12,7 +12,8 @@ export const tsxLoader = require.resolve('tsx')
  * Node flags for one instance. `heapMb` caps V8's old space (the fallback memory limit
  * where cgroups are not writable). `ownFolders` switches on Node 20's permission model:
  * reads only from those folders, this package and the transport dir; writes only to the
- * folders and the transport dir. Child processes stay allowed: tsx runs esbuild as one.
+ * folders and the transport dir. Child processes and workers stay allowed: tsx runs esbuild as a
+ * child and its loader hooks in a worker.
  */
 export function nodeArgs(options: {
   heapMb?: number
@@ -23,15 +24,27 @@ export function nodeArgs(options: {
   if (options.heapMb !== undefined) args.push(`--max-old-space-size=${options.heapMb}`)
   if (options.ownFolders) {
     const extra = options.transportDir ? [options.transportDir] : []
-    const read = [...options.ownFolders, packageRoot, ...extra, '/tmp']
-    const write = [...options.ownFolders, ...extra, '/tmp']
+    const read = trees([...options.ownFolders, packageRoot, ...extra, '/tmp']).map(
+      (d) => `--allow-fs-read=${d}`,
+    )
+    const write = trees([...options.ownFolders, ...extra, '/tmp']).map((d) => `--allow-fs-write=${d}`)
     args.push(
       '--experimental-permission',
-      `--allow-fs-read=${read.join(',')}`,
-      `--allow-fs-write=${write.join(',')}`,
+      ...read,
+      ...write,
       '--allow-child-process',
+      '--allow-worker',
       '--no-warnings',
     )
   }
   return args
+}
+
+/**
+ * Folder patterns as Node 20 wants them: one flag each (a comma list mishandles a folder
+ * inside another), a trailing `/*` to cover what is beneath, and nested folders dropped.
+ */
+function trees(dirs: string[]): string[] {
+  const clean = [...new Set(dirs.map((d) => d.replace(/\/+$/, '')))]
+  return clean.filter((d) => !clean.some((o) => o !== d && d.startsWith(`${o}/`))).map((d) => `${d}/*`)
 }

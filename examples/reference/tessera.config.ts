@@ -1,0 +1,21 @@
+/**
+ * The reference system for the runtime: `tessera up examples/reference/tessera.config.ts`.
+ * Data goes to `$TESSERA_DATA_DIR` (default `.tessera/data`) as one SQLite file per
+ * service, or to PostgreSQL when `DATABASE_URL` is set; quotes reads `QUOTES_API_URL`
+ * (run `npx tsx examples/reference/fake-quotes-api.ts` for a local one).
+ */
+import { defineSystem } from '../../src/runtime/config/index.ts'
+
+export default defineSystem({
+  name: 'reference',
+  transport: { kind: 'socket' },
+  services: {
+    users: { entry: './services/users/service.ts' },
+    auth: { entry: './services/auth/service.ts', dependsOn: ['users'] },
+    // Two instances each: SQLite in WAL mode with a busy timeout lets them share one file.
+    catalog: { entry: './services/catalog/service.ts', instances: 2 },
+    orders: { entry: './services/orders/service.ts', instances: 2, dependsOn: ['users', 'catalog'] },
+    notifications: { entry: './services/notifications/service.ts' },
+    quotes: { entry: './services/quotes/service.ts' },
+  },
+})

@@ -1,0 +1,48 @@
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { expect, it } from 'vitest'
+import { createSupervisor, type ServiceConfig } from '../../../src/runtime/index.ts'
+import type { AuthService } from '../services/auth/service.ts'
+import type { CatalogService } from '../services/catalog/service.ts'
+import type { NotificationsService } from '../services/notifications/service.ts'
+import type { OrdersService } from '../services/orders/service.ts'
+import config from '../tessera.config.ts'
+import { eventually, principalOf, TEST_SECRET, tempSqlite } from './helpers.ts'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+// The services as the runtime runs them: one process per instance over the socket
+// transport, each opening its database from the environment; two orders and two catalog
+// instances share their SQLite files.
+it('runs under the runtime: concurrent retries of one order across instances make one order', async () => {
+  using temp = tempSqlite()
+  const env = { TESSERA_DATA_DIR: join(temp.dir, 'data'), TESSERA_JWT_SECRET: TEST_SECRET }
+  const services: Record<string, ServiceConfig> = Object.fromEntries(
+    Object.entries(config.services).map(([name, spec]) => [name, { ...spec, env }]),
+  )
+  await using supervisor = createSupervisor({
+    config: { ...config, services, stateDir: join(temp.dir, 'state') },
+    root,
+  })
+  expect((await supervisor.up()).failed).toEqual([])
+
+  const client = supervisor.caller.client.bind(supervisor.caller)
+  const tokens = await client<AuthService>('auth').register({
+    email: 'ada@example.com',
+    password: 'correct horse battery',
+    name: 'Ada',
+  })
+  const as = { principal: await principalOf(tokens.accessToken) }
+  const place = () =>
+    client<OrdersService>('orders').place(
+      { idempotencyKey: 'runtime-1', items: [{ productId: 'tea-sencha', quantity: 2 }] },
+      as,
+    )
+  const placed = await Promise.all([place(), place(), place(), place()])
+  expect(new Set(placed.map((o) => o.id)).size).toBe(1)
+  expect((await client<CatalogService>('catalog').get({ id: 'tea-sencha' })).stock).toBe(98)
+  await eventually(async () => {
+    const { items } = await client<NotificationsService>('notifications').list({}, as)
+    return items.length === 2 ? items : undefined
+  })
+}, 60_000)

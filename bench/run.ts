@@ -3,11 +3,13 @@
 import { benchInProcess } from './in-process.ts'
 import { printTable, type Row, writeJson } from './lib/report.ts'
 import { benchRemote } from './remote.ts'
+import { benchRuntime } from './runtime-child.ts'
 
 const ms = Number(process.env.BENCH_MS ?? 2_000)
-const only = process.env.BENCH_ONLY // 'in-process' or 'remote', to run one part while working on it
+const only = process.env.BENCH_ONLY // 'in-process', 'remote' or 'runtime', to run one part while working on it
 const rows: Row[] = []
 if (only !== 'remote') rows.push(...(await benchInProcess(ms)))
-if (only !== 'in-process') rows.push(...(await benchRemote(ms)))
+if (only !== 'in-process' && only !== 'runtime') rows.push(...(await benchRemote(ms)))
+if (only === undefined || only === 'runtime') rows.push(...(await benchRuntime()))
 printTable(rows)
 console.log(`\nwritten to ${writeJson(rows)}`)

@@ -1,0 +1,92 @@
+/**
+ * The HTTP gateway of the reference system: which tokens it accepts (the auth service's),
+ * how it asks about revoked ones, the live notification stream, the web page and limits.
+ *
+ * @example
+ * await using gateway = await createGateway(referenceGatewayOptions(supervisor.caller, process.env))
+ */
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Broker } from '../../../src/broker/index.ts'
+import type { GatewayOptions } from '../../../src/gateway/index.ts'
+import type { AuthService } from '../services/auth/service.ts'
+import { ISSUER, jwtSecretFromEnv } from '../services/auth/tokens.ts'
+
+/** The folder of the web page the gateway serves at `/`. */
+export const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 'web')
+
+/** Default port of `npm start`. */
+export const DEFAULT_PORT = 8080
+
+/** How long one revocation check may take before the request fails (503/504) rather than waits. */
+const REVOCATION_TIMEOUT_MS = 2_000
+
+/**
+ * The gateway options for the reference system, read from `env`:
+ *
+ * | env | default | |
+ * |---|---|---|
+ * | `TESSERA_JWT_SECRET` | auth's development secret | must be the secret the auth service signs with |
+ * | `PORT` | 8080 | `0` picks a free port |
+ * | `HOST` | 127.0.0.1 | |
+ * | `RATE_LIMIT_PER_MINUTE` | 600 | action calls per client (user, else IP) per minute |
+ * | `CORS_ORIGINS` | none | comma-separated origins; the page itself is same-origin and needs none |
+ *
+ * A token is refused (401) when auth says its `jti` was revoked (logout); when auth
+ * cannot answer, the request fails rather than letting a possibly revoked token through.
+ */
+export function referenceGatewayOptions(
+  broker: Broker,
+  env: NodeJS.ProcessEnv = process.env,
+): GatewayOptions {
+  const perMinute = positiveInt(env.RATE_LIMIT_PER_MINUTE, 600, 'RATE_LIMIT_PER_MINUTE')
+  const origins = (env.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+  return {
+    broker,
+    host: env.HOST || '127.0.0.1',
+    port: env.PORT === undefined || env.PORT === '' ? DEFAULT_PORT : port(env.PORT),
+    auth: {
+      // The same secret and issuer the auth service signs with (services/auth/tokens.ts).
+      jwt: { secret: jwtSecretFromEnv(env), issuer: ISSUER, algorithms: ['HS256'] },
+      isRevoked: async (claims) => {
+        // Tokens from auth always carry a jti; one without it was not issued by auth.
+        if (typeof claims.jti !== 'string' || claims.jti === '') return true
+        const { revoked } = await broker
+          .client<AuthService>('auth')
+          .isRevoked({ jti: claims.jti }, { timeout: REVOCATION_TIMEOUT_MS })
+        return revoked
+      },
+    },
+    rateLimit: { max: perMinute, windowMs: 60_000 },
+    // The largest valid request (50 order lines) is a few KiB.
+    bodyLimit: 64 * 1024,
+    timeoutMs: 10_000,
+    // The default filter sends each notification only to the user in its `userId`.
+    sse: { events: ['notification.created'], auth: 'authenticated' },
+    static: { root: WEB_ROOT, prefix: '/' },
+    docs: true,
+    openapi: {
+      title: 'Tessera reference shop',
+      version: '1.0.0',
+      description: 'Accounts, catalog, orders, quotes and notifications of the Tessera reference system.',
+    },
+    ...(origins.length > 0 ? { cors: { origins } } : {}),
+  }
+}
+
+function port(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new TypeError(`PORT must be 0..65535, got "${value}"`)
+  return n
+}
+
+function positiveInt(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new TypeError(`${name} must be a positive integer, got "${value}"`)
+  return n
+}

@@ -1,0 +1,223 @@
+/**
+ * `npm start`: the whole reference system on this machine. Every service instance runs
+ * as its own process under the runtime (as `tessera up` would), each with its own SQLite
+ * file under `examples/reference/.tessera/data` (or its own schema in `DATABASE_URL`),
+ * migrated when it starts; a local fake rates API stands in for the outside one unless
+ * `QUOTES_API_URL` is set; the HTTP gateway serves the API, its docs and the web page.
+ * The control API works as with `tessera up`, so
+ * `npx tessera status -c examples/reference/tessera.config.ts` shows it.
+ * Ctrl-C (SIGINT) or SIGTERM closes the gateway, then drains every instance.
+ *
+ * Environment: `PORT` (8080), `TESSERA_JWT_SECRET`, `TESSERA_DATA_DIR`, `DATABASE_URL`,
+ * `QUOTES_API_URL`, `TESSERA_ADMIN_EMAILS`, and the gateway's (see gateway/options.ts).
+ */
+import { mkdir } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { createGateway, type Gateway } from '../../src/gateway/index.ts'
+import {
+  type ControlServer,
+  createSupervisor,
+  describeEvent,
+  removeControlState,
+  type ServiceConfig,
+  type Supervisor,
+  type SupervisorEvent,
+  startControlServer,
+  writeControlState,
+} from '../../src/runtime/index.ts'
+import { type FakeQuotesApi, startFakeQuotesApi } from './fake-quotes-api.ts'
+import { referenceGatewayOptions } from './gateway/options.ts'
+import config from './tessera.config.ts'
+
+/** The folder of `tessera.config.ts`: entries, the state dir and the default data dir are relative to it. */
+export const REFERENCE_ROOT = dirname(fileURLToPath(import.meta.url))
+
+/** Variables handed on to every service process when set. */
+const SERVICE_ENV = ['TESSERA_JWT_SECRET', 'DATABASE_URL', 'TESSERA_ADMIN_EMAILS', 'NODE_ENV'] as const
+
+export interface ReferenceOptions {
+  /** Configuration (see the file comment). Default `process.env`. */
+  env?: NodeJS.ProcessEnv
+  /** Logs, control state and the transport's sockets. Default `examples/reference/.tessera`. */
+  stateDir?: string
+  /** Open the control API and write `<stateDir>/control.json` for the CLI. Default true. */
+  control?: boolean
+  /** One line per step of the start-up. */
+  progress?: (line: string) => void
+  onEvent?: (event: SupervisorEvent) => void
+  /** Every line a service instance writes (also kept in `<stateDir>/logs`). */
+  onLog?: (label: string, line: string) => void
+  /** Called once a `tessera down` (control API) has stopped everything, e.g. to exit. */
+  onDown?: () => void
+}
+
+export interface RunningReference extends AsyncDisposable {
+  readonly supervisor: Supervisor
+  readonly gateway: Gateway
+  /** The local rates API, when `QUOTES_API_URL` was not set. */
+  readonly quotesApi: FakeQuotesApi | undefined
+  readonly control: ControlServer | undefined
+  /** Where SQLite files go (unused with `DATABASE_URL`). */
+  readonly dataDir: string
+  /** Units that did not start (crash loop, or a dependency that did not). */
+  readonly failed: string[]
+  /** Closes the gateway, drains every instance, closes the control API and the fake. Idempotent. */
+  close(): Promise<void>
+}
+
+/**
+ * Starts the reference system under the runtime, then its gateway. Rejects (after
+ * stopping whatever had started) when the gateway cannot listen or the config is wrong;
+ * units that fail to start are reported in `failed`, the rest keeps running.
+ *
+ * @example
+ * await using ref = await startReference({ env: { ...process.env, PORT: '0' }, stateDir: tmp, control: false })
+ * await fetch(`${ref.gateway.url}/products`)
+ */
+export async function startReference(options: ReferenceOptions = {}): Promise<RunningReference> {
+  const env = options.env ?? process.env
+  const progress = options.progress ?? (() => {})
+  const stateDir = resolve(REFERENCE_ROOT, options.stateDir ?? '.tessera')
+  const dataDir = resolve(env.TESSERA_DATA_DIR ?? join(stateDir, 'data'))
+
+  let quotesApi: FakeQuotesApi | undefined
+  let supervisor: Supervisor | undefined
+  let control: ControlServer | undefined
+  let gateway: Gateway | undefined
+  let closing: Promise<void> | undefined
+  const close = () => {
+    closing ??= (async () => {
+      await gateway?.close()
+      await supervisor?.down(progress)
+      await control?.close()
+      if (control) await removeControlState(stateDir)
+      await quotesApi?.close()
+    })()
+    return closing
+  }
+
+  try {
+    let quotesUrl = env.QUOTES_API_URL
+    if (!quotesUrl) {
+      quotesApi = await startFakeQuotesApi()
+      quotesUrl = quotesApi.url
+      progress(`fake quotes API on ${quotesUrl} (set QUOTES_API_URL to use another)`)
+    }
+    const shared: Record<string, string> = { TESSERA_DATA_DIR: dataDir, QUOTES_API_URL: quotesUrl }
+    for (const name of SERVICE_ENV) {
+      const value = env[name]
+      if (value !== undefined) shared[name] = value
+    }
+    const services: Record<string, ServiceConfig> = Object.fromEntries(
+      Object.entries(config.services as Record<string, ServiceConfig>).map(([name, spec]) => [
+        name,
+        { ...spec, env: { ...spec.env, ...shared } },
+      ]),
+    )
+    progress(
+      env.DATABASE_URL ? 'data: PostgreSQL (DATABASE_URL), one schema per service' : `data: ${dataDir}`,
+    )
+    await mkdir(stateDir, { recursive: true, mode: 0o700 })
+    if (!env.DATABASE_URL) await mkdir(dataDir, { recursive: true })
+
+    supervisor = createSupervisor({
+      config: { ...config, services, stateDir },
+      root: REFERENCE_ROOT,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.onLog ? { onLog: options.onLog } : {}),
+    })
+    const { failed } = await supervisor.up(progress)
+
+    if (options.control ?? true) {
+      control = await startControlServer({
+        supervisor,
+        // `tessera down` drained the services; close the rest and let the launcher exit.
+        onDown: () => void close().then(() => options.onDown?.()),
+      })
+      await writeControlState({
+        pid: process.pid,
+        system: config.name,
+        port: control.port,
+        token: control.token,
+        stateDir: supervisor.stateDir,
+        logsDir: supervisor.logsDir,
+      })
+    }
+
+    gateway = await createGateway(referenceGatewayOptions(supervisor.caller, env))
+    const running: RunningReference = {
+      supervisor,
+      gateway,
+      quotesApi,
+      control,
+      dataDir,
+      failed,
+      close,
+      [Symbol.asyncDispose]: close,
+    }
+    return running
+  } catch (err) {
+    await close()
+    throw err
+  }
+}
+
+async function main(): Promise<void> {
+  const say = (line: string) => process.stdout.write(`${line}\n`)
+  const started = Date.now()
+  say('tessera reference system: starting (Ctrl-C to stop)')
+  let ref: RunningReference
+  try {
+    ref = await startReference({
+      progress: (line) => say(`  ${line}`),
+      onEvent: (event) => {
+        if (event.type !== 'progress') say(`  ${describeEvent(event)}`)
+      },
+      onDown: () => {
+        say('stopped by tessera down')
+        process.exit(0)
+      },
+    })
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    if (e.code === 'EADDRINUSE') say(`could not start: the port is in use (${e.message}); set PORT=…`)
+    else say(`could not start: ${e.stack ?? e.message}`)
+    process.exit(1)
+  }
+  const config = join('examples', 'reference', 'tessera.config.ts')
+  const logsHint = `npx tessera logs <service> -f -c ${config}`
+  say('')
+  say(`up in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  if (ref.failed.length > 0) say(`NOT running: ${ref.failed.join(', ')} (see ${logsHint})`)
+  say(`  web page      ${ref.gateway.url}/`)
+  say(`  API docs      ${ref.gateway.url}/docs   (OpenAPI: ${ref.gateway.url}/openapi.json)`)
+  if (ref.control) {
+    say(
+      `  control API   http://127.0.0.1:${ref.control.port}   (token in ${join(ref.supervisor.stateDir, 'control.json')})`,
+    )
+    say(`                npx tessera status -c ${config}`)
+  }
+  say(`  logs          ${logsHint}`)
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    say(`${signal}: closing the gateway, draining the services…`)
+    void ref.close().then(
+      () => {
+        say('stopped')
+        process.exit(0)
+      },
+      (err: unknown) => {
+        say(`stopping failed: ${(err as Error).message}`)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await main()

@@ -4,10 +4,12 @@ import { TesseraError } from '../../errors/index.ts'
 import { type Logger, silentLogger } from '../../observability/index.ts'
 import type { Message, NodeInfo } from '../messages.ts'
 import type { Transport, TransportHandlers } from '../transport.ts'
+import { BATCH_MAX_ITEM, batchPayload, forEachEnvelope } from './batch.ts'
 import { openConnection } from './connect.ts'
 import { watchConnection } from './connection-watch.ts'
 import { Discovery } from './discovery.ts'
 import { type NatsTransportOptions, type ResolvedNatsOptions, resolveOptions } from './options.ts'
+import { BATCH_META, type Peer } from './peer-table.ts'
 import { natsSubjects, nodeIdOf, type Subjects } from './subjects.ts'
 
 /**
@@ -41,6 +43,11 @@ class NatsTransport implements Transport, AsyncDisposable {
   #maxPayload = Number.POSITIVE_INFINITY
   #closing: Promise<void> | undefined
   #starting = false
+  /** Peers with messages queued this turn; all are published in one microtask. */
+  #dirty: Peer[] = []
+  #flushScheduled = false
+  /** `#local` as announced on the wire (with BATCH_META), rebuilt when it changes. */
+  #announced: { from: NodeInfo; info: NodeInfo } | undefined
 
   constructor(options: ResolvedNatsOptions, logger: Logger) {
     this.#options = options
@@ -81,7 +88,7 @@ class NatsTransport implements Transport, AsyncDisposable {
       logger: this.#logger,
       heartbeatMs: this.#options.heartbeatMs,
       peerTimeoutMs: this.#options.peerTimeoutMs,
-      local: () => this.#local!,
+      local: () => this.#announcedInfo(),
       publish: (subject, message) => this.#publishControl(subject, message),
     })
     this.#nc = nc
@@ -123,15 +130,61 @@ class NatsTransport implements Transport, AsyncDisposable {
         { size: bytes.length, limit: this.#maxPayload },
       )
     }
+    if (!peer.batches || bytes.length >= BATCH_MAX_ITEM) {
+      if (peer.queued.length > 0) this.#flushPeer(peer)
+      return this.#publish(peer, bytes)
+    }
+    const nc = this.#nc!
+    // What publish would throw on; queued messages are published a microtask later.
+    if (nc.isClosed() || nc.isDraining()) return false
+    if (1 + peer.queuedBytes + 4 + bytes.length > this.#maxPayload) this.#flushPeer(peer)
+    if (peer.queued.length === 0) this.#dirty.push(peer)
+    peer.queued.push(bytes)
+    peer.queuedBytes += 4 + bytes.length
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true
+      queueMicrotask(this.#flushAll)
+    }
+    return true
+  }
+
+  // Runs once per turn in which anything was queued: one NATS message per peer (and
+  // nats.js writes them all to the socket in one write, in its own next microtask).
+  readonly #flushAll = (): void => {
+    this.#flushScheduled = false
+    const dirty = this.#dirty
+    if (dirty.length === 0) return
+    this.#dirty = []
+    for (const peer of dirty) this.#flushPeer(peer)
+  }
+
+  #flushPeer(peer: Peer): void {
+    if (peer.queued.length === 0) return
+    const payload = batchPayload(peer.queued, peer.queuedBytes)
+    peer.queued = []
+    peer.queuedBytes = 0
+    this.#publish(peer, payload)
+  }
+
+  #publish(peer: Peer, payload: Uint8Array): boolean {
     try {
-      // While disconnected nats.js buffers this and sends it after reconnecting.
-      this.#nc!.publish(peer.subject, bytes, peer.publishOptions)
+      // While disconnected nats.js buffers this and sends it after reconnecting. The
+      // reply subject lets the server answer "no responders" when the peer is gone.
+      this.#nc!.publish(peer.subject, payload, peer.publishOptions)
       return true
     } catch (err) {
       // Closed or draining: this node is leaving, the peer is unreachable from here.
-      this.#logger.debug({ peer: nodeId, err: (err as Error).message }, 'nats: send failed')
+      this.#logger.debug({ peer: peer.nodeId, err: (err as Error).message }, 'nats: send failed')
       return false
     }
+  }
+
+  #announcedInfo(): NodeInfo {
+    const local = this.#local!
+    if (this.#announced?.from !== local) {
+      this.#announced = { from: local, info: { ...local, meta: { ...local.meta, [BATCH_META]: 1 } } }
+    }
+    return this.#announced.info
   }
 
   close(): Promise<void> {
@@ -146,8 +199,9 @@ class NatsTransport implements Transport, AsyncDisposable {
   async #shutdown(): Promise<void> {
     const nc = this.#nc
     if (nc === undefined || nc.isClosed()) return
-    // BYE goes out before drain: drain unsubscribes, delivers what already arrived,
-    // flushes everything published (BYE included) and then closes the socket.
+    // Queued messages and then BYE go out before drain: drain unsubscribes, delivers what
+    // already arrived, flushes everything published (BYE included) and closes the socket.
+    this.#flushAll()
     this.#discovery?.stop()
     try {
       await nc.drain()
@@ -159,16 +213,23 @@ class NatsTransport implements Transport, AsyncDisposable {
     this.#logger.info({}, 'nats: closed')
   }
 
-  // The hot path of receiving: one slice for the sender, one decode, one handler call.
+  // The hot path of receiving: one slice for the sender per NATS message, then one
+  // decode and one handler call per envelope in it.
   #onInbox(msg: Msg): void {
     const from = nodeIdOf(msg.subject.slice(this.#subjects!.inboxPrefix.length))
     if (from === undefined) {
       this.#logger.warn({ subject: msg.subject }, 'nats: dropped a message with a bad sender token')
       return
     }
+    if (!forEachEnvelope(msg.data, (bytes) => this.#deliver(from, bytes))) {
+      this.#logger.warn({ from }, 'nats: dropped the malformed rest of a batch')
+    }
+  }
+
+  #deliver(from: string, bytes: Uint8Array): void {
     let message: ReturnType<typeof decodeEnvelope>
     try {
-      message = decodeEnvelope(msg.data)
+      message = decodeEnvelope(bytes)
     } catch (err) {
       this.#logger.warn({ from, err: (err as Error).message }, 'nats: dropped a malformed message')
       return

@@ -1,14 +1,24 @@
 import type { NodeInfo } from '../messages.ts'
+import type { BatchTarget } from './batch.ts'
 import { nodeToken, type Subjects } from './subjects.ts'
 
+/**
+ * The `NodeInfo.meta` key by which a node tells its NATS peers that it reads batches
+ * (batch.ts). Messages to a peer without it go one per NATS message, so nodes of an
+ * older version keep working beside newer ones (e.g. during a rolling deploy).
+ */
+export const BATCH_META = 'tessera.nats.batch'
+
 /** What the transport keeps per peer: precomputed publish arguments and liveness. */
-export interface Peer {
+export interface Peer extends BatchTarget {
   readonly nodeId: string
   /** `tessera.<ns>.node.<peer>.<me>`, built once so `send` does no string work. */
   readonly subject: string
   /** Passed to every publish; its reply subject lets the server report "no responders". */
   readonly publishOptions: { reply: string }
   seq: number
+  /** The peer reads batches (it announced BATCH_META). */
+  batches: boolean
   /** ms timestamp of the last message heard from the peer (any kind). */
   lastSeen: number
 }
@@ -47,6 +57,9 @@ export class PeerTable {
         subject: this.#subjects.toPeer(token),
         publishOptions: { reply: this.#subjects.replyFor(token) },
         seq: info.seq,
+        batches: info.meta?.[BATCH_META] === 1,
+        queued: [],
+        queuedBytes: 0,
         lastSeen: now,
       })
       return 'new'
@@ -55,6 +68,7 @@ export class PeerTable {
     if (info.seq < known.seq) return 'older'
     if (info.seq === known.seq) return 'same'
     known.seq = info.seq
+    known.batches = info.meta?.[BATCH_META] === 1
     return 'newer'
   }
 

@@ -19,6 +19,7 @@ export function balance(
       throw new TesseraError('UNAVAILABLE', `no instance of ${call.service} is available`, {
         service: call.service,
         action: call.action,
+        delivered: false,
       })
     }
     let candidates: readonly Endpoint[] = all

@@ -62,6 +62,12 @@ export interface BrokerOptions {
   /** Extra caller-side middleware, run outside the retry loop (once per call). */
   middleware?: Middleware[]
   retryBudget?: { ratio?: number; minPerSecond?: number }
+  /**
+   * A call to a service with no known instance waits this long for one to appear (a
+   * node starting, or restarting) before it fails with UNAVAILABLE. Default 1000 ms;
+   * never longer than the call's own timeout.
+   */
+  waitForInstanceMs?: number
   /** On stop: how long to wait for in-flight work (ms). Default 10 000. */
   drainTimeoutMs?: number
   /** On stop: how long to keep serving after telling peers we leave, for calls already on their way (ms). Default 100. */
@@ -140,6 +146,27 @@ export function createBroker(options: BrokerOptions = {}): Broker {
   )
 
   const routes = new RouteTable(host, registry, options.policy)
+  const waitForInstanceMs = options.waitForInstanceMs ?? 1_000
+
+  /** Resolves true as soon as `service` has an instance, false after `ms` or on abort. */
+  function waitForEndpoint(service: string, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+    if (ms <= 0 || signal?.aborted || state === 'stopping' || state === 'stopped')
+      return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const done = (found: boolean) => {
+        unsubscribe()
+        clock.clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        resolve(found)
+      }
+      const onAbort = () => done(false)
+      const timer = clock.setTimeout(() => done(false), ms)
+      const unsubscribe = registry.subscribe(() => {
+        if (registry.endpoints(service).length > 0) done(true)
+      })
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
   const fastPath = (options.middleware ?? []).length === 0
   const defaultTimeout = resolvePolicy(options.policy).timeout
 
@@ -152,11 +179,25 @@ export function createBroker(options: BrokerOptions = {}): Broker {
   ): Promise<unknown> {
     const route = routes.get(service, action)
     if (!route) {
-      const error =
-        registry.endpoints(service).length === 0
-          ? new TesseraError('UNAVAILABLE', `no instance of ${service} is available`, { service, action })
-          : new TesseraError('NOT_FOUND', `service ${service} has no action ${action}`, { service, action })
-      return Promise.reject(error)
+      if (registry.endpoints(service).length > 0) {
+        return Promise.reject(
+          new TesseraError('NOT_FOUND', `service ${service} has no action ${action}`, { service, action }),
+        )
+      }
+      // No instance known (yet, or for a moment during a restart): the call has not left,
+      // so waiting a little for one to appear is safe for any action.
+      const wait = Math.min(waitForInstanceMs, callOptions?.timeout ?? waitForInstanceMs)
+      return waitForEndpoint(service, wait, callOptions?.signal).then((found) =>
+        found
+          ? callFrom(parent, service, action, input, callOptions)
+          : Promise.reject(
+              new TesseraError('UNAVAILABLE', `no instance of ${service} is available`, {
+                service,
+                action,
+                delivered: false,
+              }),
+            ),
+      )
     }
     // The caller's span; at the edge only if the caller brought a traceparent (else the callee starts the trace).
     const trace = parent ? parent.trace : edgeTrace(callOptions)

@@ -47,7 +47,9 @@ export function createDispatch(deps: DispatchDeps): Next {
   // with no wrapper promise and no extra turns between the answer and the caller.
   function dispatchRemote(call: Call, nodeId: string): Promise<unknown> {
     if (!transport) {
-      return Promise.reject(new TesseraError('UNAVAILABLE', `no transport to reach node ${nodeId}`))
+      return Promise.reject(
+        new TesseraError('UNAVAILABLE', `no transport to reach node ${nodeId}`, { nodeId, delivered: false }),
+      )
     }
     const id = pending.nextId()
     // At the edge there is no caller span yet: this request's own span is the parent.
@@ -80,7 +82,10 @@ export function createDispatch(deps: DispatchDeps): Next {
         ctx,
       })
       if (!sent)
-        pending.fail(id, new TesseraError('UNAVAILABLE', `node ${nodeId} is unreachable`, { nodeId }))
+        pending.fail(
+          id,
+          new TesseraError('UNAVAILABLE', `node ${nodeId} is unreachable`, { nodeId, delivered: false }),
+        )
     } catch (err) {
       // The input could not be encoded: the call never left, so nothing to retry.
       pending.fail(id, err instanceof TesseraError ? err : new TesseraError('BAD_REQUEST', String(err)))

@@ -17,7 +17,8 @@ export interface RetryOptions {
  * Retries a failed call on a new attempt, `next({ ...call, attempt: call.attempt + 1 })`
  * (the `tried` list is shared, so the balancing step after this can avoid nodes that
  * already failed). A retry happens only when all of these hold:
- * - the call is idempotent (non-idempotent calls are never retried, whatever the error);
+ * - the call is idempotent, or the error says it was never delivered (`data.delivered === false`:
+ *   no instance was known, or the transport could not send), so no handler can have run it;
  * - the error is a TesseraError whose code is `retryable` (UNAVAILABLE, CIRCUIT_OPEN, OVERLOADED);
  * - `attempt < policy.retry.attempts`;
  * - the backoff delay ends strictly before `call.deadline`;
@@ -34,8 +35,7 @@ export function retry(options: RetryOptions): Middleware {
   const { budget, clock, random = Math.random } = options
   return (call, next) => {
     if (call.attempt === 1) budget.recordRequest()
-    // Calls that can never be retried skip the retry loop (and its promise) entirely.
-    if (!call.idempotent || call.policy.retry.attempts <= call.attempt) return next(call)
+    if (call.policy.retry.attempts <= call.attempt) return next(call)
     return attempts(call, next)
   }
 
@@ -56,8 +56,9 @@ export function retry(options: RetryOptions): Middleware {
 
 /** The backoff before the next attempt, or undefined when this error must not be retried. */
 function retryDelay(call: Call, err: unknown, clock: Clock, random: () => number): number | undefined {
-  if (!call.idempotent) return undefined
   if (!(err instanceof TesseraError) || !err.retryable) return undefined
+  // Any call may be retried when it provably never reached a handler; others only if idempotent.
+  if (!call.idempotent && err.data?.delivered !== false) return undefined
   if (call.attempt >= call.policy.retry.attempts) return undefined
   if (call.signal?.aborted) return undefined
   const delay = backoffDelay(call.attempt, call.policy.retry, random)

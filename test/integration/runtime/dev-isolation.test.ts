@@ -81,10 +81,14 @@ describe('isolation', () => {
     expect(sys.events.some((e) => e.type === 'crashed' && e.unit === 'hog')).toBe(true)
 
     // A spinning handler blocks only its own process.
-    const spin = sys.client.call('hog', 'spin', { ms: 1500 }, { timeout: 20_000 })
+    await sys.client.waitFor(['hog'], 10_000)
+    const spin = sys.client.call('hog', 'spin', { ms: 1500 }, { timeout: 20_000 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     await sleep(1000)
     const okBefore = load.ok
-    await spin
+    expect(await spin).toBeUndefined()
     const result = await load.stop()
     expect(result.ok).toBeGreaterThan(okBefore)
     expect(result.failures).toEqual([])

@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from 'nats'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type NatsServer, startNatsServer } from '../../../test/support/nats-server.ts'
-import { encodeEnvelope } from '../../codec/index.ts'
+import { decodeEnvelope, encodeEnvelope } from '../../codec/index.ts'
 import { isTesseraError } from '../../errors/index.ts'
 import type { Message, WireContext } from '../messages.ts'
 import type { Transport } from '../transport.ts'
@@ -151,5 +151,40 @@ describe('natsTransport', () => {
     expect(a.send('node-b', { kind: 'cancel', id: 42 })).toBe(true)
     const got = await received(rb, 1)
     expect(got).toEqual([{ from: 'node-a', message: { kind: 'cancel', id: 42 } }])
+  })
+
+  it('sends one NATS message per peer per turn, and bare envelopes to a peer without batches', async () => {
+    const { a, rb, namespace } = await pair()
+    const raw: NatsConnection = await connect({ servers: server.url })
+    try {
+      const wire: { to: string; data: Uint8Array }[] = []
+      raw.subscribe(`tessera.${namespace}.node.*.node-a`, {
+        callback: (_e, m) => wire.push({ to: m.subject.split('.')[3]!, data: m.data }),
+      })
+      // An older node: announces itself without "tessera.nats.batch" in its meta.
+      raw.publish(
+        `tessera.${namespace}.discovery.old`,
+        encodeEnvelope({ kind: 'hello', info: nodeInfo('old') }),
+      )
+      await raw.flush()
+      await waitFor(() => a.send('old', { kind: 'cancel', id: 0 }), 'a to learn the old node')
+      for (let id = 1; id <= 3; id++) {
+        expect(a.send('node-b', { kind: 'cancel', id })).toBe(true)
+        expect(a.send('old', { kind: 'cancel', id })).toBe(true)
+      }
+      const got = await received(rb, 3)
+      expect(got.map((m) => m.message)).toEqual([1, 2, 3].map((id) => ({ kind: 'cancel', id })))
+      const toOld = () => wire.filter((w) => w.to === 'old').map((w) => decodeEnvelope(w.data))
+      await waitFor(
+        () => toOld().filter((m) => m.kind === 'cancel').length === 4,
+        '4 cancels to the old node',
+      )
+      expect(toOld().filter((m) => m.kind === 'cancel')).toEqual(
+        [0, 1, 2, 3].map((id) => ({ kind: 'cancel', id })),
+      )
+      expect(wire.filter((w) => w.to === 'node-b').map((w) => w.data[0])).toEqual([0xc1])
+    } finally {
+      await raw.close()
+    }
   })
 })

@@ -1,19 +1,9 @@
 import { hostname } from 'node:os'
-import {
-  type Clock,
-  childSpan,
-  formatTraceparent,
-  nestedDeadline,
-  type Principal,
-  parseTraceparent,
-  systemClock,
-  type TraceContext,
-} from '../context/index.ts'
+import { type Clock, systemClock } from '../context/index.ts'
 import type { AnyService, CallOptions, PolicyOverrides, ServiceClient } from '../contract/index.ts'
 import { resolvePolicy } from '../contract/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import {
-  type Call,
   createBreakerRegistry,
   createRetryBudget,
   fallback,
@@ -33,13 +23,16 @@ import {
 } from '../registry/index.ts'
 import type { NodeInfo, Transport } from '../transport/index.ts'
 import { balance } from './balance.ts'
-import { CallContext, type ContextPort, createClient } from './call-context.ts'
+import { type ContextPort, createClient } from './call-context.ts'
+import { Caller } from './caller.ts'
 import { DeadlineWatch } from './deadline-watch.ts'
-import { createDispatch, EMPTY_META, runLocal } from './dispatch.ts'
-import { EventRouter, undeclaredEvent } from './event-router.ts'
+import { createDispatch } from './dispatch.ts'
+import { Emitter } from './emitter.ts'
+import { EventRouter } from './event-router.ts'
 import { Inbound } from './inbound.ts'
 import { PendingRequests } from './pending-requests.ts'
-import { type Route, RouteTable } from './routes.ts'
+import { whenRegistry } from './registry-wait.ts'
+import { RouteTable } from './routes.ts'
 import { ServiceHost } from './service-host.ts'
 
 export interface BrokerOptions {
@@ -121,7 +114,6 @@ export function createBroker(options: BrokerOptions = {}): Broker {
   const outstanding = new Map<string, number>()
   const breakers = createBreakerRegistry({ clock })
   const budget = createRetryBudget({ ...options.retryBudget, clock })
-  const events = new EventRouter(registry)
   let seq = 0
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new'
 
@@ -129,8 +121,8 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     now: () => clock.now(),
     deadlines,
     call: (parent, service, action, input, callOptions) =>
-      callFrom(parent, service, action, input, callOptions),
-    emit: (from, event, payload) => emitFrom(from, event, payload),
+      caller.call(parent, service, action, input, callOptions),
+    emit: (from, event, payload) => emitter.emit(from, event, payload),
   }
 
   const chooser = pickBalancer(options.balancer, outstanding)
@@ -146,167 +138,27 @@ export function createBroker(options: BrokerOptions = {}): Broker {
   )
 
   const routes = new RouteTable(host, registry, options.policy)
-  const waitForInstanceMs = options.waitForInstanceMs ?? 1_000
-
-  /** Resolves true as soon as `service` has an instance, false after `ms` or on abort. */
-  function waitForEndpoint(service: string, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-    if (ms <= 0 || signal?.aborted || state === 'stopping' || state === 'stopped')
-      return Promise.resolve(false)
-    return new Promise((resolve) => {
-      const done = (found: boolean) => {
-        unsubscribe()
-        clock.clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
-        resolve(found)
-      }
-      const onAbort = () => done(false)
-      const timer = clock.setTimeout(() => done(false), ms)
-      const unsubscribe = registry.subscribe(() => {
-        if (registry.endpoints(service).length > 0) done(true)
-      })
-      signal?.addEventListener('abort', onAbort, { once: true })
-    })
-  }
-  const fastPath = (options.middleware ?? []).length === 0
-  const defaultTimeout = resolvePolicy(options.policy).timeout
-
-  function callFrom(
-    parent: CallContext | undefined,
-    service: string,
-    action: string,
-    input: unknown,
-    callOptions: CallOptions | undefined,
-  ): Promise<unknown> {
-    const route = routes.get(service, action)
-    if (!route) {
-      if (registry.endpoints(service).length > 0) {
-        return Promise.reject(
-          new TesseraError('NOT_FOUND', `service ${service} has no action ${action}`, { service, action }),
-        )
-      }
-      // No instance known (yet, or for a moment during a restart): the call has not left,
-      // so waiting a little for one to appear is safe for any action.
-      const wait = Math.min(waitForInstanceMs, callOptions?.timeout ?? waitForInstanceMs)
-      return waitForEndpoint(service, wait, callOptions?.signal).then((found) =>
-        found
-          ? callFrom(parent, service, action, input, callOptions)
-          : Promise.reject(
-              new TesseraError('UNAVAILABLE', `no instance of ${service} is available`, {
-                service,
-                action,
-                delivered: false,
-              }),
-            ),
-      )
-    }
-    // The caller's span; at the edge only if the caller brought a traceparent (else the callee starts the trace).
-    const trace = parent ? parent.trace : edgeTrace(callOptions)
-    const requestId = parent ? parent.requestId : callOptions?.requestId
-    const principal = parent ? parent.principal : callOptions?.principal
-    const meta = callOptions?.meta ? { ...parent?.meta, ...callOptions.meta } : parent?.meta
-    const deadline = nestedDeadline(
-      clock.now(),
-      parent?.deadline,
-      callOptions?.timeout ?? route.policy.timeout,
-    )
-    const local = route.local
-    if (local && fastPath && callOptions?.fallback === undefined) {
-      // Local fast path: no balancing (local is preferred), no breaker (nothing to route around
-      // in-process), no serialization. A retryable failure of an idempotent action still gets
-      // the full pipeline, which may find another instance.
-      const ctx = new CallContext(
-        port,
-        service,
-        requestId,
-        trace,
-        parent?.service,
-        principal,
-        deadline,
-        meta ?? EMPTY_META,
-      )
-      const result = runLocal(host, port, local, input, ctx, callOptions?.signal)
-      if (!route.idempotent) return result
-      return result.catch((err: unknown) => {
-        if (!(err instanceof TesseraError && err.retryable) || registry.endpoints(service).length < 2)
-          throw err
-        return send(
-          makeCall(
-            service,
-            action,
-            input,
-            requestId,
-            trace,
-            parent,
-            principal,
-            meta,
-            deadline,
-            route,
-            callOptions,
-            2,
-            [nodeId],
-          ),
-        )
-      })
-    }
-    return send(
-      makeCall(
-        service,
-        action,
-        input,
-        requestId,
-        trace,
-        parent,
-        principal,
-        meta,
-        deadline,
-        route,
-        callOptions,
-        1,
-        [],
-      ),
-    )
-  }
-
-  async function emitFrom(from: CallContext, event: string, payload: unknown): Promise<void> {
-    const service = host.get(from.service)
-    const validator = service?.eventValidators[event]
-    if (!validator) throw undeclaredEvent(from.service, event)
-    const valid = validator.assert(payload, `event ${event}`)
-    for (const [target, groups] of events.route(event)) {
-      const trace = childSpan(from.trace)
-      if (target === nodeId) {
-        host.deliverEvent(event, valid, groups, (group) => eventContext(group, trace, from))
-        continue
-      }
-      transport?.send(target, {
-        kind: 'event',
-        event,
-        payload: valid,
-        groups,
-        ctx: {
-          requestId: from.requestId,
-          traceparent: formatTraceparent(trace),
-          caller: from.service,
-          ...(from.principal ? { principal: from.principal } : {}),
-          timeout: Math.max(0, from.deadline - clock.now()),
-        },
-      })
-    }
-  }
-
-  function eventContext(service: string, trace: TraceContext, from: CallContext): CallContext {
-    return new CallContext(
-      port,
-      service,
-      from.requestId,
-      trace,
-      from.service,
-      from.principal,
-      // An event handler is not bound by its emitter's deadline; it gets the default budget.
-      clock.now() + defaultTimeout,
-      from.meta,
-    )
-  }
+  const caller = new Caller({
+    nodeId,
+    clock,
+    registry,
+    routes,
+    host,
+    port,
+    send,
+    fastPath: (options.middleware ?? []).length === 0,
+    waitForInstanceMs: options.waitForInstanceMs ?? 1_000,
+    stopping: () => state === 'stopping' || state === 'stopped',
+  })
+  const emitter = new Emitter({
+    nodeId,
+    clock,
+    host,
+    router: new EventRouter(registry),
+    transport,
+    port,
+    handlerTimeout: resolvePolicy(options.policy).timeout,
+  })
 
   function localInfo(services = host.infos()): NodeInfo {
     return { nodeId, seq: ++seq, services, meta: { pid: process.pid, host: hostname() } }
@@ -379,11 +231,11 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     },
     client<S extends AnyService>(name: S['name']): ServiceClient<S> {
       return createClient((action, input, callOptions) =>
-        callFrom(undefined, name, action, input, callOptions),
+        caller.call(undefined, name, action, input, callOptions),
       )
     },
     call(service, action, input, callOptions) {
-      return callFrom(undefined, service, action, input, callOptions)
+      return caller.call(undefined, service, action, input, callOptions)
     },
     async addService(service) {
       host.add(service)
@@ -407,71 +259,19 @@ export function createBroker(options: BrokerOptions = {}): Broker {
       host.remove(name)
       await service.stopped?.()
     },
-    waitFor(services, timeoutMs = 10_000) {
-      const ready = () => services.every((s) => registry.endpoints(s).length > 0)
-      if (ready()) return Promise.resolve()
-      return new Promise((resolve, reject) => {
-        const timer = clock.setTimeout(() => {
-          unsubscribe()
-          const missing = services.filter((s) => registry.endpoints(s).length === 0)
-          reject(
-            new TesseraError(
-              'TIMEOUT',
-              `services not available after ${timeoutMs} ms: ${missing.join(', ')}`,
-            ),
-          )
-        }, timeoutMs)
-        const unsubscribe = registry.subscribe(() => {
-          if (!ready()) return
-          unsubscribe()
-          clock.clearTimeout(timer)
-          resolve()
-        })
-      })
+    async waitFor(services, timeoutMs = 10_000) {
+      const missing = () => services.filter((s) => registry.endpoints(s).length === 0)
+      if (await whenRegistry(registry, clock, () => missing().length === 0, timeoutMs)) return
+      throw new TesseraError(
+        'TIMEOUT',
+        `services not available after ${timeoutMs} ms: ${missing().join(', ')}`,
+      )
     },
     [Symbol.asyncDispose]() {
       return broker.stop()
     },
   }
   return broker
-}
-
-function makeCall(
-  service: string,
-  action: string,
-  input: unknown,
-  requestId: string | undefined,
-  trace: TraceContext | undefined,
-  parent: CallContext | undefined,
-  principal: Principal | undefined,
-  meta: Readonly<Record<string, string>> | undefined,
-  deadline: number,
-  route: Route,
-  options: CallOptions | undefined,
-  attempt: number,
-  tried: string[],
-): Call {
-  return {
-    service,
-    action,
-    input,
-    requestId,
-    trace,
-    caller: parent?.service,
-    principal,
-    meta,
-    deadline,
-    signal: options?.signal,
-    idempotent: route.idempotent,
-    policy: route.policy,
-    attempt,
-    tried,
-    fallback: options?.fallback,
-  }
-}
-
-function edgeTrace(options: CallOptions | undefined): TraceContext | undefined {
-  return options?.traceparent ? parseTraceparent(options.traceparent, options.tracestate) : undefined
 }
 
 function pickBalancer(choice: BrokerOptions['balancer'], outstanding: Map<string, number>): Balancer {

@@ -1,0 +1,185 @@
+import { type Clock, nestedDeadline, parseTraceparent, type TraceContext } from '../context/index.ts'
+import type { CallOptions } from '../contract/index.ts'
+import { TesseraError } from '../errors/index.ts'
+import type { Call, Next } from '../middleware/index.ts'
+import type { Registry } from '../registry/index.ts'
+import { CallContext, type ContextPort } from './call-context.ts'
+import { EMPTY_META, runLocal } from './dispatch.ts'
+import { whenRegistry } from './registry-wait.ts'
+import type { Route, RouteTable } from './routes.ts'
+import type { ServiceHost } from './service-host.ts'
+
+export interface CallerDeps {
+  nodeId: string
+  clock: Clock
+  registry: Registry
+  routes: RouteTable
+  host: ServiceHost
+  port: ContextPort
+  /** The caller-side pipeline (fallback, retry, balance, breaker, dispatch). */
+  send: Next
+  /** False when user middleware is installed: then every call takes the pipeline. */
+  fastPath: boolean
+  waitForInstanceMs: number
+  /** True once the broker stops: calls no longer wait for instances to appear. */
+  stopping: () => boolean
+}
+
+/**
+ * Starts every outgoing call: resolves its route, builds its context (trace, request
+ * id, principal, meta, the shrinking deadline), then takes the local fast path or the
+ * pipeline.
+ */
+export class Caller {
+  readonly #d: CallerDeps
+
+  constructor(deps: CallerDeps) {
+    this.#d = deps
+  }
+
+  call(
+    parent: CallContext | undefined,
+    service: string,
+    action: string,
+    input: unknown,
+    options: CallOptions | undefined,
+  ): Promise<unknown> {
+    const d = this.#d
+    const route = d.routes.get(service, action)
+    if (!route) return this.#unrouted(parent, service, action, input, options)
+    // The caller's span; at the edge only if the caller brought a traceparent (else the callee starts the trace).
+    const trace = parent ? parent.trace : edgeTrace(options)
+    const requestId = parent ? parent.requestId : options?.requestId
+    const principal = parent ? parent.principal : options?.principal
+    const meta = options?.meta ? { ...parent?.meta, ...options.meta } : parent?.meta
+    const deadline = nestedDeadline(d.clock.now(), parent?.deadline, options?.timeout ?? route.policy.timeout)
+    const local = route.local
+    if (!local || !d.fastPath || options?.fallback !== undefined) {
+      return d.send(
+        buildCall(
+          service,
+          action,
+          input,
+          requestId,
+          trace,
+          parent,
+          principal,
+          meta,
+          deadline,
+          route,
+          options,
+          1,
+          [],
+        ),
+      )
+    }
+    // Local fast path: no balancing (local is preferred), no breaker (nothing to route around
+    // in-process), no serialization. A retryable failure of an idempotent action still gets
+    // the full pipeline, which may find another instance.
+    const ctx = new CallContext(
+      d.port,
+      service,
+      requestId,
+      trace,
+      parent?.service,
+      principal,
+      deadline,
+      meta ?? EMPTY_META,
+    )
+    const result = runLocal(d.host, d.port, local, input, ctx, options?.signal)
+    if (!route.idempotent) return result
+    return result.catch((err: unknown) => {
+      if (!(err instanceof TesseraError && err.retryable) || d.registry.endpoints(service).length < 2)
+        throw err
+      const again = [d.nodeId]
+      return d.send(
+        buildCall(
+          service,
+          action,
+          input,
+          requestId,
+          trace,
+          parent,
+          principal,
+          meta,
+          deadline,
+          route,
+          options,
+          2,
+          again,
+        ),
+      )
+    })
+  }
+
+  /**
+   * No route: an unknown action of a known service is NOT_FOUND. With no instance known
+   * at all (yet, or for a moment during a restart) the call has not left, so waiting a
+   * little for one to appear is safe for any action.
+   */
+  #unrouted(
+    parent: CallContext | undefined,
+    service: string,
+    action: string,
+    input: unknown,
+    options: CallOptions | undefined,
+  ): Promise<unknown> {
+    const d = this.#d
+    if (d.registry.endpoints(service).length > 0) {
+      return Promise.reject(
+        new TesseraError('NOT_FOUND', `service ${service} has no action ${action}`, { service, action }),
+      )
+    }
+    const wait = d.stopping() ? 0 : Math.min(d.waitForInstanceMs, options?.timeout ?? d.waitForInstanceMs)
+    const appeared = () => d.registry.endpoints(service).length > 0
+    return whenRegistry(d.registry, d.clock, appeared, wait, options?.signal).then((found) =>
+      found
+        ? this.call(parent, service, action, input, options)
+        : Promise.reject(
+            new TesseraError('UNAVAILABLE', `no instance of ${service} is available`, {
+              service,
+              action,
+              delivered: false,
+            }),
+          ),
+    )
+  }
+}
+
+function buildCall(
+  service: string,
+  action: string,
+  input: unknown,
+  requestId: string | undefined,
+  trace: TraceContext | undefined,
+  parent: CallContext | undefined,
+  principal: CallContext['principal'],
+  meta: Readonly<Record<string, string>> | undefined,
+  deadline: number,
+  route: Route,
+  options: CallOptions | undefined,
+  attempt: number,
+  tried: string[],
+): Call {
+  return {
+    service,
+    action,
+    input,
+    requestId,
+    trace,
+    caller: parent?.service,
+    principal,
+    meta,
+    deadline,
+    signal: options?.signal,
+    idempotent: route.idempotent,
+    policy: route.policy,
+    attempt,
+    tried,
+    fallback: options?.fallback,
+  }
+}
+
+function edgeTrace(options: CallOptions | undefined): TraceContext | undefined {
+  return options?.traceparent ? parseTraceparent(options.traceparent, options.tracestate) : undefined
+}

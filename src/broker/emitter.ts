@@ -1,0 +1,70 @@
+import { type Clock, childSpan, formatTraceparent, type TraceContext } from '../context/index.ts'
+import type { Transport } from '../transport/index.ts'
+import { CallContext, type ContextPort } from './call-context.ts'
+import { type EventRouter, undeclaredEvent } from './event-router.ts'
+import type { ServiceHost } from './service-host.ts'
+
+export interface EmitterDeps {
+  nodeId: string
+  clock: Clock
+  host: ServiceHost
+  router: EventRouter
+  transport: Transport | undefined
+  port: ContextPort
+  /** Budget of an event handler: it is not bound by its emitter's deadline. */
+  handlerTimeout: number
+}
+
+/**
+ * Emits events from handlers: validates the payload against the emitting service's
+ * declaration, then sends one message per target node (or runs local handlers
+ * directly). Delivery is at most once; it resolves once sent, not once handled.
+ */
+export class Emitter {
+  readonly #d: EmitterDeps
+
+  constructor(deps: EmitterDeps) {
+    this.#d = deps
+  }
+
+  async emit(from: CallContext, event: string, payload: unknown): Promise<void> {
+    const d = this.#d
+    const validator = d.host.get(from.service)?.eventValidators[event]
+    if (!validator) throw undeclaredEvent(from.service, event)
+    const valid = validator.assert(payload, `event ${event}`)
+    for (const [target, groups] of d.router.route(event)) {
+      const trace = childSpan(from.trace)
+      if (target === d.nodeId) {
+        d.host.deliverEvent(event, valid, groups, (group) => this.#context(group, trace, from))
+        continue
+      }
+      d.transport?.send(target, {
+        kind: 'event',
+        event,
+        payload: valid,
+        groups,
+        ctx: {
+          requestId: from.requestId,
+          traceparent: formatTraceparent(trace),
+          caller: from.service,
+          ...(from.principal ? { principal: from.principal } : {}),
+          timeout: Math.max(0, from.deadline - d.clock.now()),
+        },
+      })
+    }
+  }
+
+  #context(service: string, trace: TraceContext, from: CallContext): CallContext {
+    const d = this.#d
+    return new CallContext(
+      d.port,
+      service,
+      from.requestId,
+      trace,
+      from.service,
+      from.principal,
+      d.clock.now() + d.handlerTimeout,
+      from.meta,
+    )
+  }
+}

@@ -1,20 +1,10 @@
 import type { Logger } from '../../observability/index.ts'
 import type { Transport } from '../../transport/index.ts'
-import { natsTransport } from '../../transport/nats/index.ts'
-import { socketTransport } from '../../transport/socket/index.ts'
+import { natsTransportOf } from './transport-nats.ts'
+import { socketTransportOf } from './transport-socket.ts'
 import type { ResolvedTransport } from './units.ts'
 
 /** Builds the transport every instance and the supervisor's own caller share. */
 export function createTransport(config: ResolvedTransport, logger?: Logger): Transport & AsyncDisposable {
-  switch (config.kind) {
-    case 'socket':
-      return socketTransport({ dir: config.dir, ...(logger ? { logger } : {}) })
-    case 'nats':
-      return natsTransport({
-        servers: config.servers,
-        namespace: config.namespace,
-        ...(config.credentials ? { credentials: config.credentials } : {}),
-        ...(logger ? { logger } : {}),
-      })
-  }
+  return config.kind === 'socket' ? socketTransportOf(config, logger) : natsTransportOf(config, logger)
 }

@@ -64,6 +64,11 @@ export const SystemConfig = T.Object(
     transport: T.Optional(TransportConfig),
     services: T.Record(Name, ServiceConfig),
     groups: T.Optional(T.Record(Name, GroupConfig)),
+    /**
+     * Bundle each unit with esbuild before starting it and run the bundle with plain Node
+     * (default true); false runs the TypeScript entries through tsx in every instance.
+     */
+    build: T.Optional(T.Boolean()),
     /** Logs and the control state file; relative to the root. Default `.tessera`. */
     stateDir: T.Optional(T.String({ minLength: 1 })),
     control: T.Optional(T.Object({ port: T.Optional(T.Integer({ minimum: 0, maximum: 65535 })) })),

@@ -1,101 +1,13 @@
 /**
- * The program each instance process runs: `node --import tsx bootstrap.ts`, spawned by
- * the supervisor with an IPC channel and TESSERA_INSTANCE in its environment.
- *
- * Start: joins the transport with no service, waits until the services it calls are
- * visible, then hosts its own (so no call reaches it before it can make its own calls)
- * and sends `ready`. Liveness: answers `ping` with `pong` from the event loop, so a
- * blocked loop stays silent. Stop: SIGTERM, SIGINT or `drain` → `broker.stop()` (peers
- * told first, in-flight calls answered) → exit 0. A start failure sends `failed` and exits 1.
+ * The instance program of the tsx fallback (`build: false`): `node --import tsx
+ * bootstrap.ts`. Entries are imported from disk as they are, through tsx's loader.
+ * The default path runs a bundle the supervisor built instead (see ../build/).
  */
-import { createBroker } from '../../broker/index.ts'
-import type { Logger } from '../../observability/index.ts'
+import { pathToFileURL } from 'node:url'
 import { createTransport } from '../config/create-transport.ts'
-import { counted, loadService } from './load-service.ts'
-import { type FromInstance, INSTANCE_ENV, type InstanceEnv, type ToInstance } from './protocol.ts'
+import { runInstance } from './run-instance.ts'
 
-const env = JSON.parse(process.env[INSTANCE_ENV] ?? 'null') as InstanceEnv | null
-if (!env || !process.send) {
-  process.stderr.write(`bootstrap: run by the tessera supervisor only (${INSTANCE_ENV} and IPC missing)\n`)
-  process.exit(2)
-}
-
-const send = (msg: FromInstance): void => {
-  process.send?.(msg)
-}
-const logger = lineLogger({})
-let handled = 0
-const transport = createTransport(env.transport, logger)
-const broker = createBroker({
-  nodeId: env.nodeId,
-  transport,
-  logger,
-  drainTimeoutMs: env.drainTimeoutMs,
-  drainGraceMs: env.drainGraceMs,
+await runInstance({
+  load: (entry) => import(pathToFileURL(entry).href) as Promise<Record<string, unknown>>,
+  transport: createTransport,
 })
-
-let stopping = false
-function stop(why: string): void {
-  if (stopping) return
-  stopping = true
-  void (async () => {
-    logger.info({ why }, 'draining')
-    await broker.stop()
-    logger.info({}, 'stopped')
-    process.disconnect?.()
-    process.exit(0)
-  })()
-}
-process.on('SIGTERM', () => stop('SIGTERM'))
-process.on('SIGINT', () => stop('SIGINT'))
-process.on('message', (msg: ToInstance) => {
-  switch (msg.type) {
-    case 'ping':
-      send({ type: 'pong', n: msg.n, handled, inFlight: broker.inFlight })
-      return
-    case 'drain':
-      stop('drain requested')
-      return
-  }
-})
-// The supervisor went away without stopping us: drain rather than linger as an orphan.
-process.on('disconnect', () => stop('supervisor disconnected'))
-
-try {
-  const services = await Promise.all(env.services.map(loadService))
-  await broker.start()
-  if (env.needs.length > 0) await broker.waitFor(env.needs, env.readyTimeoutMs)
-  for (const service of services) await broker.addService(counted(service, () => void handled++))
-  send({ type: 'ready', services: services.map((s) => ({ name: s.name, version: s.version })) })
-  logger.info({ services: services.map((s) => `${s.name}@${s.version}`) }, 'ready')
-} catch (err) {
-  const message = err instanceof Error ? err.message : String(err)
-  logger.error({ err: message }, 'start failed')
-  send({ type: 'failed', message })
-  await broker.stop().catch(() => {})
-  process.exit(1)
-}
-
-/** One line per record on stdout; the supervisor prefixes and files it. */
-function lineLogger(bindings: Record<string, unknown>): Logger {
-  const write = (level: string) => (obj: object, msg?: string) => {
-    const fields = { ...bindings, ...obj }
-    const extra = Object.keys(fields).length > 0 ? ` ${safeJson(fields)}` : ''
-    process.stdout.write(`${level} ${msg ?? ''}${extra}\n`)
-  }
-  return {
-    debug() {},
-    info: write('info'),
-    warn: write('warn'),
-    error: write('error'),
-    child: (more) => lineLogger({ ...bindings, ...more }),
-  }
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value, (_k, v: unknown) => (v instanceof Error ? v.message : v))
-  } catch {
-    return '[unserialisable]'
-  }
-}

@@ -15,6 +15,8 @@ export interface InstanceOptions {
   /** e.g. `users#2`: the log prefix and the name in status. */
   label: string
   env: InstanceEnv
+  /** The script to run: a unit's build, or the tsx bootstrap (`bootstrapProgram`). */
+  program: string
   nodeArgs: string[]
   cwd: string
   extraEnv: Record<string, string>
@@ -26,10 +28,11 @@ export interface InstanceOptions {
   onLine: (label: string, line: string) => void
 }
 
-const bootstrap = fileURLToPath(new URL('./bootstrap.ts', import.meta.url))
+/** The instance program of the tsx fallback: run with `--import tsx`. */
+export const bootstrapProgram = fileURLToPath(new URL('./bootstrap.ts', import.meta.url))
 
 /**
- * One instance: a Node process running the bootstrap. `ready` resolves once it hosts
+ * One instance: a Node process running its unit's program. `ready` resolves once it hosts
  * its services, and rejects (after killing it) when it exits, reports a failed start or
  * is not ready within `readyTimeoutMs`. After ready it is pinged over IPC; no pong for
  * `pingTimeoutMs` (a blocked event loop) kills it with SIGKILL. `exited` always resolves
@@ -61,7 +64,7 @@ export class InstanceProcess {
     this.#opts = opts
     this.label = opts.label
     this.nodeId = opts.env.nodeId
-    this.#child = spawn(process.execPath, [...opts.nodeArgs, bootstrap], {
+    this.#child = spawn(process.execPath, [...opts.nodeArgs, opts.program], {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.extraEnv, [INSTANCE_ENV]: JSON.stringify(opts.env) },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -1,18 +1,15 @@
-import { pathToFileURL } from 'node:url'
 import type { ActionDefinition, AnyService } from '../../contract/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 
 /**
- * Imports a service entry and picks its definition: the named `exportName`, else the
- * default export, else the one export whose `name` is the service's. Rejects with
- * NOT_FOUND naming the entry when none fits, so a start failure says which file is wrong.
+ * Picks the service definition from an entry's module: the named `export`, else the
+ * default export, else the one export whose `name` is the service's. Throws NOT_FOUND
+ * naming the entry when none fits, so a start failure says which file is wrong.
  */
-export async function loadService(spec: {
-  name: string
-  entry: string
-  export?: string
-}): Promise<AnyService> {
-  const mod = (await import(pathToFileURL(spec.entry).href)) as Record<string, unknown>
+export function pickService(
+  spec: { name: string; entry: string; export?: string },
+  mod: Record<string, unknown>,
+): AnyService {
   const candidates = spec.export
     ? [mod[spec.export]]
     : [mod.default, ...Object.values(mod).filter((v) => isService(v) && v.name === spec.name)]

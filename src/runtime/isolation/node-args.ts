@@ -9,24 +9,32 @@ const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 export const tsxLoader = require.resolve('tsx')
 
 /**
- * Node flags for one instance. `heapMb` caps V8's old space (the fallback memory limit
- * where cgroups are not writable). `ownFolders` switches on Node 20's permission model:
- * reads only from those folders, this package and the transport dir; writes only to the
- * folders and the transport dir. Child processes and workers stay allowed: tsx runs esbuild as a
- * child and its loader hooks in a worker.
+ * Node flags for one instance. `tsx` loads TypeScript through tsx's loader (the
+ * fallback path); a built instance gets `--enable-source-maps` instead, so stack traces
+ * name the source files. `heapMb` caps V8's old space (the fallback memory limit where
+ * cgroups are not writable). `ownFolders` switches on Node 20's permission model: reads
+ * only from those folders, this package, the transport dir and `readDirs` (the build
+ * folder); writes only to the folders and the transport dir. Child processes and
+ * workers stay allowed: tsx runs esbuild as a child and its loader hooks in a worker.
  */
 export function nodeArgs(options: {
+  tsx: boolean
   heapMb?: number
   ownFolders?: string[]
   transportDir?: string
+  readDirs?: string[]
 }): string[] {
-  const args = ['--import', tsxLoader]
+  const args = options.tsx ? ['--import', tsxLoader] : ['--enable-source-maps']
   if (options.heapMb !== undefined) args.push(`--max-old-space-size=${options.heapMb}`)
   if (options.ownFolders) {
     const extra = options.transportDir ? [options.transportDir] : []
-    const read = trees([...options.ownFolders, packageRoot, ...extra, '/tmp']).map(
-      (d) => `--allow-fs-read=${d}`,
-    )
+    const read = trees([
+      ...options.ownFolders,
+      packageRoot,
+      ...extra,
+      ...(options.readDirs ?? []),
+      '/tmp',
+    ]).map((d) => `--allow-fs-read=${d}`)
     const write = trees([...options.ownFolders, ...extra, '/tmp']).map((d) => `--allow-fs-write=${d}`)
     args.push(
       '--experimental-permission',

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
+import { rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type Broker, createBroker } from '../../broker/index.ts'
 import { TesseraError } from '../../errors/index.ts'
+import { buildUnit, removeBuild, type UnitBuild } from '../build/index.ts'
 import {
   configError,
   createTransport,
@@ -11,6 +13,7 @@ import {
   type ServiceConfig,
   type SystemConfig,
   startOrder,
+  type UnitSpec,
   validateSystem,
 } from '../config/index.ts'
 import { cgroupMemory } from '../isolation/index.ts'
@@ -100,6 +103,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const stateKey = createHash('sha256').update(stateDir).digest('hex').slice(0, 8)
   const transport = resolveTransport(config, stateKey)
   const logsDir = join(stateDir, 'logs')
+  const buildDir = join(stateDir, 'build')
   const listeners = new Set<(event: SupervisorEvent) => void>()
   if (options.onEvent) listeners.add(options.onEvent)
   const runners = new Map<string, UnitRunner>()
@@ -139,6 +143,18 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         options.onLog?.(label, line)
       },
       awaitVisible: (nodeId, services) => awaitVisible(caller.registry, nodeId, services, 5000),
+      build:
+        config.build === false
+          ? undefined
+          : (spec: UnitSpec) =>
+              buildUnit({
+                unit: spec.name,
+                services: spec.services,
+                transport: transport.kind,
+                outDir: buildDir,
+                root,
+              }),
+      buildDir,
     }
     return ctx
   }
@@ -157,10 +173,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     return runner
   }
 
-  const startUnit = async (spec: ReturnType<typeof planUnits>[number], progress?: Progress) => {
+  const startUnit = async (spec: UnitSpec, progress?: Progress, prebuilt?: Promise<UnitBuild>) => {
     const runner = new UnitRunner(spec, await context())
     runners.set(spec.name, runner)
-    await runner.start(unitProgress(spec.name, progress))
+    await runner.start(unitProgress(spec.name, progress), prebuilt)
   }
 
   const supervisor: Supervisor = {
@@ -174,19 +190,31 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     async up(progress) {
       if (runners.size > 0 || downing) throw new TesseraError('CONFLICT', `${config.name} is already up`)
       logs = createLogFiles(logsDir)
+      const ctx = await context()
+      const units = planUnits(config, root)
+      // Every unit builds at once, while the caller joins: a unit then waits only for
+      // its dependencies to serve, not for their builds. Builds of earlier runs go first.
+      if (ctx.build) await rm(buildDir, { recursive: true, force: true })
+      const builds = new Map<string, Promise<UnitBuild>>()
+      for (const spec of units) {
+        const build = ctx.build?.(spec)
+        build?.catch(() => {})
+        if (build) builds.set(spec.name, build)
+      }
       await caller.start()
       const failed = new Set<string>()
-      for (const level of startOrder(planUnits(config, root))) {
+      for (const level of startOrder(units)) {
         await Promise.all(
           level.map(async (spec) => {
             const blocked = spec.dependsOn.filter((d) => failed.has(d))
             if (blocked.length > 0) {
               failed.add(spec.name)
               progress?.(`${spec.name}: not started, depends on ${blocked.join(', ')}`)
+              builds.get(spec.name)?.then(removeBuild, () => {})
               return
             }
             try {
-              await startUnit(spec, progress)
+              await startUnit(spec, progress, builds.get(spec.name))
             } catch (err) {
               failed.add(spec.name)
               progress?.(`${spec.name}: ${(err as Error).message}`)

@@ -1,6 +1,7 @@
 import { TesseraError } from '../../errors/index.ts'
+import { removeBuild, type UnitBuild } from '../build/index.ts'
 import type { ResolvedTransport, UnitSpec } from '../config/index.ts'
-import { InstanceProcess } from '../instance/instance-process.ts'
+import { bootstrapProgram, InstanceProcess } from '../instance/instance-process.ts'
 import type { CgroupMemory } from '../isolation/index.ts'
 import { nodeArgs } from '../isolation/index.ts'
 import { CrashHistory, type RestartPolicy } from './crash-history.ts'
@@ -26,9 +27,17 @@ export interface UnitContext {
   onLine(unit: string, label: string, line: string): void
   /** Resolves once callers can see `nodeId` offering `services` (bounded: resolves anyway after a while). */
   awaitVisible(nodeId: string, services: string[]): Promise<void>
+  /**
+   * Bundles the unit's code as it is on disk now; undefined = no builds, instances run
+   * the entries through tsx (`build: false`). Rejects with the build errors.
+   */
+  build: ((spec: UnitSpec) => Promise<UnitBuild>) | undefined
+  /** Where builds go (readable by instances under the permission model). */
+  buildDir: string
 }
 
-export type UnitState = 'running' | 'crash-loop' | 'stopping' | 'stopped'
+/** `build-failed`: the unit's code did not build when it started; `deploy` or `restart` retries. */
+export type UnitState = 'running' | 'crash-loop' | 'build-failed' | 'stopping' | 'stopped'
 
 interface Slot {
   index: number
@@ -65,6 +74,10 @@ export class UnitRunner {
   readonly #waiters = new Set<() => void>()
   #gen = 0
   #queue: Promise<unknown> = Promise.resolve()
+  /** The build new instances run (crash restarts, scaling); replaced by a successful deploy or restart. */
+  #build: UnitBuild | undefined
+  /** Live instances per build, so a build no longer current is removed with its last instance. */
+  readonly #buildUsers = new Map<UnitBuild, number>()
 
   constructor(
     readonly spec: UnitSpec,
@@ -74,9 +87,25 @@ export class UnitRunner {
     this.#crashes = new CrashHistory(ctx.restartPolicy)
   }
 
-  /** Launches the configured instances; resolves when all serve, rejects if the unit crash-loops first. */
-  start(progress: Progress = () => {}): Promise<void> {
+  /**
+   * Builds the unit (or takes `prebuilt`, a build already under way) and launches the
+   * configured instances; resolves when all serve. Rejects if the build fails (state
+   * `build-failed`, slots empty) or the unit crash-loops first.
+   */
+  start(progress: Progress = () => {}, prebuilt?: Promise<UnitBuild>): Promise<void> {
     return this.#exclusive(async () => {
+      if (this.#ctx.build) {
+        try {
+          const build = await (prebuilt ?? this.#ctx.build(this.spec))
+          progress(`built in ${Math.round(build.ms)} ms`)
+          this.#setBuild(build)
+        } catch (err) {
+          this.state = 'build-failed'
+          for (let i = 1; i <= this.spec.instances; i++)
+            this.#slots.set(i, { index: i, instance: undefined, restartTimer: undefined })
+          throw err
+        }
+      }
       for (let i = 1; i <= this.spec.instances; i++) this.#addSlot(i)
       progress(`starting ${this.spec.instances} instance(s)`)
       await this.#allServing()
@@ -114,18 +143,21 @@ export class UnitRunner {
    */
   restart(progress: Progress = () => {}): Promise<void> {
     return this.#exclusive(async () => {
+      // The code on disk: rebuilt first; a build error leaves everything as it was.
+      const build = await this.#rebuild(progress)
       this.#clearCrashLoop()
       for (const slot of this.#sortedSlots()) {
         const old = slot.instance
         clearTimeout(slot.restartTimer)
         slot.restartTimer = undefined
-        const fresh = this.#spawn(slot.index)
+        const fresh = this.#spawn(slot.index, build)
         progress(`${fresh.label}: starting replacement (pid ${fresh.pid ?? '?'})`)
         try {
           await this.#serving.get(fresh)
         } catch (err) {
           await this.#retire(fresh)
-          if (!old || old.state.type === 'exited') this.#install(slot, this.#spawn(slot.index))
+          if ((!old || old.state.type === 'exited') && this.#build)
+            this.#install(slot, this.#spawn(slot.index))
           throw err
         }
         this.#install(slot, fresh)
@@ -134,6 +166,7 @@ export class UnitRunner {
           await this.#retire(old)
         }
       }
+      if (build) this.#setBuild(build)
       progress('restarted')
     })
   }
@@ -145,8 +178,21 @@ export class UnitRunner {
    */
   deploy(progress: Progress = () => {}): Promise<void> {
     return this.#exclusive(async () => {
+      let build: UnitBuild | undefined
+      try {
+        build = await this.#rebuild(progress)
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err)
+        progress('new version does not build: rolling back')
+        this.#ctx.emit({ type: 'rolled-back', unit: this.spec.name, reason })
+        throw new TesseraError(
+          'VALIDATION',
+          `deploy of ${this.spec.name} rolled back: ${reason}`,
+          err instanceof TesseraError ? err.data : undefined,
+        )
+      }
       const slots = this.#sortedSlots()
-      const fresh = slots.map((s) => this.#spawn(s.index))
+      const fresh = slots.map((s) => this.#spawn(s.index, build))
       progress(`starting ${fresh.length} new instance(s)`)
       const results = await Promise.allSettled(fresh.map((f) => this.#serving.get(f)))
       const failure = results.find((r) => r.status === 'rejected')
@@ -158,6 +204,7 @@ export class UnitRunner {
         throw new TesseraError('UNAVAILABLE', `deploy of ${this.spec.name} rolled back: ${reason}`)
       }
       this.#clearCrashLoop()
+      if (build) this.#setBuild(build)
       const old = slots.map((s, i) => {
         const previous = s.instance
         clearTimeout(s.restartTimer)
@@ -224,9 +271,11 @@ export class UnitRunner {
     this.#install(slot, this.#spawn(index))
   }
 
-  #spawn(index: number): InstanceProcess {
+  #spawn(index: number, build: UnitBuild | undefined = this.#build): InstanceProcess {
     if (this.state === 'stopping' || this.state === 'stopped')
       throw new TesseraError('UNAVAILABLE', `${this.spec.name} is stopping`)
+    if (this.#ctx.build && !build)
+      throw new TesseraError('UNAVAILABLE', `${this.spec.name} has no build (it failed): deploy it`)
     const { ctx, spec } = { ctx: this.#ctx, spec: this.spec }
     const gen = ++this.#gen
     const nodeId = `${ctx.system}-${spec.name}-${index}-${gen}-${Math.random().toString(36).slice(2, 6)}`
@@ -242,7 +291,10 @@ export class UnitRunner {
         drainGraceMs: ctx.timing.drainGraceMs,
         readyTimeoutMs: ctx.timing.readyTimeoutMs,
       },
+      program: build?.file ?? bootstrapProgram,
       nodeArgs: nodeArgs({
+        tsx: build === undefined,
+        ...(build ? { readDirs: [ctx.buildDir] } : {}),
         ...(spec.memoryMb !== undefined && !useCgroup ? { heapMb: spec.memoryMb } : {}),
         ...(spec.ownFolders ? { ownFolders: spec.ownFolders } : {}),
         ...(ctx.transport.kind === 'socket' ? { transportDir: ctx.transport.dir } : {}),
@@ -256,6 +308,7 @@ export class UnitRunner {
       onLine: (label, line) => ctx.onLine(spec.name, label, line),
     })
     this.#all.add(inst)
+    if (build) this.#useBuild(build, inst)
     ctx.emit({ type: 'starting', unit: spec.name, instance: inst.label, pid: inst.pid })
     if (useCgroup && inst.pid !== undefined) {
       ctx.cgroup!.limit(inst.pid, nodeId, spec.memoryMb!).then(
@@ -350,7 +403,36 @@ export class UnitRunner {
 
   #clearCrashLoop(): void {
     this.#crashes.reset()
-    if (this.state === 'crash-loop') this.state = 'running'
+    if (this.state === 'crash-loop' || this.state === 'build-failed') this.state = 'running'
+  }
+
+  /** A fresh build of the code on disk (undefined without builds); reports its time. */
+  async #rebuild(progress: Progress): Promise<UnitBuild | undefined> {
+    if (!this.#ctx.build) return undefined
+    progress('building')
+    const build = await this.#ctx.build(this.spec)
+    progress(`built in ${Math.round(build.ms)} ms`)
+    return build
+  }
+
+  /** Makes `build` the one new instances run; the previous one goes once no instance runs it. */
+  #setBuild(build: UnitBuild): void {
+    const previous = this.#build
+    this.#build = build
+    if (previous && previous !== build && !this.#buildUsers.has(previous)) void removeBuild(previous)
+  }
+
+  #useBuild(build: UnitBuild, inst: InstanceProcess): void {
+    this.#buildUsers.set(build, (this.#buildUsers.get(build) ?? 0) + 1)
+    void inst.exited.then(() => {
+      const left = (this.#buildUsers.get(build) ?? 1) - 1
+      if (left > 0) {
+        this.#buildUsers.set(build, left)
+        return
+      }
+      this.#buildUsers.delete(build)
+      if (build !== this.#build) void removeBuild(build)
+    })
   }
 
   async #retire(inst: InstanceProcess | undefined): Promise<void> {

@@ -1,0 +1,195 @@
+import { readFile, rm } from 'node:fs/promises'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { BuildFailure, Message, Plugin } from 'esbuild'
+import { TesseraError } from '../../errors/index.ts'
+import type { ResolvedTransport } from '../config/index.ts'
+
+/** One build of a unit: the bundle its instances run. */
+export interface UnitBuild {
+  /** Run as `node --enable-source-maps <file>`; a sibling `<file>.map` maps it back to the sources. */
+  file: string
+  /** Every source file bundled into it (absolute paths; packages stay outside the bundle). */
+  inputs: string[]
+  /** How long esbuild took. */
+  ms: number
+}
+
+export interface BuildUnitOptions {
+  unit: string
+  services: { name: string; entry: string }[]
+  transport: ResolvedTransport['kind']
+  /** `<stateDir>/build`: the bundle goes to `<outDir>/<unit>/<stamp>.mjs`. */
+  outDir: string
+  /** Paths in error messages are relative to this folder (the system root). */
+  root: string
+}
+
+/** One line of a failed build: where and what. */
+export interface BuildIssue {
+  file: string | undefined
+  line: number | undefined
+  column: number | undefined
+  text: string
+}
+
+const here = dirname(fileURLToPath(import.meta.url))
+const runInstanceModule = resolve(here, '../instance/run-instance.ts')
+const transportModules: Record<ResolvedTransport['kind'], { file: string; name: string }> = {
+  socket: { file: resolve(here, '../config/transport-socket.ts'), name: 'socketTransportOf' },
+  nats: { file: resolve(here, '../config/transport-nats.ts'), name: 'natsTransportOf' },
+}
+let stamps = 0
+
+/**
+ * Bundles one unit into a single ES module: a generated entry importing the instance
+ * program, the transport in use and the unit's service entries, so Tessera's own
+ * modules exist once per process. TypeScript (also a package whose files are
+ * TypeScript, like `tessera` itself) is bundled; other packages stay outside and are
+ * imported by absolute URL, resolved from the importing source file as Node would —
+ * native modules keep working, and the bundle may live anywhere. `import.meta.url`,
+ * `.filename` and `.dirname` keep meaning the source file. Each build gets a new file,
+ * so instances already running keep theirs.
+ *
+ * Rejects with a VALIDATION TesseraError listing every error as `file:line:column: text`
+ * (relative to `root`); `data.issues` holds them as data. No type checking: like tsx.
+ */
+export async function buildUnit(options: BuildUnitOptions): Promise<UnitBuild> {
+  const esbuild = await import('esbuild')
+  const stamp = `${Date.now().toString(36)}-${(++stamps).toString(36)}`
+  const file = join(options.outDir, options.unit, `${stamp}.mjs`)
+  const started = performance.now()
+  try {
+    const result = await esbuild.build({
+      stdin: {
+        contents: entrySource(options),
+        sourcefile: `<${options.unit} instance>`,
+        resolveDir: options.root,
+        loader: 'js',
+      },
+      absWorkingDir: options.root,
+      outfile: file,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: `node${process.versions.node.split('.')[0]}`,
+      conditions: ['node'],
+      sourcemap: 'linked',
+      sourcesContent: false,
+      metafile: true,
+      logLevel: 'silent',
+      define: {
+        'import.meta.url': '__tesseraMetaUrl',
+        'import.meta.filename': '__tesseraMetaFilename',
+        'import.meta.dirname': '__tesseraMetaDirname',
+      },
+      plugins: [packagesOutside, sourceFileMeta],
+    })
+    const inputs = Object.keys(result.metafile.inputs)
+      .filter((p) => !p.startsWith('<'))
+      .map((p) => resolve(options.root, p))
+    return { file, inputs, ms: performance.now() - started }
+  } catch (err) {
+    const failure = err as Partial<BuildFailure>
+    if (!Array.isArray(failure.errors)) throw err
+    throw buildError(options.unit, options.root, failure.errors)
+  }
+}
+
+/** Removes a bundle and its source map; a file already gone is fine. */
+export async function removeBuild(build: UnitBuild): Promise<void> {
+  await Promise.all([rm(build.file, { force: true }), rm(`${build.file}.map`, { force: true })])
+}
+
+/** Removes every build of a unit (left by an earlier run). */
+export async function removeUnitBuilds(outDir: string, unit: string): Promise<void> {
+  await rm(join(outDir, unit), { recursive: true, force: true })
+}
+
+function entrySource(options: BuildUnitOptions): string {
+  const transport = transportModules[options.transport]
+  const loaders = options.services
+    .map((s) => `  ${JSON.stringify(s.entry)}: () => import(${JSON.stringify(s.entry)}),`)
+    .join('\n')
+  // Entries are imported dynamically (still bundled): an entry throwing while it loads
+  // is then a start failure the instance reports, as on the tsx path.
+  return `import { runInstance } from ${JSON.stringify(runInstanceModule)}
+import { ${transport.name} } from ${JSON.stringify(transport.file)}
+const entries = {
+${loaders}
+}
+await runInstance({
+  load: (entry) => {
+    const load = entries[entry]
+    if (!load) throw new Error(\`\${entry} is not in this build of ${options.unit}\`)
+    return load()
+  },
+  transport: ${transport.name},
+})
+`
+}
+
+/**
+ * Bare imports: a package whose resolved file is TypeScript is bundled (Node could not
+ * run it); any other stays outside, imported by the absolute URL esbuild resolved from
+ * the importing file. Unresolvable ones stay bare, so an optional dependency fails
+ * at run time only if it is used, as without a build.
+ */
+const packagesOutside: Plugin = {
+  name: 'tessera-packages-outside',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.pluginData === packagesOutside) return undefined
+      const found = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: packagesOutside,
+      })
+      if (found.errors.length > 0) return { path: args.path, external: true }
+      if (found.external) return { path: found.path, external: true }
+      if (/\.[cm]?tsx?$/.test(found.path) || args.path.startsWith('#')) return { path: found.path }
+      return { path: pathToFileURL(found.path).href, external: true }
+    })
+  },
+}
+
+/**
+ * A source file using `import.meta.url`, `.filename` or `.dirname` gets its own values
+ * as constants (the `define`s above point at them), declared on its first line so line
+ * numbers stay those of the file.
+ */
+const sourceFileMeta: Plugin = {
+  name: 'tessera-source-file-meta',
+  setup(build) {
+    build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
+      if (args.path.includes('/node_modules/') && !/\.[cm]?tsx?$/.test(args.path)) return undefined
+      const source = await readFile(args.path, 'utf8')
+      if (!source.includes('import.meta')) return undefined
+      const meta = `const __tesseraMetaUrl = ${JSON.stringify(pathToFileURL(args.path).href)}, __tesseraMetaFilename = ${JSON.stringify(args.path)}, __tesseraMetaDirname = ${JSON.stringify(dirname(args.path))};`
+      return { contents: `${meta}${source}`, loader: loaderOf(args.path) }
+    })
+  },
+}
+
+function loaderOf(path: string): 'ts' | 'tsx' | 'js' | 'jsx' {
+  if (/\.[cm]?tsx$/.test(path)) return 'tsx'
+  if (/\.[cm]?ts$/.test(path)) return 'ts'
+  return path.endsWith('x') ? 'jsx' : 'js'
+}
+
+function buildError(unit: string, root: string, errors: Message[]): TesseraError {
+  const issues: BuildIssue[] = errors.map((e) => ({
+    file: e.location ? relative(root, resolve(root, e.location.file)) : undefined,
+    line: e.location?.line,
+    column: e.location ? e.location.column + 1 : undefined,
+    text: e.text,
+  }))
+  const lines = errors.map((e, i) => {
+    const issue = issues[i]!
+    const where = issue.file === undefined ? '' : `${issue.file}:${issue.line}:${issue.column}: `
+    const code = e.location?.lineText ? `\n    ${e.location.lineText.trim()}` : ''
+    return `  ${where}${issue.text}${code}`
+  })
+  return new TesseraError('VALIDATION', `build of ${unit} failed:\n${lines.join('\n')}`, { issues })
+}

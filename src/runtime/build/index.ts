@@ -1,0 +1,8 @@
+export {
+  type BuildIssue,
+  type BuildUnitOptions,
+  buildUnit,
+  removeBuild,
+  removeUnitBuilds,
+  type UnitBuild,
+} from './build-unit.ts'

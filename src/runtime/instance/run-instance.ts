@@ -1,0 +1,120 @@
+/**
+ * What every instance process runs, whichever way it was started: the supervisor's
+ * build of the unit (`node <stateDir>/build/<unit>/<n>.mjs`, the default) or the tsx
+ * fallback (`node --import tsx bootstrap.ts`). Spawned with an IPC channel and
+ * TESSERA_INSTANCE in its environment.
+ *
+ * Start: joins the transport with no service, waits until the services it calls are
+ * visible, then hosts its own (so no call reaches it before it can make its own calls)
+ * and sends `ready`. Liveness: answers `ping` with `pong` from the event loop, so a
+ * blocked loop stays silent. Stop: SIGTERM, SIGINT or `drain` → `broker.stop()` (peers
+ * told first, in-flight calls answered) → exit 0. A start failure (also an entry that
+ * throws while it is imported) sends `failed` and exits 1.
+ */
+import { createBroker } from '../../broker/index.ts'
+import type { Logger } from '../../observability/index.ts'
+import type { Transport } from '../../transport/index.ts'
+import type { ResolvedTransport } from '../config/units.ts'
+import { counted, pickService } from './load-service.ts'
+import { type FromInstance, INSTANCE_ENV, type InstanceEnv, type ToInstance } from './protocol.ts'
+
+export interface InstanceProgram {
+  /** Imports one service entry (by its absolute path, as in TESSERA_INSTANCE). */
+  load(entry: string): Promise<Record<string, unknown>>
+  transport(config: ResolvedTransport, logger: Logger): Transport
+}
+
+export async function runInstance(program: InstanceProgram): Promise<void> {
+  const env = JSON.parse(process.env[INSTANCE_ENV] ?? 'null') as InstanceEnv | null
+  if (!env || !process.send) {
+    process.stderr.write(`tessera instance: run by the supervisor only (${INSTANCE_ENV} and IPC missing)\n`)
+    process.exit(2)
+  }
+
+  const send = (msg: FromInstance): void => {
+    process.send?.(msg)
+  }
+  const logger = lineLogger({})
+  let handled = 0
+  const broker = createBroker({
+    nodeId: env.nodeId,
+    transport: program.transport(env.transport, logger),
+    logger,
+    drainTimeoutMs: env.drainTimeoutMs,
+    drainGraceMs: env.drainGraceMs,
+  })
+
+  let stopping = false
+  const stop = (why: string): void => {
+    if (stopping) return
+    stopping = true
+    void (async () => {
+      logger.info({ why }, 'draining')
+      await broker.stop()
+      logger.info({}, 'stopped')
+      process.disconnect?.()
+      process.exit(0)
+    })()
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('message', (msg: ToInstance) => {
+    switch (msg.type) {
+      case 'ping':
+        send({ type: 'pong', n: msg.n, handled, inFlight: broker.inFlight })
+        return
+      case 'drain':
+        stop('drain requested')
+        return
+    }
+  })
+  // The supervisor went away without stopping us: drain rather than linger as an orphan.
+  process.on('disconnect', () => stop('supervisor disconnected'))
+
+  try {
+    // Importing the entries overlaps joining the transport (connecting to every peer).
+    const loading = Promise.all(
+      env.services.map(async (spec) => pickService(spec, await program.load(spec.entry))),
+    )
+    loading.catch(() => {})
+    await broker.start()
+    const services = await loading
+    if (env.needs.length > 0) await broker.waitFor(env.needs, env.readyTimeoutMs)
+    for (const service of services) await broker.addService(counted(service, () => void handled++))
+    send({ type: 'ready', services: services.map((s) => ({ name: s.name, version: s.version })) })
+    logger.info({ services: services.map((s) => `${s.name}@${s.version}`) }, 'ready')
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    logger.error(
+      { err: message, ...(err instanceof Error && err.stack ? { stack: err.stack } : {}) },
+      'start failed',
+    )
+    send({ type: 'failed', message })
+    await broker.stop().catch(() => {})
+    process.exit(1)
+  }
+}
+
+/** One line per record on stdout; the supervisor prefixes and files it. */
+function lineLogger(bindings: Record<string, unknown>): Logger {
+  const write = (level: string) => (obj: object, msg?: string) => {
+    const fields = { ...bindings, ...obj }
+    const extra = Object.keys(fields).length > 0 ? ` ${safeJson(fields)}` : ''
+    process.stdout.write(`${level} ${msg ?? ''}${extra}\n`)
+  }
+  return {
+    debug() {},
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    child: (more) => lineLogger({ ...bindings, ...more }),
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (v instanceof Error ? v.message : v))
+  } catch {
+    return '[unserialisable]'
+  }
+}

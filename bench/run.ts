@@ -1,15 +1,19 @@
 // `npm run bench`: every benchmark side by side with its reference points, one table.
 // BENCH_MS sets the measuring time per row (default 2000 ms).
+import { benchHttp } from './http.ts'
 import { benchInProcess } from './in-process.ts'
 import { printTable, type Row, writeJson } from './lib/report.ts'
 import { benchRemote } from './remote.ts'
 import { benchRuntime } from './runtime-child.ts'
 
 const ms = Number(process.env.BENCH_MS ?? 2_000)
-const only = process.env.BENCH_ONLY // 'in-process', 'remote' or 'runtime', to run one part while working on it
+// 'in-process', 'remote', 'http' or 'runtime', to run one part while working on it
+const only = process.env.BENCH_ONLY
+const wants = (part: string) => only === undefined || only === part
 const rows: Row[] = []
-if (only !== 'remote') rows.push(...(await benchInProcess(ms)))
-if (only !== 'in-process' && only !== 'runtime') rows.push(...(await benchRemote(ms)))
-if (only === undefined || only === 'runtime') rows.push(...(await benchRuntime()))
+if (wants('in-process')) rows.push(...(await benchInProcess(ms)))
+if (wants('remote')) rows.push(...(await benchRemote(ms)))
+if (wants('http')) rows.push(...(await benchHttp(ms)))
+if (wants('runtime')) rows.push(...(await benchRuntime()))
 printTable(rows)
 console.log(`\nwritten to ${writeJson(rows)}`)

@@ -1,0 +1,132 @@
+// HTTP through a gateway to a service in another process, beside the reference points:
+// a bare `node:http` hello world, a fastify hello world, and moleculer-web 0.10 calling a
+// Moleculer 0.14 service over its TCP transporter. Servers are peer processes
+// (bench/peers/http-*.ts); the load generator is this process (autocannon's API, 64
+// connections, 127.0.0.1 only). Each system is measured in ROUNDS rounds after a
+// warm-up: the best req/s and the best p99 are reported (the machine is shared).
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import autocannon from 'autocannon'
+import { freePort } from '../test/support/nats-server.ts'
+import { type Peer, startPeer } from './lib/peer.ts'
+import type { Row } from './lib/report.ts'
+
+export const HTTP = 'http, 64 connections'
+const CONNECTIONS = 64
+const ROUNDS = 3
+/** Every system answers this path (the gateways validate `ada` as the `name` input). */
+const PATH = '/hello/ada'
+
+const NODE = 'node:http hello world'
+const FASTIFY = 'fastify hello world'
+const MOL_WEB = 'moleculer-web → moleculer 0.14 TCP'
+const TESSERA = 'tessera gateway → socket'
+
+interface Result {
+  name: string
+  rate: number
+  p99: number
+}
+
+export async function benchHttp(ms: number): Promise<Row[]> {
+  // BENCH_FILTER=<text>: only the systems whose name contains it (e.g. 'tessera').
+  const filter = process.env.BENCH_FILTER
+  const results: Result[] = []
+  const run = async (name: string, start: (peers: Peer[]) => Promise<string>) => {
+    if (filter && !name.includes(filter)) return
+    const peers: Peer[] = []
+    try {
+      const url = `${await start(peers)}${PATH}`
+      await load(url, 1_000) // warm-up: JIT, connections, caches
+      let rate = 0
+      let p99 = Number.POSITIVE_INFINITY
+      for (let round = 0; round < ROUNDS; round++) {
+        const got = await load(url, ms)
+        rate = Math.max(rate, got.rate)
+        p99 = Math.min(p99, got.p99)
+      }
+      results.push({ name, rate, p99 })
+    } catch (err) {
+      console.error(`${name}: ${(err as Error).stack ?? err}`)
+    } finally {
+      for (const p of peers.reverse()) await p.stop().catch(() => {})
+    }
+  }
+  const spawn = async (peers: Peer[], name: string, env: Record<string, string> = {}) => {
+    const peer = await startPeer(name, env)
+    peers.push(peer)
+    return peer.info
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'tb-http-'))
+  try {
+    await run(NODE, (peers) => spawn(peers, 'http-node'))
+    await run(FASTIFY, (peers) => spawn(peers, 'http-fastify'))
+    await run(MOL_WEB, async (peers) => {
+      const [service, gateway, http] = [await freePort(), await freePort(), await freePort()]
+      const urls = [`127.0.0.1:${service}/mol-http-service`, `127.0.0.1:${gateway}/mol-http-gateway`]
+      const link = { MOL_TCP_URLS: urls.join(',') }
+      await spawn(peers, 'http-moleculer-service', { ...link, MOL_TCP_PORT: String(service) })
+      return spawn(peers, 'http-moleculer-web', {
+        ...link,
+        MOL_TCP_PORT: String(gateway),
+        HTTP_PORT: String(http),
+      })
+    })
+    await run(TESSERA, async (peers) => {
+      const env = { TESSERA_DIR: join(dir, 'tessera') }
+      await spawn(peers, 'http-tessera-service', env)
+      return spawn(peers, 'http-tessera-gateway', env)
+    })
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+  return rows(results)
+}
+
+/**
+ * `ms` of load at CONNECTIONS connections: requests per second and the p99 latency in µs
+ * (from each response's time: autocannon's own histogram counts whole milliseconds).
+ * Fails on any error or non-2xx answer.
+ */
+async function load(url: string, ms: number): Promise<{ rate: number; p99: number }> {
+  const times: number[] = []
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const options = { url, connections: CONNECTIONS, duration: ms / 1_000, timeout: 5 }
+    const instance = autocannon(options, (err, res) => (err ? reject(err) : resolve(res)))
+    instance.on('response', (_client, _status, _bytes, responseTime) => {
+      times.push(responseTime)
+    })
+  })
+  const failed = result.errors + result.timeouts + result.non2xx
+  if (failed > 0 || result.requests.total === 0) {
+    throw new Error(`${url}: ${failed} failed of ${result.requests.total} requests`)
+  }
+  const sorted = Float64Array.from(times).sort()
+  return {
+    rate: result.requests.total / (ms / 1_000),
+    p99: sorted[Math.floor(sorted.length * 0.99)]! * 1_000,
+  }
+}
+
+function rows(results: Result[]): Row[] {
+  const get = (name: string) => results.find((r) => r.name === name)
+  const out: Row[] = []
+  const molWeb = get(MOL_WEB)
+  const fastify = get(FASTIFY)
+  for (const r of results) {
+    const row: Row = { group: HTTP, name: r.name, value: r.rate, unit: 'req/s' }
+    if (r.name === TESSERA) {
+      row.baseline = [MOL_WEB, FASTIFY, NODE]
+      row.aim = `>= 2x ${MOL_WEB}, >= 0.5x ${FASTIFY}`
+      if (molWeb && fastify) row.met = r.rate >= 2 * molWeb.rate && r.rate >= 0.5 * fastify.rate
+    }
+    out.push(row)
+  }
+  for (const r of results) {
+    const row: Row = { group: HTTP, name: `${r.name} p99`, value: r.p99, unit: 'µs', lowerIsBetter: true }
+    if (r.name === TESSERA) row.baseline = [`${MOL_WEB} p99`, `${FASTIFY} p99`]
+    out.push(row)
+  }
+  return out
+}

@@ -32,7 +32,7 @@ import { EventRouter } from './event-router.ts'
 import { Inbound } from './inbound.ts'
 import { PendingRequests } from './pending-requests.ts'
 import { whenRegistry } from './registry-wait.ts'
-import { RouteTable } from './routes.ts'
+import { type RouteCache, RouteTable } from './routes.ts'
 import { ServiceHost } from './service-host.ts'
 
 export interface BrokerOptions {
@@ -230,8 +230,9 @@ export function createBroker(options: BrokerOptions = {}): Broker {
       state = 'stopped'
     },
     client<S extends AnyService>(name: S['name']): ServiceClient<S> {
-      return createClient((action, input, callOptions) =>
-        caller.call(undefined, name, action, input, callOptions),
+      return createClient((action, input, callOptions, memo) =>
+        // The memo holds this method's route between calls (see RouteTable.cached).
+        caller.call(undefined, name, action, input, callOptions, memo as RouteCache),
       )
     },
     call(service, action, input, callOptions) {

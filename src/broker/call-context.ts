@@ -121,7 +121,19 @@ function timeoutError(service: string): TesseraError {
   return new TesseraError('TIMEOUT', `deadline passed while ${service} was handling the call`)
 }
 
-type Invoke = (action: string, input: unknown, options?: CallOptions) => Promise<unknown>
+/** `memo` is one object per client method, which the invoker may use to cache per-action lookups. */
+type Invoke = (
+  action: string,
+  input: unknown,
+  options: CallOptions | undefined,
+  memo: MethodMemo,
+) => Promise<unknown>
+
+/** Per-method scratch space for the invoker (a cached route); starts empty. */
+export interface MethodMemo {
+  version: number
+  route: unknown
+}
 
 /**
  * A client whose every property is an action caller. Action names are not known at
@@ -135,7 +147,8 @@ export function createClient<C>(invoke: Invoke): C {
       get(_target, prop, receiver) {
         // `then` must stay undefined, or `await client` would treat the client as a promise.
         if (typeof prop !== 'string' || prop === 'then') return undefined
-        const method = (input: unknown, options?: CallOptions) => invoke(prop, input, options)
+        const memo: MethodMemo = { version: -1, route: undefined }
+        const method = (input: unknown, options?: CallOptions) => invoke(prop, input, options, memo)
         Object.defineProperty(receiver, prop, { value: method, enumerable: true })
         return method
       },

@@ -6,7 +6,7 @@ import type { Registry } from '../registry/index.ts'
 import { CallContext, type ContextPort } from './call-context.ts'
 import { EMPTY_META, runLocal } from './dispatch.ts'
 import { whenRegistry } from './registry-wait.ts'
-import type { Route, RouteTable } from './routes.ts'
+import type { Route, RouteCache, RouteTable } from './routes.ts'
 import type { ServiceHost } from './service-host.ts'
 
 export interface CallerDeps {
@@ -43,9 +43,10 @@ export class Caller {
     action: string,
     input: unknown,
     options: CallOptions | undefined,
+    memo?: RouteCache,
   ): Promise<unknown> {
     const d = this.#d
-    const route = d.routes.get(service, action)
+    const route = memo ? d.routes.cached(service, action, memo) : d.routes.get(service, action)
     if (!route) return this.#unrouted(parent, service, action, input, options)
     // The caller's span; at the edge only if the caller brought a traceparent (else the callee starts the trace).
     const trace = parent ? parent.trace : edgeTrace(options)

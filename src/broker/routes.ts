@@ -11,6 +11,12 @@ export interface Route {
   readonly local: HostedAction | undefined
 }
 
+/** A client method's memory of its route, valid for one version of the table. */
+export interface RouteCache {
+  version: number
+  route: Route | undefined
+}
+
 /**
  * Caches the policy and locality of each `service.action` so a call does one map
  * lookup instead of merging policy layers. Any registry change (a node joins,
@@ -22,6 +28,7 @@ export class RouteTable {
   readonly #defaults: PolicyOverrides | undefined
   // Two levels (service, then action) so a lookup builds no key string.
   #routes = new Map<string, Map<string, Route | null>>()
+  #version = 0
 
   constructor(host: ServiceHost, registry: Registry, defaults: PolicyOverrides | undefined) {
     this.#host = host
@@ -29,7 +36,20 @@ export class RouteTable {
     this.#defaults = defaults
     registry.subscribe(() => {
       this.#routes = new Map()
+      this.#version++
     })
+  }
+
+  /**
+   * Like `get`, but remembers the answer in `cache` (one per client method) and reuses
+   * it until the table changes: a call through a held client does no map lookup at all.
+   */
+  cached(service: string, action: string, cache: RouteCache): Route | undefined {
+    if (cache.version === this.#version) return cache.route
+    const route = this.get(service, action)
+    cache.version = this.#version
+    cache.route = route
+    return route
   }
 
   get(service: string, action: string): Route | undefined {

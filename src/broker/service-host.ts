@@ -26,8 +26,6 @@ export interface Completion {
   complete(err: unknown, value?: unknown): void
 }
 
-type Done = (err: unknown, value?: unknown) => void
-
 /**
  * What callers and gateways learn about an action. Schemas travel as JSON Schema so
  * a gateway can route and document actions whose code it never loaded.
@@ -197,34 +195,41 @@ export class ServiceHost {
     slot: Bulkhead | undefined,
   ): void {
     this.#inFlight++
-    const finish = (err: unknown, value?: unknown) => {
-      ctx.finish()
-      slot?.leave()
-      if (--this.#inFlight === 0) this.#wakeIdle()
-      if (err !== undefined) done.complete(err)
-      else done.complete(undefined, value)
-    }
     const action = entry.definition
     let result: unknown
     try {
       result = action.handler(action.input.assert(input, 'input'), ctx)
     } catch (err) {
-      finish(err ?? new TesseraError('INTERNAL', 'handler threw undefined'))
+      this.#finish(ctx, slot, done, err ?? new TesseraError('INTERNAL', 'handler threw undefined'), undefined)
       return
     }
     if (isThenable(result)) {
       result.then(
-        (value) => this.#checkOutput(action, value, ctx, finish),
-        (err: unknown) => finish(err ?? new TesseraError('INTERNAL', 'handler rejected with undefined')),
+        (value) => this.#checkOutput(action, value, ctx, slot, done),
+        (err: unknown) =>
+          this.#finish(
+            ctx,
+            slot,
+            done,
+            err ?? new TesseraError('INTERNAL', 'handler rejected with undefined'),
+            undefined,
+          ),
       )
     } else {
-      this.#checkOutput(action, result, ctx, finish)
+      // A synchronous handler settles without any promise of its own.
+      this.#checkOutput(action, result, ctx, slot, done)
     }
   }
 
-  #checkOutput(action: ActionDefinition, output: unknown, ctx: CallContext, finish: Done): void {
+  #checkOutput(
+    action: ActionDefinition,
+    output: unknown,
+    ctx: CallContext,
+    slot: Bulkhead | undefined,
+    done: Completion,
+  ): void {
     if (!this.#options.validateOutput || action.output.check(output)) {
-      finish(undefined, output)
+      this.#finish(ctx, slot, done, undefined, output)
       return
     }
     // The handler broke its own contract: the caller gets INTERNAL, the details go to the log.
@@ -233,7 +238,25 @@ export class ServiceHost {
     } catch (err) {
       this.#options.logger.error({ service: ctx.service, err }, 'handler returned an invalid output')
     }
-    finish(new TesseraError('INTERNAL', `${ctx.service} returned an output that does not match its schema`))
+    const error = new TesseraError(
+      'INTERNAL',
+      `${ctx.service} returned an output that does not match its schema`,
+    )
+    this.#finish(ctx, slot, done, error, undefined)
+  }
+
+  /** Releases what the run held (deadline timer, bulkhead slot, in-flight count), then reports. */
+  #finish(
+    ctx: CallContext,
+    slot: Bulkhead | undefined,
+    done: Completion,
+    err: unknown,
+    value: unknown,
+  ): void {
+    ctx.finish()
+    slot?.leave()
+    if (--this.#inFlight === 0) this.#wakeIdle()
+    done.complete(err, value)
   }
 
   /** Runs the named groups' handlers for one event. Handler failures are logged, not thrown. */

@@ -41,25 +41,34 @@ export async function benchInProcess(ms: number): Promise<Row[]> {
     },
   })
   await mol.start()
-  rows.push({
-    group,
-    name: 'moleculer 0.14 broker.call',
-    value: await rate(() => mol.call('math.add', { a: 1, b: 2 }), { ms }),
-    unit: 'calls/s',
-  })
-  await mol.stop()
-
   const broker = createBroker({ services: [math], validateOutput: false })
   await broker.start()
   const client = broker.client<typeof math>('math')
+
+  // Alternate the two in short rounds and keep each one's best: on a shared 2-core
+  // machine a burst of outside load then hurts both alike instead of one of them.
+  const rounds = 3
+  const best = { moleculer: 0, tessera: 0 }
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? (['moleculer', 'tessera'] as const) : (['tessera', 'moleculer'] as const)
+    for (const who of order) {
+      const value =
+        who === 'moleculer'
+          ? await rate(() => mol.call('math.add', { a: 1, b: 2 }), { ms: ms / rounds })
+          : await rate(() => client.add({ a: 1, b: 2 }), { ms: ms / rounds })
+      best[who] = Math.max(best[who], value)
+    }
+  }
+  await mol.stop()
+  await broker.stop()
+  rows.push({ group, name: 'moleculer 0.14 broker.call', value: best.moleculer, unit: 'calls/s' })
   rows.push({
     group,
     name: 'tessera client (input validated)',
-    value: await rate(() => client.add({ a: 1, b: 2 }), { ms }),
+    value: best.tessera,
     unit: 'calls/s',
     baseline: 'moleculer 0.14 broker.call',
     aim: '>= 2x moleculer',
   })
-  await broker.stop()
   return rows
 }

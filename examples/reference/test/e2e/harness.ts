@@ -1,0 +1,229 @@
+/**
+ * The reference system as `npm start` runs it (every instance its own process under the
+ * runtime, the gateway in front, a local fake rates API), in a temp dir, for tests that
+ * talk HTTP only.
+ */
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SignJWT } from 'jose'
+import type { FakeQuotesApi } from '../../fake-quotes-api.ts'
+import { ISSUER } from '../../services/auth/tokens.ts'
+import { type RunningReference, startReference } from '../../start.ts'
+import { TEST_SECRET } from '../helpers.ts'
+
+export interface E2eSystem extends AsyncDisposable {
+  readonly url: string
+  readonly ref: RunningReference
+  readonly quotesApi: FakeQuotesApi
+  /** Lines the instances wrote, for a failing test's message. */
+  readonly logs: string[]
+  close(): Promise<void>
+}
+
+/**
+ * Starts the system in a fresh temp dir (SQLite files there, or schemas in `databaseUrl`),
+ * with the gateway on a free port; rejects (everything stopped) when a unit did not start.
+ */
+export async function startE2e(options: { databaseUrl?: string } = {}): Promise<E2eSystem> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-e2e-'))
+  const logs: string[] = []
+  const env: NodeJS.ProcessEnv = {
+    PORT: '0',
+    TESSERA_JWT_SECRET: TEST_SECRET,
+    TESSERA_DATA_DIR: join(dir, 'data'),
+    // Tests make many calls from one IP; the limit itself has its own tests.
+    RATE_LIMIT_PER_MINUTE: '10000',
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+  }
+  let ref: RunningReference
+  try {
+    ref = await startReference({
+      env,
+      stateDir: join(dir, 'state'),
+      control: false,
+      onLog: (label, line) => {
+        if (logs.length < 2_000) logs.push(`[${label}] ${line}`)
+      },
+    })
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
+  let closing: Promise<void> | undefined
+  const close = () => {
+    closing ??= ref.close().finally(() => rmSync(dir, { recursive: true, force: true }))
+    return closing
+  }
+  if (ref.failed.length > 0) {
+    await close()
+    throw new Error(`units did not start: ${ref.failed.join(', ')}\n${logs.slice(-40).join('\n')}`)
+  }
+  return {
+    url: ref.gateway.url,
+    ref,
+    quotesApi: ref.quotesApi!,
+    logs,
+    close,
+    [Symbol.asyncDispose]: close,
+  }
+}
+
+export interface Answer {
+  status: number
+  headers: Headers
+  body: any
+  ms: number
+}
+
+/** One HTTP request; `body` is JSON-encoded unless it is a string (sent as is). */
+export async function http(
+  base: string,
+  method: string,
+  path: string,
+  options: { body?: unknown; token?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers }
+  if (options.body !== undefined) headers['content-type'] ??= 'application/json'
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
+  const started = Date.now()
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body:
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body),
+    signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
+  })
+  const text = await res.text()
+  let body: unknown = text
+  try {
+    body = text ? JSON.parse(text) : undefined
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body, ms: Date.now() - started }
+}
+
+export interface Tokens {
+  userId: string
+  accessToken: string
+  refreshToken: string
+}
+
+/** A new account through POST /auth/register; throws unless 200. */
+export async function register(
+  base: string,
+  name = 'Ada',
+): Promise<Tokens & { email: string; password: string }> {
+  const email = `${name.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`
+  const password = 'correct horse battery staple'
+  const res = await http(base, 'POST', '/auth/register', { body: { email, password, name } })
+  if (res.status !== 200) throw new Error(`register: ${res.status} ${JSON.stringify(res.body)}`)
+  return { ...(res.body as Tokens), email, password }
+}
+
+/** An access token as auth would sign it, with any claims, key and times (for forged/expired tokens). */
+export async function signToken(
+  claims: { sub: string; exp: number; iat?: number; jti?: string; iss?: string },
+  secret = TEST_SECRET,
+): Promise<string> {
+  let jwt = new SignJWT({ roles: ['user'] })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuer(claims.iss ?? ISSUER)
+    .setIssuedAt(claims.iat ?? claims.exp - 900)
+    .setExpirationTime(claims.exp)
+  if (claims.jti !== '') jwt = jwt.setJti(claims.jti ?? randomUUID())
+  return jwt.sign(new TextEncoder().encode(secret))
+}
+
+export interface EventStream {
+  /** HTTP status of the stream request (200 when it streams). */
+  readonly status: number
+  /** Events received so far, parsed. */
+  readonly events: { event: string; data: any }[]
+  /** Resolves with the first received event matching `match`; rejects after `timeoutMs`. */
+  next(
+    match: (e: { event: string; data: any }) => boolean,
+    timeoutMs?: number,
+  ): Promise<{ event: string; data: any }>
+  close(): void
+}
+
+/** Opens `GET /events?token=…` as a browser's EventSource would, and parses the frames. */
+export async function openEvents(base: string, token: string | undefined): Promise<EventStream> {
+  const abort = new AbortController()
+  const query = token === undefined ? '' : `?token=${encodeURIComponent(token)}`
+  const res = await fetch(`${base}/events${query}`, {
+    headers: { accept: 'text/event-stream' },
+    signal: abort.signal,
+  })
+  const events: { event: string; data: any }[] = []
+  const waiters = new Set<() => void>()
+  if (res.ok && res.body) {
+    void (async () => {
+      const decoder = new TextDecoder()
+      let buffer = ''
+      try {
+        for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+          buffer += decoder.decode(chunk, { stream: true })
+          let end = buffer.indexOf('\n\n')
+          while (end >= 0) {
+            const frame = buffer.slice(0, end)
+            buffer = buffer.slice(end + 2)
+            const event = /^event: (.*)$/m.exec(frame)?.[1]
+            const data = /^data: (.*)$/m.exec(frame)?.[1]
+            if (event && data !== undefined) {
+              events.push({ event, data: JSON.parse(data) })
+              for (const wake of waiters) wake()
+            }
+            end = buffer.indexOf('\n\n')
+          }
+        }
+      } catch {
+        // aborted by close()
+      }
+    })()
+  } else {
+    await res.body?.cancel()
+  }
+  return {
+    status: res.status,
+    events,
+    next(match, timeoutMs = 5_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = events.find(match)
+          if (!found) return false
+          waiters.delete(check)
+          clearTimeout(timer)
+          resolve(found)
+          return true
+        }
+        const timer = setTimeout(() => {
+          waiters.delete(check)
+          reject(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events)}`))
+        }, timeoutMs)
+        waiters.add(check)
+        check()
+      })
+    },
+    close: () => abort.abort(),
+  }
+}
+
+/** Polls `probe` until it returns a value other than undefined. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}

@@ -77,9 +77,14 @@ export class DeadlineWatch {
   }
 
   #compact(): void {
-    const live = this.#young.filter((e) => e.fire !== undefined)
-    this.#young = live
-    this.#compactAt = Math.max(1024, live.length * 2)
+    const young = this.#young
+    let live = 0
+    for (let i = 0; i < young.length; i++) {
+      const e = young[i]!
+      if (e.fire !== undefined) young[live++] = e
+    }
+    young.length = live
+    this.#compactAt = Math.max(1024, live * 2)
   }
 
   #promote(): void {

@@ -129,11 +129,18 @@ export function runLocal(
   ctx: CallContext,
   signal: AbortSignal | undefined,
 ): Promise<unknown> {
+  if (signal?.aborted) {
+    return Promise.reject(
+      new TesseraError('CANCELLED', `${entry.service}.${entry.name} was cancelled by the caller`),
+    )
+  }
   return new Promise((resolve, reject) => {
     const call = new LocalCall(resolve, reject, entry, ctx, signal)
+    host.run(entry, input, ctx, call)
+    // A handler that answered synchronously needs no deadline watch and no abort listener.
+    if (call.settled) return
     call.watch = port.deadlines.watch(ctx.deadline, call)
     signal?.addEventListener('abort', call, { once: true })
-    host.run(entry, input, ctx, call)
   })
 }
 
@@ -144,6 +151,10 @@ export function runLocal(
 class LocalCall implements Completion, Expirable {
   watch: DeadlineEntry | undefined
   #settled = false
+
+  get settled(): boolean {
+    return this.#settled
+  }
   readonly #resolve: (value: unknown) => void
   readonly #reject: (reason: unknown) => void
   readonly #entry: HostedAction

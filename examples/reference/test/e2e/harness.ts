@@ -88,17 +88,10 @@ export async function http(
   if (options.body !== undefined) headers['content-type'] ??= 'application/json'
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
   const started = Date.now()
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    body:
-      options.body === undefined
-        ? undefined
-        : typeof options.body === 'string'
-          ? options.body
-          : JSON.stringify(options.body),
-    signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
-  })
+  const init: RequestInit = { method, headers, signal: AbortSignal.timeout(options.timeoutMs ?? 15_000) }
+  if (options.body !== undefined)
+    init.body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body)
+  const res = await fetch(`${base}${path}`, init)
   const text = await res.text()
   let body: unknown = text
   try {

@@ -16,6 +16,12 @@ const COPY_LIMIT = 64 * 1024
  * `write` (small frames are coalesced into one buffer; big bodies go out as separate
  * chunks of one corked `writev`, so an 8 MB payload is not copied again).
  *
+ * The flush runs in the check phase (`setImmediate`), not in a microtask: frames sent
+ * from many I/O callbacks of one poll (e.g. a gateway serving 64 HTTP connections, each
+ * request its own callback) share one write instead of costing one syscall each. The
+ * check phase follows the poll phase of the same loop iteration, so a lone call waits
+ * no longer.
+ *
  * Backpressure: once `write` returns false the writer stops writing until 'drain' and
  * keeps queueing in memory. Nothing is ever dropped; a peer that never reads grows this
  * process's memory until its connection is closed (heartbeats close a hung peer's).
@@ -35,14 +41,14 @@ export class FrameWriter {
     return this.queuedBytes
   }
 
-  /** Queues one frame body; it is written at the end of the current turn. */
+  /** Queues one frame body; it is written in the check phase of the current turn. */
   enqueue(body: Uint8Array): void {
     if (this.closed) return
     this.queue.push(body)
     this.queuedBytes += body.length + HEADER_BYTES
     if (!this.scheduled && !this.blocked) {
       this.scheduled = true
-      queueMicrotask(this.flushNow)
+      setImmediate(this.flushNow)
     }
   }
 

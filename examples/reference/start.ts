@@ -33,8 +33,8 @@ import config from './tessera.config.ts'
 /** The folder of `tessera.config.ts`: entries, the state dir and the default data dir are relative to it. */
 export const REFERENCE_ROOT = dirname(fileURLToPath(import.meta.url))
 
-/** Variables handed on to every service process when set. */
-const SERVICE_ENV = ['TESSERA_JWT_SECRET', 'DATABASE_URL', 'TESSERA_ADMIN_EMAILS', 'NODE_ENV'] as const
+/** Variables handed on from `env` to every service process. */
+const SERVICE_ENV = ['TESSERA_JWT_SECRET', 'DATABASE_URL', 'TESSERA_ADMIN_EMAILS'] as const
 
 export interface ReferenceOptions {
   /** Configuration (see the file comment). Default `process.env`. */
@@ -105,10 +105,9 @@ export async function startReference(options: ReferenceOptions = {}): Promise<Ru
       progress(`fake quotes API on ${quotesUrl} (set QUOTES_API_URL to use another)`)
     }
     const shared: Record<string, string> = { TESSERA_DATA_DIR: dataDir, QUOTES_API_URL: quotesUrl }
-    for (const name of SERVICE_ENV) {
-      const value = env[name]
-      if (value !== undefined) shared[name] = value
-    }
+    // Set even when empty (= unset for the services): the launcher's own environment, which
+    // every instance inherits, must not override what `env` says.
+    for (const name of SERVICE_ENV) shared[name] = env[name] ?? ''
     const services: Record<string, ServiceConfig> = Object.fromEntries(
       Object.entries(config.services as Record<string, ServiceConfig>).map(([name, spec]) => [
         name,

@@ -28,7 +28,7 @@ const REVOCATION_TIMEOUT_MS = 2_000
  * |---|---|---|
  * | `TESSERA_JWT_SECRET` | auth's development secret | must be the secret the auth service signs with |
  * | `PORT` | 8080 | `0` picks a free port |
- * | `HOST` | 127.0.0.1 | |
+ * | `GATEWAY_HOST` | 127.0.0.1 | the interface to listen on |
  * | `RATE_LIMIT_PER_MINUTE` | 600 | action calls per client (user, else IP) per minute |
  * | `CORS_ORIGINS` | none | comma-separated origins; the page itself is same-origin and needs none |
  *
@@ -46,7 +46,7 @@ export function referenceGatewayOptions(
     .filter(Boolean)
   return {
     broker,
-    host: env.HOST || '127.0.0.1',
+    host: env.GATEWAY_HOST || '127.0.0.1',
     port: env.PORT === undefined || env.PORT === '' ? DEFAULT_PORT : port(env.PORT),
     auth: {
       // The same secret and issuer the auth service signs with (services/auth/tokens.ts).

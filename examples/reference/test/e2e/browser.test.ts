@@ -105,6 +105,12 @@ describe('the web page in Chromium', () => {
       expect(orders.body.items).toHaveLength(1)
       expect(await live.textContent()).toContain(orders.body.items[0].id)
 
+      // A reload resumes the session from the refresh token (the access token was in memory only).
+      await page.reload()
+      await page.getByText(`Signed in as Grace (${email})`).waitFor()
+      await page.getByRole('list', { name: 'Your orders' }).getByText('2 × Stoneware mug').waitFor()
+      await notifications.getByText(/Your order .* was placed/).waitFor()
+
       await screenshot(page)
       expect(problems).toEqual([])
     } catch (err) {

@@ -1,7 +1,11 @@
-// The runtime's numbers: time from `up` to ready for a 10-service system, time from a
-// SIGKILL to a ready replacement, idle memory per instance. Runs under tsx (the
-// supervisor spawns TypeScript entries), driven by run.ts as a child process that
-// prints its rows as JSON on the last line.
+// The runtime's numbers: time from `up` to ready for a 10-service system (builds
+// included), time from a SIGKILL to a ready replacement, idle memory per instance.
+// Runs under tsx (the supervisor imports TypeScript), driven by run.ts as a child
+// process that prints its rows as JSON on the last line.
+//
+// `--compare` first measures the tsx fallback (`build: false`: every instance runs
+// `node --import tsx`), then the default (a bundle per unit), back to back on the same
+// machine state; the default rows then carry the ratio against the fallback.
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -12,13 +16,29 @@ import type { Row } from './lib/report.ts'
 const here = dirname(fileURLToPath(import.meta.url))
 const group = 'runtime'
 const names = ['01', '02', '03', '04', '05', '06', '07', '08', '09', '10'].map((n) => `svc${n}`)
+const labels = {
+  up: 'up → ready, 10 services',
+  rss: 'idle instance RSS (mean)',
+  kill: 'SIGKILL → replacement ready (median of 3)',
+}
 
-async function main(): Promise<Row[]> {
-  const stateDir = join(tmpdir(), `tessera-bench-runtime-${process.pid}`)
+async function main(build: boolean, baseline: boolean): Promise<Row[]> {
+  const suffix = build ? '' : ' [tsx, build: false]'
+  const stateDir = join(tmpdir(), `tessera-bench-runtime-${process.pid}-${build ? 'build' : 'tsx'}`)
   const config = defineSystem({
     name: 'bench',
     stateDir,
+    build,
     services: Object.fromEntries(names.map((name) => [name, { entry: `./fixtures/${name}.ts` }])),
+  })
+  const row = (key: keyof typeof labels, value: number, unit: string, aim: string, limit: number): Row => ({
+    group,
+    name: labels[key] + suffix,
+    value,
+    unit,
+    aim,
+    met: value < limit,
+    ...(build && baseline ? { baseline: `${labels[key]} [tsx, build: false]`, lowerIsBetter: true } : {}),
   })
   const events: SupervisorEvent[] = []
   const supervisor = createSupervisor({ config, root: here, onEvent: (e) => events.push(e) })
@@ -28,13 +48,7 @@ async function main(): Promise<Row[]> {
     const { failed } = await supervisor.up()
     if (failed.length) throw new Error(`failed to start: ${failed.join(', ')}`)
     await supervisor.caller.waitFor(names, 10_000)
-    rows.push({
-      group,
-      name: 'up → ready, 10 services',
-      value: performance.now() - t0,
-      unit: 'ms',
-      aim: '< 3000 ms',
-    })
+    rows.push(row('up', performance.now() - t0, 'ms', '< 3000 ms', 3000))
 
     // Idle memory: let start-up garbage settle, then read RSS of every instance.
     await new Promise((r) => setTimeout(r, 1_500))
@@ -42,13 +56,7 @@ async function main(): Promise<Row[]> {
       .status()
       .units.flatMap((u) => u.instances.map((i) => i.rssBytes ?? 0))
       .filter((b) => b > 0)
-    rows.push({
-      group,
-      name: 'idle instance RSS (mean)',
-      value: rss.reduce((a, b) => a + b, 0) / rss.length / 1_048_576,
-      unit: 'MB',
-      aim: '< 60 MB',
-    })
+    rows.push(row('rss', rss.reduce((a, b) => a + b, 0) / rss.length / 1_048_576, 'MB', '< 60 MB', 60))
 
     // SIGKILL → replacement ready, three times, median.
     const times: number[] = []
@@ -62,13 +70,7 @@ async function main(): Promise<Row[]> {
       times.push(performance.now() - killedAt)
     }
     times.sort((a, b) => a - b)
-    rows.push({
-      group,
-      name: 'SIGKILL → replacement ready (median of 3)',
-      value: times[1]!,
-      unit: 'ms',
-      aim: '< 500 ms',
-    })
+    rows.push(row('kill', times[1]!, 'ms', '< 500 ms', 500))
   } finally {
     await supervisor.down()
     await supervisor.close()
@@ -85,5 +87,6 @@ async function until(test: () => boolean, timeoutMs: number): Promise<void> {
   }
 }
 
-const rows = await main()
+const compare = process.argv.includes('--compare')
+const rows = [...(compare ? await main(false, false) : []), ...(await main(true, compare))]
 process.stdout.write(`\n${JSON.stringify(rows)}\n`)

@@ -2,6 +2,7 @@ export {
   type BuildIssue,
   type BuildUnitOptions,
   buildUnit,
+  buildUnits,
   removeBuild,
   removeUnitBuilds,
   type UnitBuild,

@@ -75,6 +75,9 @@ export const SystemConfig = T.Object(
     restart: T.Optional(
       T.Object(
         {
+          /** Delay after a lone crash (the first within the window). Default 0: restart at once. */
+          firstDelayMs: T.Optional(T.Integer({ minimum: 0 })),
+          /** Backoff from the second crash within the window, doubling up to `maxDelayMs`. Default 100 ms. */
           baseDelayMs: T.Optional(PositiveInt),
           maxDelayMs: T.Optional(PositiveInt),
           /** This many crashes within `windowMs` is a crash loop: restarts stop. Default 5 in 30 000 ms. */

@@ -24,7 +24,9 @@ export function nodeArgs(options: {
   transportDir?: string
   readDirs?: string[]
 }): string[] {
-  const args = options.tsx ? ['--import', tsxLoader] : ['--enable-source-maps']
+  const args = options.tsx
+    ? ['--import', tsxLoader]
+    : (process.env.XARGS ?? '--enable-source-maps').split(' ').filter(Boolean)
   if (options.heapMb !== undefined) args.push(`--max-old-space-size=${options.heapMb}`)
   if (options.ownFolders) {
     const extra = options.transportDir ? [options.transportDir] : []

@@ -12,6 +12,12 @@ describe('CrashHistory', () => {
     ])
   })
 
+  it('restarts after the first crash at once when firstDelayMs is 0, then backs off from the base', () => {
+    const h = new CrashHistory({ ...policy, firstDelayMs: 0, crashLoopCrashes: 99 })
+    const delays = [0, 1, 2, 3, 4].map((i) => h.record(i))
+    expect(delays.map((v) => (v.type === 'restart' ? v.delayMs : -1))).toEqual([0, 100, 200, 400, 800])
+  })
+
   it('calls five crashes within the window a crash loop', () => {
     const h = new CrashHistory(policy)
     for (let i = 0; i < 4; i++) expect(h.record(i * 1000).type).toBe('restart')

@@ -1,5 +1,10 @@
 /** Restart timing and crash-loop threshold. */
 export interface RestartPolicy {
+  /**
+   * Delay after the first crash within the window; the backoff (`baseDelayMs`,
+   * doubling) starts from the second. Unset: the first crash waits `baseDelayMs` too.
+   */
+  firstDelayMs?: number
   baseDelayMs: number
   maxDelayMs: number
   crashLoopCrashes: number
@@ -7,6 +12,7 @@ export interface RestartPolicy {
 }
 
 export const defaultRestartPolicy: RestartPolicy = {
+  firstDelayMs: 0,
   baseDelayMs: 100,
   maxDelayMs: 10_000,
   crashLoopCrashes: 5,
@@ -18,8 +24,9 @@ export type CrashVerdict =
   | { type: 'crash-loop'; recentCrashes: number }
 
 /**
- * The crashes of one unit within a sliding window. Each crash doubles the delay before
- * the next restart (base, 2×base, 4×base… capped); `crashLoopCrashes` within the window
+ * The crashes of one unit within a sliding window. A lone crash restarts after
+ * `firstDelayMs` (default at once: a SIGKILL or OOM kill is no reason to wait); each
+ * further one doubles the delay (base, 2×base, 4×base… capped); `crashLoopCrashes` within the window
  * is a crash loop. Crashes older than the window are forgotten, so a unit that stays up
  * for a window is back to the base delay.
  */
@@ -32,7 +39,13 @@ export class CrashHistory {
     this.#times.push(now)
     const recentCrashes = this.#times.length
     if (recentCrashes >= this.policy.crashLoopCrashes) return { type: 'crash-loop', recentCrashes }
-    const delayMs = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (recentCrashes - 1))
+    const { firstDelayMs, baseDelayMs, maxDelayMs } = this.policy
+    const delayMs =
+      firstDelayMs === undefined
+        ? Math.min(maxDelayMs, baseDelayMs * 2 ** (recentCrashes - 1))
+        : recentCrashes === 1
+          ? firstDelayMs
+          : Math.min(maxDelayMs, baseDelayMs * 2 ** (recentCrashes - 2))
     return { type: 'restart', delayMs, recentCrashes }
   }
 

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type Broker, createBroker } from '../../broker/index.ts'
 import { TesseraError } from '../../errors/index.ts'
-import { buildUnit, removeBuild, type UnitBuild } from '../build/index.ts'
+import { buildUnit, buildUnits, removeBuild, type UnitBuild } from '../build/index.ts'
 import {
   configError,
   createTransport,
@@ -192,14 +192,19 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       logs = createLogFiles(logsDir)
       const ctx = await context()
       const units = planUnits(config, root)
-      // Every unit builds at once, while the caller joins: a unit then waits only for
-      // its dependencies to serve, not for their builds. Builds of earlier runs go first.
-      if (ctx.build) await rm(buildDir, { recursive: true, force: true })
+      // Every unit builds in one esbuild run while the caller joins: a unit then waits
+      // only for its dependencies to serve. Builds of an earlier run go first.
       const builds = new Map<string, Promise<UnitBuild>>()
-      for (const spec of units) {
-        const build = ctx.build?.(spec)
-        build?.catch(() => {})
-        if (build) builds.set(spec.name, build)
+      if (ctx.build) {
+        await rm(buildDir, { recursive: true, force: true })
+        const all = buildUnits(
+          units.map((u) => ({ unit: u.name, services: u.services })),
+          { transport: transport.kind, outDir: buildDir, root },
+        )
+        for (const [i, build] of all.entries()) {
+          build.catch(() => {})
+          builds.set(units[i]!.name, build)
+        }
       }
       await caller.start()
       const failed = new Set<string>()

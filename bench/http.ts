@@ -3,7 +3,10 @@
 // Moleculer 0.14 service over its TCP transporter. Servers are peer processes
 // (bench/peers/http-*.ts); the load generator is this process (autocannon's API, 64
 // connections, 127.0.0.1 only). Each system is measured in ROUNDS rounds after a
-// warm-up: the best req/s and the best p99 are reported (the machine is shared).
+// warm-up: the best req/s and the best p99 are reported (the machine is shared), and the
+// least CPU time the system's server processes spent per request (steadier than req/s
+// when other work competes for the two cores).
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -27,6 +30,8 @@ interface Result {
   name: string
   rate: number
   p99: number
+  /** CPU time (user + system) of all the system's server processes per request, µs. */
+  cpu: number
 }
 
 export async function benchHttp(ms: number): Promise<Row[]> {
@@ -41,12 +46,18 @@ export async function benchHttp(ms: number): Promise<Row[]> {
       await load(url, 1_000) // warm-up: JIT, connections, caches
       let rate = 0
       let p99 = Number.POSITIVE_INFINITY
+      let cpu = Number.POSITIVE_INFINITY
       for (let round = 0; round < ROUNDS; round++) {
+        const before = cpuMs(peers)
         const got = await load(url, ms)
+        const after = cpuMs(peers)
         rate = Math.max(rate, got.rate)
         p99 = Math.min(p99, got.p99)
+        if (before !== undefined && after !== undefined) {
+          cpu = Math.min(cpu, ((after - before) * 1_000) / got.requests)
+        }
       }
-      results.push({ name, rate, p99 })
+      results.push({ name, rate, p99, cpu })
     } catch (err) {
       console.error(`${name}: ${(err as Error).stack ?? err}`)
     } finally {
@@ -89,7 +100,7 @@ export async function benchHttp(ms: number): Promise<Row[]> {
  * (from each response's time: autocannon's own histogram counts whole milliseconds).
  * Fails on any error or non-2xx answer.
  */
-async function load(url: string, ms: number): Promise<{ rate: number; p99: number }> {
+async function load(url: string, ms: number): Promise<{ rate: number; p99: number; requests: number }> {
   const times: number[] = []
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const options = { url, connections: CONNECTIONS, duration: ms / 1_000, timeout: 5 }
@@ -106,6 +117,26 @@ async function load(url: string, ms: number): Promise<{ rate: number; p99: numbe
   return {
     rate: result.requests.total / (ms / 1_000),
     p99: sorted[Math.floor(sorted.length * 0.99)]! * 1_000,
+    requests: result.requests.total,
+  }
+}
+
+/**
+ * CPU time used so far by the peer processes, in ms (Linux: utime + stime from
+ * /proc/<pid>/stat, in clock ticks of 10 ms); undefined where /proc is not there.
+ * On a shared machine req/s depends on who else runs; CPU per request much less so.
+ */
+function cpuMs(peers: Peer[]): number | undefined {
+  try {
+    let ticks = 0
+    for (const p of peers) {
+      const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14 and 15 of the line)
+    }
+    return ticks * 10
+  } catch {
+    return undefined
   }
 }
 
@@ -126,6 +157,13 @@ function rows(results: Result[]): Row[] {
   for (const r of results) {
     const row: Row = { group: HTTP, name: `${r.name} p99`, value: r.p99, unit: 'µs', lowerIsBetter: true }
     if (r.name === TESSERA) row.baseline = [`${MOL_WEB} p99`, `${FASTIFY} p99`]
+    out.push(row)
+  }
+  for (const r of results) {
+    if (!Number.isFinite(r.cpu)) continue
+    const name = `${r.name} server CPU/req`
+    const row: Row = { group: HTTP, name, value: r.cpu, unit: 'µs', lowerIsBetter: true }
+    if (r.name === TESSERA) row.baseline = [`${MOL_WEB} server CPU/req`, `${FASTIFY} server CPU/req`]
     out.push(row)
   }
   return out

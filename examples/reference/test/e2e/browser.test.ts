@@ -14,6 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../../../../test/support/chromium.ts'
 import { type E2eSystem, http, startE2e } from './harness.ts'
 
+/** The page reacts within this (the machine may be busy with the other test files). */
+const POLL = { timeout: 10_000, interval: 50 }
+
 describe('the web page in Chromium', () => {
   let starting: Promise<E2eSystem> | undefined
   let system: E2eSystem | undefined
@@ -59,8 +62,8 @@ describe('the web page in Chromium', () => {
       await signUp.getByLabel('Email').fill(email)
       await signUp.getByLabel('Password').fill('short')
       await signUp.getByRole('button', { name: 'Register' }).click()
-      await expect.poll(() => signUp.getByRole('alert').textContent()).toContain('Password')
-      await expect.poll(() => signUp.getByLabel('Password').getAttribute('aria-invalid')).toBe('true')
+      await expect.poll(() => signUp.getByRole('alert').textContent(), POLL).toContain('Password')
+      await expect.poll(() => signUp.getByLabel('Password').getAttribute('aria-invalid'), POLL).toBe('true')
       await signUp.getByLabel('Password').fill('a long enough passphrase')
       await signUp.getByRole('button', { name: 'Register' }).click()
       await page.getByText(`Signed in as Grace (${email})`).waitFor()
@@ -71,13 +74,13 @@ describe('the web page in Chromium', () => {
       await logIn.getByLabel('Email').fill(email)
       await logIn.getByLabel('Password').fill('not the passphrase')
       await logIn.getByRole('button', { name: 'Log in' }).click()
-      await expect.poll(() => logIn.getByRole('alert').textContent()).toBe('Wrong email or password.')
+      await expect.poll(() => logIn.getByRole('alert').textContent(), POLL).toBe('Wrong email or password.')
       await logIn.getByLabel('Password').fill('a long enough passphrase')
       await logIn.getByRole('button', { name: 'Log in' }).click()
       await page.getByText(`Signed in as Grace (${email})`).waitFor()
       const notifications = page.getByRole('list', { name: 'Notifications' })
       await notifications.getByText('Welcome, Grace!').waitFor()
-      await expect.poll(() => page.locator('#live-state').textContent()).toBe('connected')
+      await expect.poll(() => page.locator('#live-state').textContent(), POLL).toBe('connected')
       // The refresh token is kept for this tab only; the access token is not stored.
       const stored = await page.evaluate(() => {
         const { sessionStorage, localStorage } = globalThis as any // the page's globals (no DOM types here)
@@ -95,7 +98,7 @@ describe('the web page in Chromium', () => {
       await live.waitFor({ timeout: 10_000 })
       expect(await live.getAttribute('class')).toBe('live')
       await page.getByRole('list', { name: 'Your orders' }).getByText('2 × Stoneware mug').waitFor()
-      await expect.poll(async () => Number(await stockCell.textContent())).toBe(stockBefore - 2)
+      await expect.poll(async () => Number(await stockCell.textContent()), POLL).toBe(stockBefore - 2)
 
       // What the page shows is what the API holds.
       const login = await http(url, 'POST', '/auth/login', {

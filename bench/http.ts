@@ -26,6 +26,8 @@ const FASTIFY = 'fastify hello world'
 const MOL_WEB = 'moleculer-web → moleculer 0.14 TCP'
 const TESSERA = 'tessera gateway → socket'
 
+type NamedPeer = Peer & { name: string }
+
 interface Result {
   name: string
   rate: number
@@ -38,9 +40,9 @@ export async function benchHttp(ms: number): Promise<Row[]> {
   // BENCH_FILTER=<text>: only the systems whose name contains it (e.g. 'tessera').
   const filter = process.env.BENCH_FILTER
   const results: Result[] = []
-  const run = async (name: string, start: (peers: Peer[]) => Promise<string>) => {
+  const run = async (name: string, start: (peers: NamedPeer[]) => Promise<string>) => {
     if (filter && !name.includes(filter)) return
-    const peers: Peer[] = []
+    const peers: NamedPeer[] = []
     try {
       const url = `${await start(peers)}${PATH}`
       await load(url, 1_000) // warm-up: JIT, connections, caches
@@ -53,8 +55,17 @@ export async function benchHttp(ms: number): Promise<Row[]> {
         const after = cpuMs(peers)
         rate = Math.max(rate, got.rate)
         p99 = Math.min(p99, got.p99)
-        if (before !== undefined && after !== undefined) {
-          cpu = Math.min(cpu, ((after - before) * 1_000) / got.requests)
+        if (before && after) {
+          const each = after.map((t, i) => ((t - before[i]!) * 1_000) / got.requests)
+          cpu = Math.min(
+            cpu,
+            each.reduce((a, b) => a + b, 0),
+          )
+          // BENCH_VERBOSE=1: each round's numbers, CPU per request split by process.
+          if (process.env.BENCH_VERBOSE) {
+            const split = each.map((c, i) => `${peers[i]!.name} ${c.toFixed(1)} µs`).join(', ')
+            console.error(`${name} round ${round + 1}: ${Math.round(got.rate)} req/s, CPU/req ${split}`)
+          }
         }
       }
       results.push({ name, rate, p99, cpu })
@@ -64,9 +75,9 @@ export async function benchHttp(ms: number): Promise<Row[]> {
       for (const p of peers.reverse()) await p.stop().catch(() => {})
     }
   }
-  const spawn = async (peers: Peer[], name: string, env: Record<string, string> = {}) => {
+  const spawn = async (peers: NamedPeer[], name: string, env: Record<string, string> = {}) => {
     const peer = await startPeer(name, env)
-    peers.push(peer)
+    peers.push({ ...peer, name })
     return peer.info
   }
   const dir = await mkdtemp(join(tmpdir(), 'tb-http-'))
@@ -122,19 +133,17 @@ async function load(url: string, ms: number): Promise<{ rate: number; p99: numbe
 }
 
 /**
- * CPU time used so far by the peer processes, in ms (Linux: utime + stime from
+ * CPU time used so far by each peer process, in ms (Linux: utime + stime from
  * /proc/<pid>/stat, in clock ticks of 10 ms); undefined where /proc is not there.
  * On a shared machine req/s depends on who else runs; CPU per request much less so.
  */
-function cpuMs(peers: Peer[]): number | undefined {
+function cpuMs(peers: Peer[]): number[] | undefined {
   try {
-    let ticks = 0
-    for (const p of peers) {
+    return peers.map((p) => {
       const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8')
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      ticks += Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14 and 15 of the line)
-    }
-    return ticks * 10
+      return (Number(fields[11]) + Number(fields[12])) * 10 // utime + stime (fields 14, 15 of the line)
+    })
   } catch {
     return undefined
   }

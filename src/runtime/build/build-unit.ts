@@ -190,8 +190,9 @@ await runInstance({
 /**
  * Bare imports: a package whose resolved file is TypeScript is bundled (Node could not
  * run it), as are `bundledPackages`; any other stays outside, imported by the absolute
- * URL esbuild resolved from the importing file. Unresolvable ones stay bare, so an optional dependency fails
- * at run time only if it is used, as without a build.
+ * URL esbuild resolved from the importing file. An unresolvable static import is a build
+ * error; an unresolvable `import()` or `require` stays bare, so an optional dependency
+ * fails at run time only if it is used, as without a build.
  */
 const packagesOutside: Plugin = {
   name: 'tessera-packages-outside',
@@ -204,7 +205,12 @@ const packagesOutside: Plugin = {
         resolveDir: args.resolveDir,
         pluginData: packagesOutside,
       })
-      if (found.errors.length > 0) return { path: args.path, external: true }
+      if (found.errors.length > 0) {
+        // A static import that cannot resolve would fail the whole instance at load:
+        // a build error naming the source line. A dynamic one may be optional.
+        if (args.kind === 'import-statement') return { errors: found.errors }
+        return { path: args.path, external: true }
+      }
       if (found.external) return { path: found.path, external: true }
       if (
         /\.[cm]?tsx?$/.test(found.path) ||

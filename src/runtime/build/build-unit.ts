@@ -11,6 +11,8 @@ export interface UnitBuild {
   file: string
   /** Every source file bundled into it (absolute paths; packages stay outside the bundle). */
   inputs: string[]
+  /** The `node_modules` folders its outside packages load from (readable under `own-folder`). */
+  packageDirs: string[]
   /** How long esbuild took. */
   ms: number
 }
@@ -97,6 +99,7 @@ async function buildTogether(
   const stamp = `${Date.now().toString(36)}-${(++stamps).toString(36)}`
   const sources = new Map(units.map((u) => [u.unit, entrySource(u, options.transport)]))
   const started = performance.now()
+  const packageDirs = new Set<string>()
   const result = await esbuild.build({
     entryPoints: units.map((u) => ({ in: `${unitNamespace}:${u.unit}`, out: `${u.unit}/${stamp}` })),
     outdir: options.outDir,
@@ -116,7 +119,7 @@ async function buildTogether(
       'import.meta.filename': '__tesseraMetaFilename',
       'import.meta.dirname': '__tesseraMetaDirname',
     },
-    plugins: [generatedEntries(sources, options.root), packagesOutside, sourceFileMeta],
+    plugins: [generatedEntries(sources, options.root), packagesOutside(packageDirs), sourceFileMeta],
   })
   const ms = performance.now() - started
   return units.map((u) => {
@@ -127,7 +130,7 @@ async function buildTogether(
     const inputs = Object.keys(output?.[1].inputs ?? {})
       .filter((p) => !p.startsWith(`${unitNamespace}:`))
       .map((p) => resolve(options.root, p))
-    return { file, inputs, ms }
+    return { file, inputs, packageDirs: [...packageDirs], ms }
   })
 }
 
@@ -187,6 +190,9 @@ await runInstance({
 `
 }
 
+/** Marks the resolutions `packagesOutside` asks for itself. */
+const resolving = Symbol('resolving')
+
 /**
  * Bare imports: a package whose resolved file is TypeScript is bundled (Node could not
  * run it), as are `bundledPackages`; any other stays outside, imported by the absolute
@@ -194,16 +200,16 @@ await runInstance({
  * error; an unresolvable `import()` or `require` stays bare, so an optional dependency
  * fails at run time only if it is used, as without a build.
  */
-const packagesOutside: Plugin = {
+const packagesOutside = (packageDirs: Set<string>): Plugin => ({
   name: 'tessera-packages-outside',
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, async (args) => {
-      if (args.pluginData === packagesOutside) return undefined
+      if (args.pluginData === resolving) return undefined
       const found = await build.resolve(args.path, {
         kind: args.kind,
         importer: args.importer,
         resolveDir: args.resolveDir,
-        pluginData: packagesOutside,
+        pluginData: resolving,
       })
       if (found.errors.length > 0) {
         // A static import that cannot resolve would fail the whole instance at load:
@@ -218,10 +224,12 @@ const packagesOutside: Plugin = {
         bundledPackages.has(packageOf(args.path))
       )
         return { path: found.path }
+      const modules = found.path.lastIndexOf('/node_modules/')
+      if (modules >= 0) packageDirs.add(found.path.slice(0, modules + '/node_modules'.length))
       return { path: pathToFileURL(found.path).href, external: true }
     })
   },
-}
+})
 
 /**
  * A TypeScript file using `import.meta.url`, `.filename` or `.dirname` gets its own values

@@ -294,7 +294,7 @@ export class UnitRunner {
       program: build?.file ?? bootstrapProgram,
       nodeArgs: nodeArgs({
         tsx: build === undefined,
-        ...(build ? { readDirs: [ctx.buildDir] } : {}),
+        ...(build ? { readDirs: [ctx.buildDir, ...build.packageDirs] } : {}),
         ...(spec.memoryMb !== undefined && !useCgroup ? { heapMb: spec.memoryMb } : {}),
         ...(spec.ownFolders ? { ownFolders: spec.ownFolders } : {}),
         ...(ctx.transport.kind === 'socket' ? { transportDir: ctx.transport.dir } : {}),

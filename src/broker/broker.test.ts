@@ -1,6 +1,7 @@
 import { Type as T } from '@sinclair/typebox'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type OrdersService, orders, recorder, type UsersService, users } from '../../test/fixtures/shop.ts'
+import { rejection } from '../../test/support/rejection.ts'
 import { defineService } from '../contract/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import { fakeService, startTestSystem, type TestSystem } from '../testkit/index.ts'
@@ -27,16 +28,6 @@ async function node(
   await b.start()
   cleanup.push(() => b.stop())
   return b
-}
-
-async function rejection(p: Promise<unknown>): Promise<TesseraError> {
-  try {
-    await p
-  } catch (err) {
-    if (err instanceof TesseraError) return err
-    throw err
-  }
-  throw new Error('expected the call to fail')
 }
 
 describe('broker', () => {

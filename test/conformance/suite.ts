@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Broker, createBroker } from '../../src/broker/index.ts'
 import type { AnyService } from '../../src/contract/index.ts'
-import { TesseraError } from '../../src/errors/index.ts'
 import type { Transport } from '../../src/transport/index.ts'
+import { rejection } from '../support/rejection.ts'
 import { type EchoService, echoService, type ListenerService, listenerService } from './services.ts'
 import type { TransportSpec } from './transports.ts'
 
@@ -113,16 +113,6 @@ export function describeTransportConformance(
       }
       await node(nodeId, [echoService(nodeId)])
       return { crash: async () => net.crash?.(nodeId) }
-    }
-
-    async function rejection(p: Promise<unknown>): Promise<TesseraError> {
-      try {
-        await p
-      } catch (err) {
-        if (err instanceof TesseraError) return err
-        throw err
-      }
-      throw new Error('expected the call to fail')
     }
 
     it('answers a request with its reply, structured data intact', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import type { ServerResponse } from 'node:http'
+import { setMaxListeners } from 'node:events'
+import type { Socket } from 'node:net'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Broker } from '../broker/index.ts'
 import type { Principal } from '../context/index.ts'
@@ -51,11 +52,7 @@ export function actionHandler(deps: ActionHandlerDeps) {
     const input = route.assemble(params, req.query as Record<string, unknown> | undefined, req.body)
     route.check?.(input)
 
-    const controller = new AbortController()
-    const res = reply.raw as ServerResponse & { [CONTROLLER]?: AbortController }
-    res[CONTROLLER] = controller
-    res.once('close', abortOnClose)
-    const options: CallOptions = { timeout: timeoutMs, signal: controller.signal, requestId }
+    const options: CallOptions = { timeout: timeoutMs, signal: connectionSignal(req.raw.socket), requestId }
     if (principal) options.principal = principal
     const traceparent = req.headers.traceparent
     if (typeof traceparent === 'string') {
@@ -63,12 +60,7 @@ export function actionHandler(deps: ActionHandlerDeps) {
       const tracestate = req.headers.tracestate
       if (typeof tracestate === 'string') options.tracestate = tracestate
     }
-    let output: unknown
-    try {
-      output = await broker.call(route.service, route.action, input, options)
-    } finally {
-      res.off('close', abortOnClose)
-    }
+    const output = await broker.call(route.service, route.action, input, options)
     if (output === undefined) return reply.code(204).send()
     return reply.header('content-type', JSON_TYPE).send(JSON.stringify(output))
   }
@@ -94,10 +86,33 @@ export function actionHandler(deps: ActionHandlerDeps) {
 }
 
 const CONTROLLER = Symbol('tessera.gateway.abort')
+type TrackedSocket = Socket & { [CONTROLLER]?: AbortController }
 
-/** One shared listener (no closure per request): the client went away before the answer was written. */
-function abortOnClose(this: ServerResponse & { [CONTROLLER]?: AbortController }): void {
-  if (!this.writableFinished) this[CONTROLLER]?.abort()
+/**
+ * The signal of a client connection: it aborts when the connection closes, so the calls
+ * of every request still waiting on it are cancelled. HTTP/1.1 answers on the
+ * connection that asked, so "the client went away before the answer" is "the socket
+ * closed while the call was in flight". One controller per connection, not per
+ * request: creating an AbortController costs more than the rest of the gateway's own
+ * work on a request; listeners come and go with the calls, so a signal that aborts after
+ * its last answer reaches nobody.
+ */
+function connectionSignal(socket: TrackedSocket): AbortSignal {
+  let controller = socket[CONTROLLER]
+  if (!controller) {
+    controller = new AbortController()
+    // Pipelined requests on one connection may all be waiting: no leak warnings for them.
+    setMaxListeners(0, controller.signal)
+    socket[CONTROLLER] = controller
+    if (socket.destroyed) controller.abort()
+    else socket.once('close', abortOnClose)
+  }
+  return controller.signal
+}
+
+/** One shared listener (no closure per connection). */
+function abortOnClose(this: TrackedSocket): void {
+  this[CONTROLLER]?.abort()
 }
 
 /** The client's `x-request-id` when it looks sane, else a fresh one. */

@@ -123,6 +123,7 @@ export const faults = defineService({
       http: { method: 'GET', path: '/slow', auth: 'public' },
       handler: ({ ms }, ctx) =>
         new Promise((resolve, reject) => {
+          slowStarted.count++
           const timer = setTimeout(() => resolve({ slept: ms }), ms)
           ctx.signal.addEventListener('abort', () => {
             clearTimeout(timer)
@@ -150,6 +151,8 @@ export const faults = defineService({
 
 /** How many `faults.slow` handlers saw their signal abort. */
 export const slowAborted = { count: 0 }
+/** How many `faults.slow` handlers started (tests wait for a call to be in flight). */
+export const slowStarted = { count: 0 }
 
 export const OrderPlaced = T.Object({ orderId: T.String(), userId: T.String() })
 

@@ -4,7 +4,7 @@ import { defineService } from '../../../src/contract/index.ts'
 import { createGateway } from '../../../src/gateway/index.ts'
 import type { Logger } from '../../../src/observability/index.ts'
 import type { NodeInfo } from '../../../src/transport/index.ts'
-import { catalogService, createCounter, faults, json, orders, startGateway } from './fixtures.ts'
+import { catalogService, createCounter, faults, json, orders, slowStarted, startGateway } from './fixtures.ts'
 
 const inventory = defineService({
   name: 'inventory',
@@ -57,8 +57,9 @@ describe('gateway routes follow the registry', () => {
   it('answers 503 to a call in flight when its node crashes', async () => {
     await using sys = await startGateway([])
     const node = await sys.addNode(faults)
+    const started = slowStarted.count
     const pending = fetch(`${sys.url}/slow?ms=400`)
-    await new Promise((r) => setTimeout(r, 50))
+    await expect.poll(() => slowStarted.count, { interval: 5 }).toBe(started + 1) // in flight, not just sent
     sys.hub.leave(node.nodeId, 'crashed')
     const res = await pending
     expect(res.status).toBe(503)

@@ -250,6 +250,11 @@ export class UnitRunner {
     })
   }
 
+  /** The build new instances run; undefined without builds (or before the first). */
+  get build(): UnitBuild | undefined {
+    return this.#build
+  }
+
   /** Live instances, for tests and benches (e.g. to SIGKILL one). */
   instances(): InstanceProcess[] {
     return this.#sortedSlots().flatMap((s) => (s.instance ? [s.instance] : []))

@@ -2,10 +2,10 @@
 // a bare `node:http` hello world, a fastify hello world, and moleculer-web 0.10 calling a
 // Moleculer 0.14 service over its TCP transporter. Servers are peer processes
 // (bench/peers/http-*.ts); the load generator is this process (autocannon's API, 64
-// connections, 127.0.0.1 only). Each system is measured in ROUNDS rounds after a
-// warm-up: the best req/s and the best p99 are reported (the machine is shared), and the
-// least CPU time the system's server processes spent per request (steadier than req/s
-// when other work competes for the two cores).
+// connections, 127.0.0.1 only). All systems are started and warmed up, then measured in
+// ROUNDS interleaved rounds of BENCH_MS each. Reported: the best req/s, the best p99, and
+// the least CPU time the system's server processes spent per request (steadier than
+// req/s when other work competes for the machine's two cores).
 import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -36,55 +36,41 @@ interface Result {
   cpu: number
 }
 
+interface System {
+  name: string
+  url: string
+  peers: NamedPeer[]
+  result: Result
+}
+
 export async function benchHttp(ms: number): Promise<Row[]> {
   // BENCH_FILTER=<text>: only the systems whose name contains it (e.g. 'tessera').
   const filter = process.env.BENCH_FILTER
-  const results: Result[] = []
-  const run = async (name: string, start: (peers: NamedPeer[]) => Promise<string>) => {
+  const systems: System[] = []
+  const all: NamedPeer[] = []
+  const setUp = async (name: string, start: (peers: NamedPeer[]) => Promise<string>) => {
     if (filter && !name.includes(filter)) return
     const peers: NamedPeer[] = []
     try {
       const url = `${await start(peers)}${PATH}`
       await load(url, 1_000) // warm-up: JIT, connections, caches
-      let rate = 0
-      let p99 = Number.POSITIVE_INFINITY
-      let cpu = Number.POSITIVE_INFINITY
-      for (let round = 0; round < ROUNDS; round++) {
-        const before = cpuMs(peers)
-        const got = await load(url, ms)
-        const after = cpuMs(peers)
-        rate = Math.max(rate, got.rate)
-        p99 = Math.min(p99, got.p99)
-        if (before && after) {
-          const each = after.map((t, i) => ((t - before[i]!) * 1_000) / got.requests)
-          cpu = Math.min(
-            cpu,
-            each.reduce((a, b) => a + b, 0),
-          )
-          // BENCH_VERBOSE=1: each round's numbers, CPU per request split by process.
-          if (process.env.BENCH_VERBOSE) {
-            const split = each.map((c, i) => `${peers[i]!.name} ${c.toFixed(1)} µs`).join(', ')
-            console.error(`${name} round ${round + 1}: ${Math.round(got.rate)} req/s, CPU/req ${split}`)
-          }
-        }
-      }
-      results.push({ name, rate, p99, cpu })
+      const result = { name, rate: 0, p99: Number.POSITIVE_INFINITY, cpu: Number.POSITIVE_INFINITY }
+      systems.push({ name, url, peers, result })
     } catch (err) {
       console.error(`${name}: ${(err as Error).stack ?? err}`)
-    } finally {
-      for (const p of peers.reverse()) await p.stop().catch(() => {})
     }
   }
   const spawn = async (peers: NamedPeer[], name: string, env: Record<string, string> = {}) => {
     const peer = await startPeer(name, env)
+    all.push({ ...peer, name })
     peers.push({ ...peer, name })
     return peer.info
   }
   const dir = await mkdtemp(join(tmpdir(), 'tb-http-'))
   try {
-    await run(NODE, (peers) => spawn(peers, 'http-node'))
-    await run(FASTIFY, (peers) => spawn(peers, 'http-fastify'))
-    await run(MOL_WEB, async (peers) => {
+    await setUp(NODE, (peers) => spawn(peers, 'http-node'))
+    await setUp(FASTIFY, (peers) => spawn(peers, 'http-fastify'))
+    await setUp(MOL_WEB, async (peers) => {
       const [service, gateway, http] = [await freePort(), await freePort(), await freePort()]
       const urls = [`127.0.0.1:${service}/mol-http-service`, `127.0.0.1:${gateway}/mol-http-gateway`]
       const link = { MOL_TCP_URLS: urls.join(',') }
@@ -95,15 +81,45 @@ export async function benchHttp(ms: number): Promise<Row[]> {
         HTTP_PORT: String(http),
       })
     })
-    await run(TESSERA, async (peers) => {
+    await setUp(TESSERA, async (peers) => {
       const env = { TESSERA_DIR: join(dir, 'tessera') }
       await spawn(peers, 'http-tessera-service', env)
       return spawn(peers, 'http-tessera-gateway', env)
     })
+    // Rounds interleave the systems (all of them are up, the idle ones wait), so a burst
+    // of other work on the shared machine hits every system rather than one.
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const system of systems) await measure(system, round, ms)
+    }
   } finally {
+    for (const p of all.reverse()) await p.stop().catch(() => {})
     await rm(dir, { recursive: true, force: true })
   }
-  return rows(results)
+  return rows(systems.map((s) => s.result).filter((r) => r.rate > 0))
+}
+
+/** One round of one system; keeps the best req/s, p99 and CPU per request seen so far. */
+async function measure({ name, url, peers, result }: System, round: number, ms: number): Promise<void> {
+  try {
+    const before = cpuMs(peers)
+    const got = await load(url, ms)
+    const after = cpuMs(peers)
+    result.rate = Math.max(result.rate, got.rate)
+    result.p99 = Math.min(result.p99, got.p99)
+    if (!before || !after) return
+    const each = after.map((t, i) => ((t - before[i]!) * 1_000) / got.requests)
+    result.cpu = Math.min(
+      result.cpu,
+      each.reduce((a, b) => a + b, 0),
+    )
+    // BENCH_VERBOSE=1: each round's numbers, CPU per request split by process.
+    if (process.env.BENCH_VERBOSE) {
+      const split = each.map((c, i) => `${peers[i]!.name} ${c.toFixed(1)} µs`).join(', ')
+      console.error(`${name} round ${round + 1}: ${Math.round(got.rate)} req/s, CPU/req ${split}`)
+    }
+  } catch (err) {
+    console.error(`${name} round ${round + 1}: ${(err as Error).stack ?? err}`)
+  }
 }
 
 /**

@@ -57,7 +57,11 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
     })()
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
-  process.on('SIGINT', () => stop('SIGINT'))
+  // Ctrl-C in a terminal reaches the whole process group. An instance with a supervisor
+  // leaves the decision to it (it drains everything in order); one started alone stops.
+  process.on('SIGINT', () => {
+    if (!process.send) stop('SIGINT')
+  })
   process.on('message', (msg: ToInstance) => {
     switch (msg.type) {
       case 'ping':

@@ -1,5 +1,6 @@
+import { Server as NetServer } from 'node:net'
 import cors from '@fastify/cors'
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyListenOptions, type FastifyServerOptions } from 'fastify'
 import type { Broker } from '../broker/index.ts'
 import { type Logger, silentLogger } from '../observability/index.ts'
 import { actionHandler, requestIdOf } from './action-handler.ts'
@@ -19,6 +20,12 @@ export interface GatewayOptions {
   host?: string
   /** 0 (default) picks a free port; read it back from `url`. */
   port?: number
+  /**
+   * Listen on a socket this process inherited instead of binding `host:port`, e.g. the
+   * runtime's shared socket of a unit (`AdapterContext.listen`): `{ fd }`. Several
+   * processes listening on one socket share its connections.
+   */
+  listen?: { fd: number }
   /** Bearer JWT verification for `authenticated` routes (the default). Without it, they answer 401. */
   auth?: AuthOptions
   /** Per-client limit on action calls; 429 with `Retry-After` past it. */
@@ -49,6 +56,14 @@ export interface Gateway extends AsyncDisposable {
   routes(): RouteInfo[]
   /** Stops listening (open connections and event streams are closed), leaves the broker running. Idempotent. */
   close(): Promise<void>
+  /**
+   * Graceful close, for a restart or deploy where another process keeps serving the same
+   * socket: stops accepting connections, ends event streams (browsers reconnect
+   * elsewhere), answers every request that arrives on an open connection with
+   * `Connection: close`, closes connections still idle after `graceMs` (default 300),
+   * then waits for requests in flight (at most `timeoutMs`, default 10 000) and closes.
+   */
+  drain(options?: { graceMs?: number; timeoutMs?: number }): Promise<void>
 }
 
 /** Paths the gateway answers itself; an announced route with one of these is skipped. */
@@ -141,6 +156,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     })
 
     table.routes() // compile what is already announced before the first request arrives
+    // fastify hands its options to node's `server.listen`, which takes `fd` before `port`;
+    // its types just do not list it. A host other than `localhost` keeps it to one server.
+    if (options.listen)
+      return app.listen({ fd: options.listen.fd, host: '127.0.0.1' } as FastifyListenOptions)
     return app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 })
   }
   const release = async (): Promise<void> => {
@@ -166,6 +185,27 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   logger.info({ url: address }, 'gateway listening')
 
   let closing: Promise<void> | undefined
+  let draining: Promise<void> | undefined
+  const drain = async (graceMs: number, timeoutMs: number): Promise<void> => {
+    const server = app.server
+    // No listener on the hot path until now: from here on every answer ends its connection.
+    server.prependListener('request', (_req, res) => {
+      if (!res.headersSent) res.setHeader('connection', 'close')
+    })
+    // net's close, not http's: that one would also drop idle keep-alive connections at
+    // once, racing a client that is just sending its next request on one.
+    const drained = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()))
+    hub?.close()
+    await Promise.race([drained, new Promise((r) => setTimeout(r, graceMs))])
+    server.closeIdleConnections()
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      drained,
+      new Promise((r) => (timer = setTimeout(r, Math.max(0, timeoutMs - graceMs)))),
+    ])
+    clearTimeout(timer)
+    await gateway.close()
+  }
   const gateway: Gateway = {
     url: address,
     routes: () =>
@@ -184,6 +224,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     close() {
       closing ??= release()
       return closing
+    },
+    drain(opts = {}) {
+      if (closing) return closing
+      draining ??= drain(opts.graceMs ?? 300, opts.timeoutMs ?? 10_000)
+      return draining
     },
     [Symbol.asyncDispose]: () => gateway.close(),
   }

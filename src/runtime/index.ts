@@ -2,6 +2,13 @@
  * The runtime: runs a whole system (one process per instance), supervises it, and
  * exposes live operations through a token-protected control API. `tessera/runtime`.
  */
+export {
+  type AdapterContext,
+  type AdapterDefinition,
+  defineAdapter,
+  isAdapter,
+  type RunningAdapter,
+} from './adapter.ts'
 export * from './config/index.ts'
 export * from './control/index.ts'
 export * from './dev/index.ts'

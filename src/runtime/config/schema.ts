@@ -31,7 +31,10 @@ export const TransportConfig = T.Union([SocketTransportConfig, NatsTransportConf
 
 export const ServiceConfig = T.Object(
   {
-    /** Module whose default export (or `export`) is the ServiceDefinition; relative to the system root. */
+    /**
+     * Module whose default export (or `export`) is the ServiceDefinition, or an adapter
+     * (`defineAdapter`, e.g. the HTTP gateway); relative to the system root.
+     */
     entry: T.String({ minLength: 1 }),
     /** Named export holding the definition. Default: `default`, else the export named like the service. */
     export: T.Optional(T.String({ minLength: 1 })),
@@ -44,6 +47,21 @@ export const ServiceConfig = T.Object(
     dependsOn: T.Optional(T.Array(Name)),
     /** `own-folder`: Node's permission model limits file access to the entry's folder (and the code it needs). */
     permissions: T.Optional(T.Union([T.Literal('all'), T.Literal('own-folder')])),
+    /**
+     * A TCP socket the supervisor binds once (for the system's life) and shares with every
+     * instance of the unit: they all accept on it (the kernel spreads connections), and a
+     * restart or deploy never closes it. Port 0 picks a free one (`supervisor.address(unit)`).
+     */
+    listen: T.Optional(
+      T.Object(
+        {
+          port: T.Integer({ minimum: 0, maximum: 65535 }),
+          /** Default 127.0.0.1. */
+          host: T.Optional(T.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 )

@@ -15,6 +15,8 @@ export interface UnitSpec {
   needs: string[]
   /** Folders the unit may write to under the permission model; undefined = no restriction. */
   ownFolders: string[] | undefined
+  /** The socket its instances share (the first member's `listen` in a group). */
+  listen?: { port: number; host: string }
 }
 
 /**
@@ -55,6 +57,8 @@ export function planUnits(config: SystemConfig, root: string): UnitSpec[] {
       if (depUnit !== unitName && !unit.dependsOn.includes(depUnit)) unit.dependsOn.push(depUnit)
       if (unitOf.get(dep) !== unitName && !unit.needs.includes(dep)) unit.needs.push(dep)
     }
+    if (svc.listen && !unit.listen)
+      unit.listen = { port: svc.listen.port, host: svc.listen.host ?? '127.0.0.1' }
     if (svc.permissions === 'own-folder') {
       unit.ownFolders = [...(unit.ownFolders ?? []), resolve(entry, '..')]
     }

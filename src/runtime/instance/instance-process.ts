@@ -26,7 +26,12 @@ export interface InstanceOptions {
   /** After SIGTERM, how long before SIGKILL. */
   stopTimeoutMs: number
   onLine: (label: string, line: string) => void
+  /** A listening socket's fd in this process, inherited by the instance as fd 4 (`env.listen.fd`). */
+  listenFd?: number
 }
+
+/** The fd a shared listening socket has in an instance: the stdio entry after the IPC channel. */
+export const LISTEN_FD = 4
 
 /** The instance program of the tsx fallback: run with `--import tsx`. */
 export const bootstrapProgram = fileURLToPath(new URL('./bootstrap.ts', import.meta.url))
@@ -44,6 +49,8 @@ export class InstanceProcess {
   readonly startedAt = Date.now()
   state: InstanceState = { type: 'starting' }
   versions: { name: string; version: string }[] = []
+  /** Adapters it runs (known once ready). */
+  adapters: string[] = []
   handled = 0
   inFlight = 0
   /** Calls handled per second, over the last second or so of pongs. */
@@ -67,7 +74,10 @@ export class InstanceProcess {
     this.#child = spawn(process.execPath, [...opts.nodeArgs, opts.program], {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.extraEnv, [INSTANCE_ENV]: JSON.stringify(opts.env) },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      stdio:
+        opts.listenFd === undefined
+          ? ['ignore', 'pipe', 'pipe', 'ipc']
+          : ['ignore', 'pipe', 'pipe', 'ipc', opts.listenFd],
     })
     for (const stream of [this.#child.stdout, this.#child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => opts.onLine(this.label, line))
@@ -135,6 +145,7 @@ export class InstanceProcess {
       case 'ready':
         clearTimeout(this.#readyTimer)
         this.versions = msg.services
+        this.adapters = msg.adapters ?? []
         if (this.state.type === 'starting') this.state = { type: 'ready' }
         this.#startLiveness()
         resolveReady()

@@ -10,6 +10,8 @@ export interface InstanceEnv {
   drainTimeoutMs: number
   drainGraceMs: number
   readyTimeoutMs: number
+  /** The unit's shared listening socket, inherited as this file descriptor (config `listen`). */
+  listen?: { fd: number; host: string; port: number }
 }
 
 /** Supervisor → instance, over the IPC channel. */
@@ -17,7 +19,7 @@ export type ToInstance = { type: 'ping'; n: number } | { type: 'drain' }
 
 /** Instance → supervisor, over the IPC channel. */
 export type FromInstance =
-  | { type: 'ready'; services: { name: string; version: string }[] }
+  | { type: 'ready'; services: { name: string; version: string }[]; adapters?: string[] }
   | { type: 'pong'; n: number; handled: number; inFlight: number }
   | { type: 'failed'; message: string }
 

@@ -6,16 +6,19 @@
  *
  * Start: joins the transport with no service, waits until the services it calls are
  * visible, then hosts its own (so no call reaches it before it can make its own calls)
- * and sends `ready`. Liveness: answers `ping` with `pong` from the event loop, so a
+ * and sends `ready`; adapters (`defineAdapter`) start after the services, before `ready`,
+ * and close first on stop (no new work, in-flight finished) before the broker drains. Liveness: answers `ping` with `pong` from the event loop, so a
  * blocked loop stays silent. Stop: SIGTERM, SIGINT or `drain` → `broker.stop()` (peers
  * told first, in-flight calls answered) → exit 0. A start failure (also an entry that
  * throws while it is imported) sends `failed` and exits 1.
  */
 import { createBroker } from '../../broker/index.ts'
+import type { AnyService } from '../../contract/index.ts'
 import type { Logger } from '../../observability/index.ts'
 import type { Transport } from '../../transport/index.ts'
+import { type AdapterDefinition, isAdapter, type RunningAdapter } from '../adapter.ts'
 import type { ResolvedTransport } from '../config/units.ts'
-import { counted, pickService } from './load-service.ts'
+import { counted, pickEntry } from './load-service.ts'
 import { type FromInstance, INSTANCE_ENV, type InstanceEnv, type ToInstance } from './protocol.ts'
 
 export interface InstanceProgram {
@@ -45,11 +48,22 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
   })
 
   let stopping = false
+  const running: { name: string; adapter: RunningAdapter }[] = []
   const stop = (why: string): void => {
     if (stopping) return
     stopping = true
     void (async () => {
       logger.info({ why }, 'draining')
+      await Promise.all(
+        running.map(({ name, adapter }) =>
+          adapter.close().catch((err: unknown) => {
+            logger.error(
+              { adapter: name, err: (err as Error)?.message ?? String(err) },
+              'adapter close failed',
+            )
+          }),
+        ),
+      )
       await broker.stop()
       logger.info({}, 'stopped')
       process.disconnect?.()
@@ -78,15 +92,26 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
   try {
     // Importing the entries overlaps joining the transport (connecting to every peer).
     const loading = Promise.all(
-      env.services.map(async (spec) => pickService(spec, await program.load(spec.entry))),
+      env.services.map(async (spec) => pickEntry(spec, await program.load(spec.entry))),
     )
     loading.catch(() => {})
     await broker.start()
-    const services = await loading
+    const entries = await loading
+    const services = entries.filter((e): e is AnyService => !isAdapter(e))
+    const adapters = entries.filter(isAdapter)
     if (env.needs.length > 0) await broker.waitFor(env.needs, env.readyTimeoutMs)
     for (const service of services) await broker.addService(counted(service, () => void handled++))
-    send({ type: 'ready', services: services.map((s) => ({ name: s.name, version: s.version })) })
-    logger.info({ services: services.map((s) => `${s.name}@${s.version}`) }, 'ready')
+    for (const adapter of adapters) await startAdapter(adapter)
+    if (stopping) return
+    send({
+      type: 'ready',
+      services: services.map((s) => ({ name: s.name, version: s.version })),
+      adapters: adapters.map((a) => a.name),
+    })
+    logger.info(
+      { services: services.map((s) => `${s.name}@${s.version}`), adapters: adapters.map((a) => a.name) },
+      'ready',
+    )
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err)
     logger.error(
@@ -94,8 +119,20 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
       'start failed',
     )
     send({ type: 'failed', message })
+    await Promise.all(running.map((r) => r.adapter.close().catch(() => {})))
     await broker.stop().catch(() => {})
     process.exit(1)
+  }
+
+  async function startAdapter(adapter: AdapterDefinition): Promise<void> {
+    const started = await adapter.start(broker, {
+      listen: env!.listen,
+      drain: { timeoutMs: env!.drainTimeoutMs, graceMs: env!.drainGraceMs },
+      logger: logger.child({ adapter: adapter.name }),
+    })
+    running.push({ name: adapter.name, adapter: started })
+    // Stopped while it was starting: the stop already ran without it.
+    if (stopping) await started.close()
   }
 }
 

@@ -44,7 +44,12 @@ export interface SupervisorOptions {
 
 export interface UnitStatus {
   name: string
+  /** Services its instances host (entries known to be adapters are in `adapters`). */
   services: string[]
+  /** Adapters its instances run (`defineAdapter`), once one was ready. */
+  adapters: string[]
+  /** Its shared listening socket (config `listen`). */
+  listen: { host: string; port: number } | undefined
   state: UnitState
   restarts: number
   instances: (InstanceStatus & { rssBytes: number | undefined; cpuPercent: number | undefined })[]
@@ -77,6 +82,8 @@ export interface Supervisor extends AsyncDisposable {
   deploy(unit: string, progress?: Progress): Promise<void>
   add(name: string, service: ServiceConfig, progress?: Progress): Promise<void>
   remove(name: string, progress?: Progress): Promise<void>
+  /** Where a unit's shared socket listens (config `listen`); undefined if it has none or has not started. */
+  address(unit: string): { host: string; port: number } | undefined
   /** The runner of a unit, or of the group hosting a service; rejects with NOT_FOUND. */
   unit(name: string): UnitRunner
   subscribe(listener: (event: SupervisorEvent) => void): () => void
@@ -251,7 +258,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         transport: transport.kind,
         units: [...runners.values()].map((r) => ({
           name: r.spec.name,
-          services: r.spec.services.map((s) => s.name),
+          services: r.spec.services.map((s) => s.name).filter((n) => !r.adapters.has(n)),
+          adapters: [...r.adapters],
+          listen: r.address,
           state: r.state,
           restarts: r.restarts,
           instances: r.status().map((i) => {
@@ -304,6 +313,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       unitProgress(name, progress)('removed')
     },
     unit,
+    address: (name) => runners.get(name)?.address,
     subscribe(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)

@@ -1,11 +1,12 @@
 import { TesseraError } from '../../errors/index.ts'
 import { removeBuild, type UnitBuild } from '../build/index.ts'
 import type { ResolvedTransport, UnitSpec } from '../config/index.ts'
-import { bootstrapProgram, InstanceProcess } from '../instance/instance-process.ts'
+import { bootstrapProgram, InstanceProcess, LISTEN_FD } from '../instance/instance-process.ts'
 import type { CgroupMemory } from '../isolation/index.ts'
 import { nodeArgs } from '../isolation/index.ts'
 import { CrashHistory, type RestartPolicy } from './crash-history.ts'
 import type { Progress, SupervisorEvent } from './events.ts'
+import { bindSharedSocket, type SharedSocket } from './shared-socket.ts'
 
 export interface Timing {
   pingIntervalMs: number
@@ -78,6 +79,10 @@ export class UnitRunner {
   #build: UnitBuild | undefined
   /** Live instances per build, so a build no longer current is removed with its last instance. */
   readonly #buildUsers = new Map<UnitBuild, number>()
+  /** The unit's shared listening socket (config `listen`), bound at start, closed at stop. */
+  #socket: SharedSocket | undefined
+  /** Entries its instances run as adapters (learnt from their `ready`). */
+  readonly adapters = new Set<string>()
 
   constructor(
     readonly spec: UnitSpec,
@@ -94,6 +99,15 @@ export class UnitRunner {
    */
   start(progress: Progress = () => {}, prebuilt?: Promise<UnitBuild>): Promise<void> {
     return this.#exclusive(async () => {
+      if (this.spec.listen && !this.#socket) {
+        try {
+          this.#socket = bindSharedSocket(this.spec.listen.host, this.spec.listen.port)
+        } catch (err) {
+          this.state = 'stopped'
+          throw err
+        }
+        progress(`listening on ${this.#socket.host}:${this.#socket.port} (shared by its instances)`)
+      }
       if (this.#ctx.build) {
         try {
           const build = await (prebuilt ?? this.#ctx.build(this.spec))
@@ -225,6 +239,7 @@ export class UnitRunner {
     for (const slot of this.#slots.values()) clearTimeout(slot.restartTimer)
     this.#notify()
     await Promise.all([...this.#all].map((i) => this.#retire(i)))
+    this.#socket?.close()
     this.state = 'stopped'
     this.#notify()
   }
@@ -248,6 +263,11 @@ export class UnitRunner {
         uptimeMs: Date.now() - inst.startedAt,
       }
     })
+  }
+
+  /** Where the unit's shared socket listens (config `listen`), once started. */
+  get address(): { host: string; port: number } | undefined {
+    return this.#socket && { host: this.#socket.host, port: this.#socket.port }
   }
 
   /** The build new instances run; undefined without builds (or before the first). */
@@ -295,7 +315,11 @@ export class UnitRunner {
         drainTimeoutMs: ctx.timing.drainTimeoutMs,
         drainGraceMs: ctx.timing.drainGraceMs,
         readyTimeoutMs: ctx.timing.readyTimeoutMs,
+        ...(this.#socket
+          ? { listen: { fd: LISTEN_FD, host: this.#socket.host, port: this.#socket.port } }
+          : {}),
       },
+      ...(this.#socket ? { listenFd: this.#socket.fd } : {}),
       program: build?.file ?? bootstrapProgram,
       nodeArgs: nodeArgs({
         tsx: build === undefined,
@@ -322,12 +346,12 @@ export class UnitRunner {
       )
     }
     const serving = inst.ready
-      .then(() =>
-        ctx.awaitVisible(
-          nodeId,
-          spec.services.map((s) => s.name),
-        ),
-      )
+      .then(() => {
+        for (const a of inst.adapters) this.adapters.add(a)
+        // Adapters are not on the transport: only the services it hosts can become visible.
+        const hosted = inst.versions.map((s) => s.name)
+        return hosted.length > 0 ? ctx.awaitVisible(nodeId, hosted) : undefined
+      })
       .then(() => {
         if (inst.state.type !== 'ready') throw new TesseraError('UNAVAILABLE', `${inst.label} exited`)
         this.#visible.add(inst)

@@ -69,6 +69,10 @@ async function openPostgres<DB>(config: { url: string; schema: string }): Promis
     options: `-c search_path=${config.schema}`,
     max: 10,
   })
+  // An idle pooled connection that the server ends (a restart, an administrator) is
+  // reported on the pool; unhandled, that event would crash the process. The pool
+  // drops the client and opens a new one on the next query, so there is nothing to do.
+  pool.on('error', () => {})
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
 }
 

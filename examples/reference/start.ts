@@ -3,10 +3,11 @@
  * as its own process under the runtime (as `tessera up` would), each with its own SQLite
  * file under `examples/reference/.tessera/data` (or its own schema in `DATABASE_URL`),
  * migrated when it starts; a local fake rates API stands in for the outside one unless
- * `QUOTES_API_URL` is set; the HTTP gateway serves the API, its docs and the web page.
+ * `QUOTES_API_URL` is set; the HTTP gateway (the `gateway` unit, its own process too)
+ * serves the API, its docs and the web page on a socket the supervisor holds.
  * The control API works as with `tessera up`, so
  * `npx tessera status -c examples/reference/tessera.config.ts` shows it.
- * Ctrl-C (SIGINT) or SIGTERM closes the gateway, then drains every instance.
+ * Ctrl-C (SIGINT) or SIGTERM drains every instance, the gateway first.
  *
  * Environment: `PORT` (8080), `TESSERA_JWT_SECRET`, `TESSERA_DATA_DIR`, `DATABASE_URL`,
  * `QUOTES_API_URL`, `TESSERA_ADMIN_EMAILS`, and the gateway's (see gateway/options.ts).
@@ -14,7 +15,6 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { createGateway, type Gateway } from '../../src/gateway/index.ts'
 import {
   type ControlServer,
   createSupervisor,
@@ -27,7 +27,7 @@ import {
   writeControlState,
 } from '../../src/runtime/index.ts'
 import { type FakeQuotesApi, startFakeQuotesApi } from './fake-quotes-api.ts'
-import { referenceGatewayOptions } from './gateway/options.ts'
+import { DEFAULT_PORT } from './gateway/options.ts'
 import config from './tessera.config.ts'
 
 /** The folder of `tessera.config.ts`: entries, the state dir and the default data dir are relative to it. */
@@ -35,6 +35,8 @@ export const REFERENCE_ROOT = dirname(fileURLToPath(import.meta.url))
 
 /** Variables handed on from `env` to every service process. */
 const SERVICE_ENV = ['TESSERA_JWT_SECRET', 'DATABASE_URL', 'TESSERA_ADMIN_EMAILS'] as const
+/** Variables handed on to the gateway's processes as well. */
+const GATEWAY_ENV = ['RATE_LIMIT_PER_MINUTE', 'CORS_ORIGINS'] as const
 
 export interface ReferenceOptions {
   /** Configuration (see the file comment). Default `process.env`. */
@@ -54,7 +56,8 @@ export interface ReferenceOptions {
 
 export interface RunningReference extends AsyncDisposable {
   readonly supervisor: Supervisor
-  readonly gateway: Gateway
+  /** Where the gateway unit listens, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string
   /** The local rates API, when `QUOTES_API_URL` was not set. */
   readonly quotesApi: FakeQuotesApi | undefined
   readonly control: ControlServer | undefined
@@ -62,18 +65,18 @@ export interface RunningReference extends AsyncDisposable {
   readonly dataDir: string
   /** Units that did not start (crash loop, or a dependency that did not). */
   readonly failed: string[]
-  /** Closes the gateway, drains every instance, closes the control API and the fake. Idempotent. */
+  /** Drains every instance (the gateway first), closes the control API and the fake. Idempotent. */
   close(): Promise<void>
 }
 
 /**
- * Starts the reference system under the runtime, then its gateway. Rejects (after
+ * Starts the reference system under the runtime, the gateway unit last. Rejects (after
  * stopping whatever had started) when the gateway cannot listen or the config is wrong;
  * units that fail to start are reported in `failed`, the rest keeps running.
  *
  * @example
  * await using ref = await startReference({ env: { ...process.env, PORT: '0' }, stateDir: tmp, control: false })
- * await fetch(`${ref.gateway.url}/products`)
+ * await fetch(`${ref.url}/products`)
  */
 export async function startReference(options: ReferenceOptions = {}): Promise<RunningReference> {
   const env = options.env ?? process.env
@@ -84,11 +87,9 @@ export async function startReference(options: ReferenceOptions = {}): Promise<Ru
   let quotesApi: FakeQuotesApi | undefined
   let supervisor: Supervisor | undefined
   let control: ControlServer | undefined
-  let gateway: Gateway | undefined
   let closing: Promise<void> | undefined
   const close = () => {
     closing ??= (async () => {
-      await gateway?.close()
       await supervisor?.down(progress)
       await control?.close()
       if (control) await removeControlState(stateDir)
@@ -108,10 +109,21 @@ export async function startReference(options: ReferenceOptions = {}): Promise<Ru
     // Set even when empty (= unset for the services): the launcher's own environment, which
     // every instance inherits, must not override what `env` says.
     for (const name of SERVICE_ENV) shared[name] = env[name] ?? ''
+    const port = env.PORT === undefined || env.PORT === '' ? DEFAULT_PORT : Number(env.PORT)
+    if (!Number.isInteger(port) || port < 0 || port > 65_535)
+      throw new TypeError(`PORT must be 0..65535, got "${env.PORT}"`)
+    const gatewayEnv: Record<string, string> = { ...shared, PORT: String(port) }
+    for (const name of GATEWAY_ENV) gatewayEnv[name] = env[name] ?? ''
     const services: Record<string, ServiceConfig> = Object.fromEntries(
       Object.entries(config.services as Record<string, ServiceConfig>).map(([name, spec]) => [
         name,
-        { ...spec, env: { ...spec.env, ...shared } },
+        name === 'gateway'
+          ? {
+              ...spec,
+              env: { ...spec.env, ...gatewayEnv },
+              listen: { port, host: env.GATEWAY_HOST || '127.0.0.1' },
+            }
+          : { ...spec, env: { ...spec.env, ...shared } },
       ]),
     )
     progress(
@@ -126,7 +138,17 @@ export async function startReference(options: ReferenceOptions = {}): Promise<Ru
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.onLog ? { onLog: options.onLog } : {}),
     })
-    const { failed } = await supervisor.up(progress)
+    let gatewayProblem = ''
+    const { failed } = await supervisor.up((line) => {
+      if (line.startsWith('gateway: ')) gatewayProblem = line
+      progress(line)
+    })
+    const address = supervisor.address('gateway')
+    if (!address || failed.includes('gateway')) {
+      const err = new Error(`the gateway did not start: ${gatewayProblem}`) as NodeJS.ErrnoException
+      if (gatewayProblem.includes('EADDRINUSE')) err.code = 'EADDRINUSE'
+      throw err
+    }
 
     if (options.control ?? true) {
       control = await startControlServer({
@@ -144,10 +166,9 @@ export async function startReference(options: ReferenceOptions = {}): Promise<Ru
       })
     }
 
-    gateway = await createGateway(referenceGatewayOptions(supervisor.caller, env))
     const running: RunningReference = {
       supervisor,
-      gateway,
+      url: `http://${address.host}:${address.port}`,
       quotesApi,
       control,
       dataDir,
@@ -189,8 +210,8 @@ async function main(): Promise<void> {
   say('')
   say(`up in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   if (ref.failed.length > 0) say(`NOT running: ${ref.failed.join(', ')} (see ${logsHint})`)
-  say(`  web page      ${ref.gateway.url}/`)
-  say(`  API docs      ${ref.gateway.url}/docs   (OpenAPI: ${ref.gateway.url}/openapi.json)`)
+  say(`  web page      ${ref.url}/`)
+  say(`  API docs      ${ref.url}/docs   (OpenAPI: ${ref.url}/openapi.json)`)
   if (ref.control) {
     say(
       `  control API   http://127.0.0.1:${ref.control.port}   (token in ${join(ref.supervisor.stateDir, 'control.json')})`,
@@ -203,7 +224,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return
     stopping = true
-    say(`${signal}: closing the gateway, draining the services…`)
+    say(`${signal}: draining the gateway, then the services…`)
     void ref.close().then(
       () => {
         say('stopped')

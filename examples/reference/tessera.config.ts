@@ -3,8 +3,12 @@
  * Data goes to `$TESSERA_DATA_DIR` (default `.tessera/data`) as one SQLite file per
  * service, or to PostgreSQL when `DATABASE_URL` is set; quotes reads `QUOTES_API_URL`
  * (run `npx tsx examples/reference/fake-quotes-api.ts` for a local one).
+ * The HTTP gateway is a unit too (an adapter): it listens on `$PORT` (8080) at
+ * `$GATEWAY_HOST` (127.0.0.1), a socket its instances share.
  */
 import { defineSystem } from '../../src/runtime/config/index.ts'
+
+const port = process.env.PORT ? Number(process.env.PORT) : 8080
 
 export default defineSystem({
   name: 'reference',
@@ -17,5 +21,11 @@ export default defineSystem({
     orders: { entry: './services/orders/service.ts', instances: 2, dependsOn: ['users', 'catalog'] },
     notifications: { entry: './services/notifications/service.ts' },
     quotes: { entry: './services/quotes/service.ts' },
+    // The HTTP gateway: started once every service it routes to serves.
+    gateway: {
+      entry: './gateway/entry.ts',
+      dependsOn: ['auth', 'users', 'catalog', 'orders', 'notifications', 'quotes'],
+      listen: { port, host: process.env.GATEWAY_HOST || '127.0.0.1' },
+    },
   },
 })

@@ -3,7 +3,8 @@
  * how it asks about revoked ones, the live notification stream, the web page and limits.
  *
  * @example
- * await using gateway = await createGateway(referenceGatewayOptions(supervisor.caller, process.env))
+ * // gateway/entry.ts: the gateway unit's adapter, in its own process
+ * const gateway = await createGateway({ ...referenceGatewayOptions(broker, process.env), listen })
  */
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'

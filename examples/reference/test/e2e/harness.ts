@@ -61,7 +61,7 @@ export async function startE2e(options: { databaseUrl?: string } = {}): Promise<
     throw new Error(`units did not start: ${ref.failed.join(', ')}\n${logs.slice(-40).join('\n')}`)
   }
   return {
-    url: ref.gateway.url,
+    url: ref.url,
     ref,
     quotesApi: ref.quotesApi!,
     logs,

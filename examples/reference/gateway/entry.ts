@@ -1,0 +1,22 @@
+/**
+ * The `gateway` unit of the reference system: the HTTP gateway as an adapter, run by the
+ * runtime in its own process(es) like every service. Its instances share the socket the
+ * supervisor binds (config `listen`), so a restart or deploy of the gateway starts the
+ * new instance before the old one stops accepting and drains: no request is lost.
+ * Its options come from the environment (see options.ts).
+ */
+import { createGateway } from '../../../src/gateway/index.ts'
+import { defineAdapter } from '../../../src/runtime/index.ts'
+import { referenceGatewayOptions } from './options.ts'
+
+export default defineAdapter({
+  name: 'gateway',
+  async start(broker, { listen, drain, logger }) {
+    const gateway = await createGateway({
+      ...referenceGatewayOptions(broker, process.env),
+      ...(listen ? { listen: { fd: listen.fd } } : {}),
+      logger,
+    })
+    return { close: () => gateway.drain(drain) }
+  },
+})

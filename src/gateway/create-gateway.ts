@@ -60,8 +60,9 @@ export interface Gateway extends AsyncDisposable {
    * Graceful close, for a restart or deploy where another process keeps serving the same
    * socket: stops accepting connections, ends event streams (browsers reconnect
    * elsewhere), answers every request that arrives on an open connection with
-   * `Connection: close`, closes connections still idle after `graceMs` (default 300),
-   * then waits for requests in flight (at most `timeoutMs`, default 10 000) and closes.
+   * `Connection: close`, closes keep-alive connections still idle after `graceMs` (at
+   * least 2 s), waits for requests in flight (in all at most `timeoutMs`, default
+   * 10 000), then closes what is left.
    */
   drain(options?: { graceMs?: number; timeoutMs?: number }): Promise<void>
 }
@@ -196,14 +197,19 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     // once, racing a client that is just sending its next request on one.
     const drained = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()))
     hub?.close()
-    await Promise.race([drained, new Promise((r) => setTimeout(r, graceMs))])
+    // A connection in use gets `Connection: close` with its next answer; one idle for the
+    // whole grace is closed then. Closing idle ones at once would cross requests clients
+    // are just sending on them (a busy client's connection is idle for microseconds).
+    const wait = (ms: number) => {
+      let timer: NodeJS.Timeout | undefined
+      return Promise.race([drained, new Promise((r) => (timer = setTimeout(r, ms)))]).finally(() =>
+        clearTimeout(timer),
+      )
+    }
+    const idleGraceMs = Math.min(Math.max(graceMs, 2_000), timeoutMs)
+    await wait(idleGraceMs)
     server.closeIdleConnections()
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([
-      drained,
-      new Promise((r) => (timer = setTimeout(r, Math.max(0, timeoutMs - graceMs)))),
-    ])
-    clearTimeout(timer)
+    await wait(timeoutMs - idleGraceMs)
     await gateway.close()
   }
   const gateway: Gateway = {

@@ -46,6 +46,8 @@ function httpLoad(base: string, path: string, method = 'GET', body?: unknown) {
         ? {}
         : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
       signal: AbortSignal.timeout(10_000),
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}: ${(err.cause as Error | undefined)?.message ?? ''}`)
     })
     const text = await res.text()
     if (res.status !== 200) throw new Error(`HTTP ${res.status} ${text}`)

@@ -18,6 +18,11 @@ export interface GatewayOptions {
   /** The broker calls go through; the gateway never builds one. Start it before or after. */
   broker: Broker
   host?: string
+  /**
+   * How long the route of a service whose last instance left stays routable (answering
+   * 503 while it may come back, e.g. after a crash) before it answers 404. Default 60 000 ms.
+   */
+  routeGraceMs?: number
   /** 0 (default) picks a free port; read it back from `url`. */
   port?: number
   /**
@@ -91,7 +96,11 @@ const RESERVED = new Set(['/healthz', '/readyz', '/openapi.json', '/docs', '/doc
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { broker } = options
   const logger = (options.logger ?? silentLogger).child({ component: 'gateway' })
-  const table = new RouteTable(broker.registry, { logger, reserved: RESERVED })
+  const table = new RouteTable(broker.registry, {
+    logger,
+    reserved: RESERVED,
+    ...(options.routeGraceMs === undefined ? {} : { graceMs: options.routeGraceMs }),
+  })
   const auth = createAuthenticator(options.auth)
   const limiter = options.rateLimit ? createRateLimiter(options.rateLimit) : undefined
   const hub = options.sse ? new SseHub(options.sse) : undefined

@@ -46,6 +46,12 @@ const METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
  * unchanged announcements. Bad entries (garbage shapes, schemas that do not compile,
  * conflicting or reserved paths) are skipped with one warning each.
  *
+ * A route whose last instance left stays routable for a grace period (60 s by
+ * default): a service that crashed or is being restarted answers 503 (the call waits
+ * briefly for an instance, then fails UNAVAILABLE), not 404 as if it never existed.
+ * Such routes are not listed in `routes()` (OpenAPI, readiness); after the grace they
+ * answer 404.
+ *
  * @example
  * const table = new RouteTable(broker.registry, { logger, reserved: new Set(['/healthz']) })
  * table.lookup('GET', '/users/7') // { route, params: { id: '7' } } or undefined
@@ -64,11 +70,19 @@ export class RouteTable {
   #dirty = true
   #version = 0
   #scheduled: NodeJS.Immediate | undefined
+  /** Routes of actions no longer announced, kept for `#graceMs` (see the class comment). */
+  #gone = new Map<string, { route: GatewayRoute; since: number }>()
+  readonly #graceMs: number
+  #expiry: NodeJS.Timeout | undefined
 
-  constructor(registry: Registry, options: { logger: Logger; reserved: ReadonlySet<string> }) {
+  constructor(
+    registry: Registry,
+    options: { logger: Logger; reserved: ReadonlySet<string>; graceMs?: number },
+  ) {
     this.#registry = registry
     this.#logger = options.logger
     this.#reserved = options.reserved
+    this.#graceMs = options.graceMs ?? 60_000
     this.#unsubscribe = registry.subscribe(() => {
       this.#dirty = true
       // Rebuild off the request path; a lookup before then rebuilds itself.
@@ -107,6 +121,8 @@ export class RouteTable {
     this.#unsubscribe()
     if (this.#scheduled) clearImmediate(this.#scheduled)
     this.#scheduled = undefined
+    if (this.#expiry) clearTimeout(this.#expiry)
+    this.#expiry = undefined
   }
 
   #refresh(): void {
@@ -136,10 +152,49 @@ export class RouteTable {
       }
       routes.push(route)
     }
+    this.#keepGone(router, compiled)
     this.#router = router
     this.#routes = routes
     this.#compiled = compiled
     this.#version++
+  }
+
+  /** Routes that were live and are no longer announced stay in the router for the grace. */
+  #keepGone(
+    router: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>,
+    compiled: Map<string, { route: GatewayRoute | undefined }>,
+  ): void {
+    const now = Date.now()
+    for (const [id, was] of this.#compiled) {
+      if (was.route && !compiled.has(id) && !this.#gone.has(id))
+        this.#gone.set(id, { route: was.route, since: now })
+    }
+    let next = Number.POSITIVE_INFINITY
+    for (const [id, gone] of this.#gone) {
+      const until = gone.since + this.#graceMs
+      if (compiled.has(id) || until <= now) {
+        this.#gone.delete(id)
+        continue
+      }
+      next = Math.min(next, until)
+      try {
+        router.on(gone.route.method, gone.route.path, noop, gone.route)
+      } catch {
+        // A live route took the path meanwhile: it wins.
+      }
+    }
+    if (this.#expiry) clearTimeout(this.#expiry)
+    this.#expiry = undefined
+    if (next !== Number.POSITIVE_INFINITY) {
+      this.#expiry = setTimeout(
+        () => {
+          this.#expiry = undefined
+          this.#dirty = true
+        },
+        next - now + 1,
+      )
+      this.#expiry.unref()
+    }
   }
 
   /** Every (service, action) pair announced by any node, sorted so conflicts resolve the same way each time. */

@@ -44,14 +44,17 @@ describe('gateway routes follow the registry', () => {
     expect(await json(ready)).toEqual({ status: 'ready', routes: 1 })
   })
 
-  it('stops routing to a service that left: 404, and readyz is no longer ready', async () => {
-    await using sys = await startGateway([])
+  it('answers 503 for a service that left while it may come back, 404 after the grace; readyz is no longer ready', async () => {
+    await using sys = await startGateway([], { routeGraceMs: 1_500 })
     const node = await sys.addNode(inventory)
     expect((await fetch(`${sys.url}/stock/abc`)).status).toBe(200)
     await node.stop()
-    const res = await fetch(`${sys.url}/stock/abc`)
-    expect(res.status).toBe(404)
+    const during = await fetch(`${sys.url}/stock/abc`)
+    expect(during.status).toBe(503)
+    expect((await json(during)).error.code).toBe('UNAVAILABLE')
     expect((await fetch(`${sys.url}/readyz`)).status).toBe(503)
+    expect(sys.gateway.routes()).toEqual([])
+    await expect.poll(async () => (await fetch(`${sys.url}/stock/abc`)).status, { timeout: 5_000 }).toBe(404)
   })
 
   it('answers 503 to a call in flight when its node crashes', async () => {

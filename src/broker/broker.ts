@@ -16,6 +16,7 @@ import { type Logger, silentLogger } from '../observability/index.ts'
 import {
   type Balancer,
   excludeTried,
+  excludeUnavailable,
   leastOutstanding,
   preferLocal,
   Registry,
@@ -125,13 +126,13 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     emit: (from, event, payload) => emitter.emit(from, event, payload),
   }
 
-  const chooser = pickBalancer(options.balancer, outstanding)
+  const chooser = pickBalancer(options.balancer, outstanding, breakers.isAvailable)
   const send: Next = pipeline(
     [
       fallback(),
       ...(options.middleware ?? []),
       retry({ budget, clock }),
-      balance(registry, chooser, breakers.isAvailable),
+      balance(registry, chooser),
       breakers.middleware(),
     ],
     createDispatch({ host, transport, pending, port, outstanding }),
@@ -275,11 +276,20 @@ export function createBroker(options: BrokerOptions = {}): Broker {
   return broker
 }
 
-function pickBalancer(choice: BrokerOptions['balancer'], outstanding: Map<string, number>): Balancer {
-  if (typeof choice === 'function') return choice
+/**
+ * Instances with an open circuit are skipped first, whatever the chooser (when all are
+ * open, one is picked anyway and its breaker answers CIRCUIT_OPEN); then a local one is
+ * preferred and instances this call already tried are avoided.
+ */
+function pickBalancer(
+  choice: BrokerOptions['balancer'],
+  outstanding: Map<string, number>,
+  isAvailable: (service: string, nodeId: string) => boolean,
+): Balancer {
+  if (typeof choice === 'function') return excludeUnavailable(isAvailable, choice)
   const base =
     choice === 'least-outstanding' ? leastOutstanding((id) => outstanding.get(id) ?? 0) : roundRobin()
-  return excludeTried(preferLocal(base))
+  return excludeUnavailable(isAvailable, excludeTried(preferLocal(base)))
 }
 
 function defaultNodeId(): string {

@@ -66,7 +66,7 @@ export function encodeEnvelope(msg: Envelope): Uint8Array {
   try {
     return packr.pack(toTuple(msg))
   } catch (err) {
-    throw new TesseraError('BAD_REQUEST', `message cannot be encoded: ${(err as Error).message}`, undefined, {
+    throw new TesseraError('BAD_REQUEST', `message cannot be encoded: ${errorText(err)}`, undefined, {
       cause: err,
     })
   }
@@ -137,6 +137,47 @@ function malformed(why: string): TesseraError {
   return new TesseraError('BAD_REQUEST', `malformed message: ${why}`)
 }
 
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : describeValue(err)
+}
+
+/**
+ * A short description of any decoded value for an error message. Never throws: no
+ * `JSON.stringify` (it throws on a bigint) and no string conversion of objects (one
+ * without a prototype has no `toString`). Bigints get an `n`; nesting and length are cut.
+ */
+function describeValue(v: unknown, depth = 0): string {
+  switch (typeof v) {
+    case 'bigint':
+      return `${v}n`
+    case 'number':
+      return Object.is(v, -0) ? '-0' : String(v)
+    case 'string':
+      return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)
+    case 'boolean':
+    case 'undefined':
+      return String(v)
+    case 'symbol':
+      return 'a symbol'
+    case 'function':
+      return 'a function'
+  }
+  if (v === null) return 'null'
+  if (ArrayBuffer.isView(v)) return `${v.byteLength} bytes`
+  if (depth >= 2) return Array.isArray(v) ? '[…]' : '{…}'
+  if (Array.isArray(v)) {
+    const items = v.slice(0, 4).map((x) => describeValue(x, depth + 1))
+    return `[${items.join(', ')}${v.length > 4 ? ', …' : ''}]`
+  }
+  if (v instanceof Map || v instanceof Set || v instanceof Date || v instanceof Error)
+    return `a ${v.constructor.name}`
+  const keys = Object.keys(v as object)
+  const entries = keys
+    .slice(0, 4)
+    .map((k) => `${JSON.stringify(k)}: ${describeValue((v as Record<string, unknown>)[k], depth + 1)}`)
+  return `{${entries.join(', ')}${keys.length > 4 ? ', …' : ''}}`
+}
+
 /**
  * Decodes and shape-checks one message from an untrusted peer. Never returns
  * something half-valid: any deviation throws BAD_REQUEST saying what was wrong,
@@ -153,7 +194,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     try {
       raw = packr.unpack(bytes)
     } catch (err) {
-      throw malformed(`not msgpack (${(err as Error).message})`)
+      throw malformed(`not msgpack (${errorText(err)})`)
     }
   } finally {
     reader.reset(EMPTY)
@@ -203,12 +244,13 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
       arity(raw, 2)
       return { kind: kind === Kind.PING ? 'ping' : 'pong', n: num(raw[1], 'n') }
     default:
-      throw malformed(`unknown kind ${JSON.stringify(kind)}`)
+      throw malformed(`unknown kind ${describeValue(kind)}`)
   }
 }
 
 function arity(raw: unknown[], n: number): void {
-  if (raw.length !== n) throw malformed(`kind ${raw[0]} needs ${n} elements, got ${raw.length}`)
+  if (raw.length !== n)
+    throw malformed(`kind ${describeValue(raw[0])} needs ${n} elements, got ${raw.length}`)
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 // Tests that run whole systems (many processes, load generators, a browser) are the
@@ -13,7 +14,15 @@ const shared = {
   env: { NODE_ENV: 'test' },
 }
 
+// `tessera` and `tessera/<part>` mean the sources in this checkout (as tsconfig's paths).
+const src = fileURLToPath(new URL('./src/', import.meta.url))
+const alias = [
+  { find: /^tessera$/, replacement: `${src}index.ts` },
+  { find: /^tessera\/(.+)$/, replacement: `${src}$1/index.ts` },
+]
+
 export default defineConfig({
+  resolve: { alias },
   test: {
     projects: [
       {

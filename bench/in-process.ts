@@ -2,8 +2,8 @@
 // vs Moleculer's local broker.call with parameter validation, in the same run.
 import { Type as T } from '@sinclair/typebox'
 import { ServiceBroker } from 'moleculer'
-import { createBroker } from '../src/broker/index.ts'
-import { defineService } from '../src/contract/index.ts'
+import { createBroker } from 'tessera/broker'
+import { defineService } from 'tessera/contract'
 import { rate } from './lib/measure.ts'
 import type { Row } from './lib/report.ts'
 

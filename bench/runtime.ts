@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createSupervisor, defineSystem, type SupervisorEvent } from '../src/runtime/index.ts'
+import { createSupervisor, defineSystem, type SupervisorEvent } from 'tessera/runtime'
 import type { Row } from './lib/report.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))

@@ -2,7 +2,7 @@
 // `echo.ping` action with a validated input, answering its input. Peers and clients
 // import it from here so every row measures the same payload.
 import { Type as T } from '@sinclair/typebox'
-import { defineService } from '../../src/contract/index.ts'
+import { defineService } from 'tessera/contract'
 
 export const input = { text: 'hello', n: 42 }
 

@@ -1,9 +1,9 @@
 // Tessera gateway side of the HTTP benchmark: a broker on the socket transport
 // (TESSERA_DIR) and `createGateway` on 127.0.0.1; "ready <url>" once the greeter's
 // route is exposed.
-import { createBroker } from '../../src/broker/index.ts'
-import { createGateway } from '../../src/gateway/index.ts'
-import { socketTransport } from '../../src/transport/socket/index.ts'
+import { createBroker } from 'tessera/broker'
+import { createGateway } from 'tessera/gateway'
+import { socketTransport } from 'tessera/transport/socket'
 
 const broker = createBroker({
   nodeId: 'http-gateway',

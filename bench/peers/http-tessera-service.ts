@@ -2,9 +2,9 @@
 // `GET /hello/:name` with a validated input, on the socket transport (TESSERA_DIR).
 // Outputs are not re-validated, as in production.
 import { Type as T } from '@sinclair/typebox'
-import { createBroker } from '../../src/broker/index.ts'
-import { defineService } from '../../src/contract/index.ts'
-import { socketTransport } from '../../src/transport/socket/index.ts'
+import { createBroker } from 'tessera/broker'
+import { defineService } from 'tessera/contract'
+import { socketTransport } from 'tessera/transport/socket'
 
 const greeter = defineService({
   name: 'greeter',

@@ -1,8 +1,8 @@
 // Tessera server side: a broker hosting `echo` over the socket transport (TESSERA_DIR)
 // or NATS (NATS_URL). Outputs are not re-validated, as in production (NODE_ENV).
-import { createBroker } from '../../src/broker/index.ts'
-import { natsTransport } from '../../src/transport/nats/index.ts'
-import { socketTransport } from '../../src/transport/socket/index.ts'
+import { createBroker } from 'tessera/broker'
+import { natsTransport } from 'tessera/transport/nats'
+import { socketTransport } from 'tessera/transport/socket'
 import { echo } from '../lib/echo.ts'
 
 const dir = process.env.TESSERA_DIR

@@ -1,5 +1,5 @@
 import { Type as T } from '@sinclair/typebox'
-import { defineService, subscribe } from '../../src/contract/index.ts'
+import { defineService, subscribe } from 'tessera/contract'
 import type { GreeterService } from './greeter.ts' // types only: no runtime dependency
 
 export const frontDesk = defineService({

@@ -1,5 +1,5 @@
 import { Type as T } from '@sinclair/typebox'
-import { defineService } from '../../src/contract/index.ts'
+import { defineService } from 'tessera/contract'
 
 export const greeter = defineService({
   name: 'greeter',

@@ -1,7 +1,7 @@
 // Two services calling each other, each on its own broker, joined in one process.
 // Swap `inProcessTransport(hub)` for the socket or NATS transport to split them up.
-import { createBroker } from '../../src/broker/index.ts'
-import { InProcessHub, inProcessTransport } from '../../src/transport/in-process/index.ts'
+import { createBroker } from 'tessera/broker'
+import { InProcessHub, inProcessTransport } from 'tessera/transport/in-process'
 import { type FrontDeskService, frontDesk, seen } from './front-desk.ts'
 import { greeter } from './greeter.ts'
 

@@ -25,7 +25,7 @@ import {
   type SupervisorEvent,
   startControlServer,
   writeControlState,
-} from '../../src/runtime/index.ts'
+} from 'tessera/runtime'
 import { type FakeQuotesApi, startFakeQuotesApi } from './fake-quotes-api.ts'
 import { DEFAULT_PORT } from './gateway/options.ts'
 import config from './tessera.config.ts'

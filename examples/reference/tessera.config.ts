@@ -6,7 +6,7 @@
  * The HTTP gateway is a unit too (an adapter): it listens on `$PORT` (8080) at
  * `$GATEWAY_HOST` (127.0.0.1), a socket its instances share.
  */
-import { defineSystem } from '../../src/runtime/config/index.ts'
+import { defineSystem } from 'tessera/runtime'
 
 const port = process.env.PORT ? Number(process.env.PORT) : 8080
 

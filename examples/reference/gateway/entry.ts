@@ -5,8 +5,8 @@
  * new instance before the old one stops accepting and drains: no request is lost.
  * Its options come from the environment (see options.ts).
  */
-import { createGateway } from '../../../src/gateway/index.ts'
-import { defineAdapter } from '../../../src/runtime/index.ts'
+import { createGateway } from 'tessera/gateway'
+import { defineAdapter } from 'tessera/runtime'
 import { referenceGatewayOptions } from './options.ts'
 
 export default defineAdapter({

@@ -8,8 +8,8 @@
  */
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Broker } from '../../../src/broker/index.ts'
-import type { GatewayOptions } from '../../../src/gateway/index.ts'
+import type { Broker } from 'tessera/broker'
+import type { GatewayOptions } from 'tessera/gateway'
 import type { AuthService } from '../services/auth/service.ts'
 import { ISSUER, jwtSecretFromEnv } from '../services/auth/tokens.ts'
 

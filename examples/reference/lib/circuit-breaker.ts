@@ -1,4 +1,4 @@
-import { TesseraError } from '../../../src/errors/index.ts'
+import { TesseraError } from 'tessera/errors'
 
 export type CircuitState = 'closed' | 'open' | 'half-open'
 

@@ -1,6 +1,6 @@
-import type { Principal } from '../../../src/context/index.ts'
-import type { Context } from '../../../src/contract/index.ts'
-import { TesseraError } from '../../../src/errors/index.ts'
+import type { Principal } from 'tessera/context'
+import type { Context } from 'tessera/contract'
+import { TesseraError } from 'tessera/errors'
 
 /**
  * The principal a call is made for; UNAUTHORIZED when there is none. The gateway sets it

@@ -1,5 +1,5 @@
 import type { Kysely, Migration } from 'kysely'
-import { TesseraError } from '../../../src/errors/index.ts'
+import { TesseraError } from 'tessera/errors'
 import { openDatabase, type ServiceDatabase } from './database.ts'
 import type { DatabaseConfig } from './database-config.ts'
 

@@ -3,9 +3,10 @@
  * events → notifications), as a set of tests that run on any database: the SQLite file
  * declares them over temp files, the PostgreSQL file over a real server.
  */
+
+import type { AnyService } from 'tessera/contract'
+import { startTestSystem } from 'tessera/testkit'
 import { expect, it } from 'vitest'
-import type { AnyService } from '../../../src/contract/index.ts'
-import { startTestSystem } from '../../../src/testkit/index.ts'
 import { type AuthService, createAuthService } from '../services/auth/service.ts'
 import { type CatalogService, createCatalogService } from '../services/catalog/service.ts'
 import { createNotificationsService, type NotificationsService } from '../services/notifications/service.ts'

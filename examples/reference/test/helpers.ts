@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Principal } from '../../../src/context/index.ts'
+import type { Principal } from 'tessera/context'
 import type { DatabaseConfig } from '../lib/database-config.ts'
 import { verifyAccessToken } from '../services/auth/tokens.ts'
 

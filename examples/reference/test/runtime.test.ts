@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createSupervisor, type ServiceConfig } from 'tessera/runtime'
 import { expect, it } from 'vitest'
-import { createSupervisor, type ServiceConfig } from '../../../src/runtime/index.ts'
 import type { AuthService } from '../services/auth/service.ts'
 import type { CatalogService } from '../services/catalog/service.ts'
 import type { NotificationsService } from '../services/notifications/service.ts'

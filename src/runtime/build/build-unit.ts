@@ -1,5 +1,5 @@
 import { readFile, rm } from 'node:fs/promises'
-import { dirname, join, relative, resolve } from 'node:path'
+import { dirname, extname, join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { BuildFailure, Message, Plugin } from 'esbuild'
 import { TesseraError } from '../../errors/index.ts'
@@ -35,18 +35,24 @@ export interface BuildIssue {
   text: string
 }
 
-const here = dirname(fileURLToPath(import.meta.url))
-const runInstanceModule = resolve(here, '../instance/run-instance.ts')
+const self = fileURLToPath(import.meta.url)
+const here = dirname(self)
+// `.ts` in a checkout (tests run the sources), `.js` in the published build.
+const ext = extname(self)
+const runInstanceModule = resolve(here, `../instance/run-instance${ext}`)
 const transportModules: Record<ResolvedTransport['kind'], { file: string; name: string }> = {
-  socket: { file: resolve(here, '../config/transport-socket.ts'), name: 'socketTransportOf' },
-  nats: { file: resolve(here, '../config/transport-nats.ts'), name: 'natsTransportOf' },
+  socket: { file: resolve(here, `../config/transport-socket${ext}`), name: 'socketTransportOf' },
+  nats: { file: resolve(here, `../config/transport-nats${ext}`), name: 'natsTransportOf' },
 }
 /**
  * Pure-JS packages every instance loads through Tessera, bundled rather than imported:
  * TypeBox's ESM build is some 200 modules, and loading it as one saves ~7 MB RSS and
  * start time per process. Anything with native code or file lookups stays outside.
+ * `tessera` itself is bundled too: the generated entry imports the instance program by
+ * path, and a service's `import … from 'tessera'` must reach the same modules (one
+ * TesseraError class, one adapter brand) rather than a second copy loaded by URL.
  */
-const bundledPackages = new Set(['@sinclair/typebox'])
+const bundledPackages = new Set(['@sinclair/typebox', 'tessera'])
 let stamps = 0
 
 /**

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { extname } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { TesseraError } from '../../errors/index.ts'
@@ -34,7 +35,9 @@ export interface InstanceOptions {
 export const LISTEN_FD = 4
 
 /** The instance program of the tsx fallback: run with `--import tsx`. */
-export const bootstrapProgram = fileURLToPath(new URL('./bootstrap.ts', import.meta.url))
+export const bootstrapProgram = fileURLToPath(
+  new URL(`./bootstrap${extname(import.meta.url)}`, import.meta.url),
+)
 
 /**
  * One instance: a Node process running its unit's program. `ready` resolves once it hosts

@@ -1,12 +1,30 @@
 import { createRequire } from 'node:module'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { TesseraError } from '../../errors/index.ts'
 
 const require = createRequire(import.meta.url)
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 
-/** The tsx loader, resolved from this package so instances need no tsx of their own. */
-export const tsxLoader = require.resolve('tsx')
+/**
+ * The tsx loader of the `build: false` fallback, resolved from this package so instances
+ * need no tsx of their own. tsx is not a dependency of the published package (instances
+ * run esbuild bundles): a project that wants the fallback installs it, and is told so.
+ */
+export function tsxLoader(): string {
+  try {
+    return require.resolve('tsx')
+  } catch {
+    try {
+      return createRequire(`${process.cwd()}/`).resolve('tsx')
+    } catch {
+      throw new TesseraError(
+        'BAD_REQUEST',
+        '`build: false` runs entries through tsx, which is not installed: run `npm install --save-dev tsx`, or remove `build: false`',
+      )
+    }
+  }
+}
 
 /**
  * Node flags for one instance. `tsx` loads TypeScript through tsx's loader (the
@@ -25,7 +43,7 @@ export function nodeArgs(options: {
   readDirs?: string[]
 }): string[] {
   const args = options.tsx
-    ? ['--import', tsxLoader]
+    ? ['--import', tsxLoader()]
     : (process.env.XARGS ?? '--enable-source-maps').split(' ').filter(Boolean)
   if (options.heapMb !== undefined) args.push(`--max-old-space-size=${options.heapMb}`)
   if (options.ownFolders) {

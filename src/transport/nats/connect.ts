@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { type ConnectionOptions, connect, credsAuthenticator, type NatsConnection } from 'nats'
+import type { ConnectionOptions, NatsConnection } from 'nats'
 import { TesseraError } from '../../errors/index.ts'
 import type { NatsCredentials, ResolvedNatsOptions } from './options.ts'
 
@@ -11,6 +11,7 @@ import type { NatsCredentials, ResolvedNatsOptions } from './options.ts'
  * creds file.
  */
 export async function openConnection(options: ResolvedNatsOptions, name: string): Promise<NatsConnection> {
+  const nats = await loadNats()
   const connectionOptions: ConnectionOptions = {
     servers: options.servers,
     name,
@@ -18,23 +19,45 @@ export async function openConnection(options: ResolvedNatsOptions, name: string)
     maxReconnectAttempts: -1,
     reconnectTimeWait: options.reconnectTimeWaitMs,
     reconnectJitter: Math.min(100, options.reconnectTimeWaitMs),
-    ...(await credentialOptions(options.credentials)),
+    ...(await credentialOptions(nats, options.credentials)),
   }
   try {
-    return await connect(connectionOptions)
+    return await nats.connect(connectionOptions)
   } catch (err) {
     throw connectError(err, options.servers)
   }
 }
 
+type NatsModule = typeof import('nats')
+
+/**
+ * `nats` is an optional peer dependency: only systems on the NATS transport need it, so
+ * it is loaded when the first connection opens. Missing, it is a BAD_REQUEST naming the
+ * package to install rather than a module-resolution error from deep inside Tessera.
+ */
+async function loadNats(): Promise<NatsModule> {
+  try {
+    return await import('nats')
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw err
+    throw new TesseraError(
+      'BAD_REQUEST',
+      'the NATS transport needs the `nats` package: run `npm install nats`',
+      undefined,
+      { cause: err },
+    )
+  }
+}
+
 async function credentialOptions(
+  nats: NatsModule,
   credentials: NatsCredentials | undefined,
 ): Promise<Partial<ConnectionOptions>> {
   if (credentials === undefined) return {}
   if ('token' in credentials) return { token: credentials.token }
   if ('user' in credentials) return { user: credentials.user, pass: credentials.pass }
   try {
-    return { authenticator: credsAuthenticator(await readFile(credentials.credsFile)) }
+    return { authenticator: nats.credsAuthenticator(await readFile(credentials.credsFile)) }
   } catch (err) {
     throw new TesseraError('BAD_REQUEST', `cannot read NATS creds file ${credentials.credsFile}`, undefined, {
       cause: err,

@@ -1,6 +1,6 @@
+import { defineService, subscribe } from 'tessera/contract'
+import { fakeService, startTestSystem } from 'tessera/testkit'
 import { describe, expect, it } from 'vitest'
-import { defineService, subscribe } from '../../../../src/contract/index.ts'
-import { fakeService, startTestSystem } from '../../../../src/testkit/index.ts'
 import { principalOf, rejectionOf, TEST_SECRET, type TempSqlite, tempSqlite } from '../../test/helpers.ts'
 import type { UsersService } from '../users/service.ts'
 import { type AuthService, createAuthService } from './service.ts'

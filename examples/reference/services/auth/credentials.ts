@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { TesseraError } from '../../../../src/errors/index.ts'
+import { TesseraError } from 'tessera/errors'
 import type { AuthDb } from './db/schema.ts'
 
 /** A pending registration older than this may be taken over by a new one for the same email. */

@@ -1,6 +1,6 @@
 import { Type as T } from '@sinclair/typebox'
-import { defineService } from '../../../../src/contract/index.ts'
-import { TesseraError } from '../../../../src/errors/index.ts'
+import { defineService } from 'tessera/contract'
+import { TesseraError } from 'tessera/errors'
 import { type DatabaseConfig, databaseConfigFromEnv } from '../../lib/database-config.ts'
 import { requirePrincipal } from '../../lib/principal.ts'
 import { DisplayName, Email, Id, Password, Timestamp } from '../../lib/schemas.ts'

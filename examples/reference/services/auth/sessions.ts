@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { TesseraError } from '../../../../src/errors/index.ts'
+import { TesseraError } from 'tessera/errors'
 import type { AuthDb } from './db/schema.ts'
 import { hashRefreshToken, newRefreshToken, signAccessToken } from './tokens.ts'
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { jwtVerify, SignJWT } from 'jose'
-import type { Principal } from '../../../../src/context/index.ts'
-import { TesseraError } from '../../../../src/errors/index.ts'
+import type { Principal } from 'tessera/context'
+import { TesseraError } from 'tessera/errors'
 
 export const ISSUER = 'tessera-reference'
 const DEV_SECRET = 'tessera-dev-secret-do-not-use-in-production-0123456789'

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely'
-import { TesseraError } from '../../../../src/errors/index.ts'
+import { TesseraError } from 'tessera/errors'
 import type { CatalogDb } from './db/schema.ts'
 
 export interface ReservationItem {

@@ -1,6 +1,6 @@
 import { Type as T } from '@sinclair/typebox'
-import { defineService } from '../../../../src/contract/index.ts'
-import { TesseraError } from '../../../../src/errors/index.ts'
+import { defineService } from 'tessera/contract'
+import { TesseraError } from 'tessera/errors'
 import { type DatabaseConfig, databaseConfigFromEnv } from '../../lib/database-config.ts'
 import { DEFAULT_LIMIT, Id, Items, Limit, Offset } from '../../lib/schemas.ts'
 import { databaseSlot } from '../../lib/service-database.ts'

@@ -1,6 +1,6 @@
+import { defineService, subscribe } from 'tessera/contract'
+import { startTestSystem } from 'tessera/testkit'
 import { describe, expect, it } from 'vitest'
-import { defineService, subscribe } from '../../../../src/contract/index.ts'
-import { startTestSystem } from '../../../../src/testkit/index.ts'
 import { eventually, rejectionOf, type TempSqlite, tempSqlite } from '../../test/helpers.ts'
 import { OrderPlaced } from '../orders/service.ts'
 import { createNotificationsService, type NotificationsService } from './service.ts'

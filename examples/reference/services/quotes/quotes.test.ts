@@ -1,5 +1,5 @@
+import { startTestSystem } from 'tessera/testkit'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { startTestSystem } from '../../../../src/testkit/index.ts'
 import { type FakeQuotesApi, startFakeQuotesApi } from '../../fake-quotes-api.ts'
 import { rejectionOf } from '../../test/helpers.ts'
 import { createQuotesService, type QuotesOptions, type QuotesService } from './service.ts'

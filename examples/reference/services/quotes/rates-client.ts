@@ -1,6 +1,6 @@
 import { Type as T } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { TesseraError } from '../../../../src/errors/index.ts'
+import { TesseraError } from 'tessera/errors'
 
 const RateResponse = TypeCompiler.Compile(
   T.Object({

@@ -1,6 +1,6 @@
 import { Type as T } from '@sinclair/typebox'
-import { defineService } from '../../../../src/contract/index.ts'
-import { isTesseraError, TesseraError } from '../../../../src/errors/index.ts'
+import { defineService } from 'tessera/contract'
+import { isTesseraError, TesseraError } from 'tessera/errors'
 import { type CircuitBreaker, createCircuitBreaker } from '../../lib/circuit-breaker.ts'
 import { TtlCache } from '../../lib/ttl-cache.ts'
 import { fetchRate, type Rate } from './rates-client.ts'

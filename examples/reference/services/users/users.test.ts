@@ -1,5 +1,5 @@
+import { startTestSystem } from 'tessera/testkit'
 import { describe, expect, it } from 'vitest'
-import { startTestSystem } from '../../../../src/testkit/index.ts'
 import { rejectionOf, type TempSqlite, tempSqlite } from '../../test/helpers.ts'
 import { createUsersService, type UsersService } from './service.ts'
 

@@ -3,10 +3,13 @@
  * (`startSystem` for up/dev, the control API for everything else).
  */
 import { Command } from 'commander'
+import { init } from './commands/init.ts'
 import { logs } from './commands/logs.ts'
 import { add, call, down, op, scale, status } from './commands/ops.ts'
 import { up } from './commands/up.ts'
-import { out } from './output.ts'
+import { handleClosedStdout, out } from './output.ts'
+
+handleClosedStdout()
 
 const program = new Command('tessera').description('Run and operate a Tessera system').showHelpAfterError()
 const withState = (cmd: Command) =>
@@ -14,6 +17,13 @@ const withState = (cmd: Command) =>
     .option('-c, --config <file>', 'system config', 'tessera.config.ts')
     .option('--state-dir <dir>', 'state dir of the running system (default: from the config)')
 
+program
+  .command('init')
+  .description('write a new system (two services, a gateway, a test) into a folder')
+  .argument('[dir]', 'the folder (created if missing)', '.')
+  .option('-f, --force', 'write into a folder that already has files')
+  .option('--tessera <spec>', 'the tessera dependency to write (version range, tarball or folder)')
+  .action((d: string, o) => init(d, o))
 withState(program.command('up').description('start the system (foreground unless --detach)'))
   .option('-d, --detach', 'run in the background')
   .option('-q, --quiet', 'do not print instance logs (they are still kept per service)')

@@ -1,10 +1,22 @@
 /** The CLI's only way to the terminal: library code never writes there itself. */
+let stdoutClosed = false
+let onStdoutClosed: () => void = () => process.exit(0)
+
+/** `text` with exactly one newline at its end, so messages never run into each other. */
+export function asLine(text: string): string {
+  return text.endsWith('\n') ? text : `${text}\n`
+}
+
 export const out = {
   line(text = ''): void {
-    process.stdout.write(`${text}\n`)
+    if (!stdoutClosed) process.stdout.write(asLine(text))
   },
   error(text: string): void {
-    process.stderr.write(`${text}\n`)
+    process.stderr.write(asLine(text))
+  },
+  /** Bytes as they are (`tessera logs`). */
+  raw(chunk: string | Uint8Array): void {
+    if (!stdoutClosed) process.stdout.write(chunk)
   },
   /** Left-aligned columns, widths from the widest cell. */
   table(rows: string[][]): void {
@@ -17,6 +29,25 @@ export const out = {
           .trimEnd(),
       )
   },
+}
+
+/**
+ * Makes a reader that stops early (`tessera status | head -3`) end the CLI quietly: the
+ * EPIPE on stdout stops all further output and runs `onClosed` (default: exit 0; `up`
+ * drains first). Any other stdout error stays fatal.
+ */
+export function handleClosedStdout(stream: NodeJS.EventEmitter = process.stdout): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err
+    if (stdoutClosed) return
+    stdoutClosed = true
+    onStdoutClosed()
+  })
+}
+
+/** What to do once stdout's reader went away (see `handleClosedStdout`). */
+export function whenStdoutCloses(action: () => void): void {
+  onStdoutClosed = action
 }
 
 export function formatBytes(bytes: number | undefined): string {

@@ -21,7 +21,7 @@ export async function logs(unit: string, options: StateOptions & { follow?: bool
     if (size === offset) return
     await new Promise<void>((resolve, reject) => {
       const stream = createReadStream(file, { start: offset, end: size - 1 })
-      stream.on('data', (chunk) => process.stdout.write(chunk))
+      stream.on('data', (chunk) => out.raw(chunk))
       stream.on('end', resolve)
       stream.on('error', reject)
     })

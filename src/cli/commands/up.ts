@@ -3,7 +3,7 @@ import { mkdir, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describeEvent, readControlState, startSystem, watchUnits } from '../../runtime/index.ts'
-import { out } from '../output.ts'
+import { out, whenStdoutCloses } from '../output.ts'
 import { type StateOptions, stateDirOf } from '../state.ts'
 
 export interface UpOptions extends StateOptions {
@@ -47,6 +47,8 @@ export async function up(options: UpOptions, dev = false): Promise<void> {
     stopWatching()
     void running.close().then(() => process.exit(0))
   }
+  // `tessera up | head`: once the reader is gone, drain and exit 0 rather than die on EPIPE.
+  whenStdoutCloses(() => shutdown('stdout closed'))
   process.on('SIGINT', () => shutdown('SIGINT'))
   process.on('SIGTERM', () => shutdown('SIGTERM'))
 }

@@ -20,13 +20,20 @@ const bin = fileURLToPath(new URL('../../../bin/tessera.mjs', import.meta.url))
  */
 export async function up(options: UpOptions, dev = false): Promise<void> {
   if (options.detach) return detach(options)
+  // While `up` runs, its progress callback prints each step of a unit (and the steps that
+  // are no event: a unit not started, or failed); the same steps also arrive as `progress`
+  // events, printed only once `up` is done (operations through the control API, dev rolls).
+  let starting = true
   const running = await startSystem({
     ...(options.config ? { configFile: options.config } : {}),
-    onEvent: (e) => out.line(`tessera: ${describeEvent(e)}`),
+    onEvent: (e) => {
+      if (!(starting && e.type === 'progress')) out.line(`tessera: ${describeEvent(e)}`)
+    },
     ...(options.quiet ? {} : { onLog: (label: string, line: string) => out.line(`[${label}] ${line}`) }),
     progress: (m) => out.line(`tessera: ${m}`),
     onDown: () => process.exit(0),
   })
+  starting = false
   const { state, failed } = running
   out.line(
     `tessera: ${state.system} is up; control API on 127.0.0.1:${state.port} (${state.stateDir}/control.json)`,

@@ -22,7 +22,8 @@ import {
   Registry,
   roundRobin,
 } from '../registry/index.ts'
-import type { NodeInfo, Transport } from '../transport/index.ts'
+import type { Transport } from '../transport/index.ts'
+import type { NodeInfo } from '../wire/index.ts'
 import { balance } from './balance.ts'
 import { type ContextPort, createClient } from './call-context.ts'
 import { Caller } from './caller.ts'

@@ -1,5 +1,5 @@
 import { TesseraError } from '../errors/index.ts'
-import type { ResponseMessage } from '../transport/index.ts'
+import type { ResponseMessage } from '../wire/index.ts'
 import type { DeadlineEntry, DeadlineWatch, Expirable } from './deadline-watch.ts'
 
 /**

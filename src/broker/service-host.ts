@@ -3,7 +3,7 @@ import { resolvePolicy } from '../contract/index.ts'
 import { normalizeError, TesseraError } from '../errors/index.ts'
 import { type Bulkhead, createBulkhead } from '../middleware/index.ts'
 import type { Logger } from '../observability/index.ts'
-import type { ActionInfo, ServiceInfo } from '../transport/index.ts'
+import type { ActionInfo, ServiceInfo } from '../wire/index.ts'
 import type { CallContext } from './call-context.ts'
 
 /** One action hosted here, with what running it needs, resolved once. */

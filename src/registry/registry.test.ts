@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { NodeInfo } from '../transport/index.ts'
+import type { NodeInfo } from '../wire/index.ts'
 import { Registry, type RegistryChange } from './registry.ts'
 
 const node = (

@@ -1,6 +1,6 @@
 import type { EventMode } from '../contract/index.ts'
 import type { Endpoint } from '../middleware/index.ts'
-import type { ActionInfo, NodeInfo, ServiceInfo } from '../transport/index.ts'
+import type { ActionInfo, NodeInfo, ServiceInfo } from '../wire/index.ts'
 
 /** A subscribing service and the nodes where it runs, for one event name. */
 export interface EventGroup {

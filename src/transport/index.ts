@@ -1,3 +1,4 @@
+// The wire vocabulary lives in `src/wire/`; re-exported so `tessera/transport` keeps its surface.
 export type {
   ActionInfo,
   CancelMessage,
@@ -8,5 +9,5 @@ export type {
   ResponseMessage,
   ServiceInfo,
   WireContext,
-} from './messages.ts'
+} from '../wire/index.ts'
 export type { Transport, TransportHandlers } from './transport.ts'

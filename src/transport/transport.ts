@@ -1,4 +1,4 @@
-import type { Message, NodeInfo } from './messages.ts'
+import type { Message, NodeInfo } from '../wire/index.ts'
 
 /**
  * What the broker gives a transport: where to deliver what arrives.

@@ -1,5 +1,5 @@
 import { TesseraError } from '../../errors/index.ts'
-import type { Message, NodeInfo } from '../messages.ts'
+import type { Message, NodeInfo } from '../../wire/index.ts'
 import type { Transport, TransportHandlers } from '../transport.ts'
 
 interface Member {

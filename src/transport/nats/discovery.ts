@@ -1,7 +1,7 @@
 import type { Msg } from 'nats'
 import { type ControlMessage, decodeEnvelope } from '../../codec/index.ts'
 import type { Logger } from '../../observability/index.ts'
-import type { NodeInfo } from '../messages.ts'
+import type { NodeInfo } from '../../wire/index.ts'
 import type { TransportHandlers } from '../transport.ts'
 import { PeerTable } from './peer-table.ts'
 import { nodeIdOf, nodeToken, type Subjects } from './subjects.ts'

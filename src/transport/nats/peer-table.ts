@@ -1,4 +1,4 @@
-import type { NodeInfo } from '../messages.ts'
+import type { NodeInfo } from '../../wire/index.ts'
 import type { BatchTarget } from './batch.ts'
 import { nodeToken, type Subjects } from './subjects.ts'
 

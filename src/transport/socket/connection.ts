@@ -2,7 +2,7 @@ import type { Socket } from 'node:net'
 import { decodeEnvelope, type Envelope, encodeEnvelope } from '../../codec/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 import type { Logger } from '../../observability/index.ts'
-import type { NodeInfo } from '../messages.ts'
+import type { NodeInfo } from '../../wire/index.ts'
 import { FrameParser } from './frame-parser.ts'
 import { FrameWriter } from './frame-writer.ts'
 

@@ -1,4 +1,4 @@
-import type { NodeInfo } from '../messages.ts'
+import type { NodeInfo } from '../../wire/index.ts'
 import type { TransportHandlers } from '../transport.ts'
 import type { Connection } from './connection.ts'
 

@@ -1,7 +1,7 @@
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { Message } from '../messages.ts'
+import type { Message } from '../../wire/index.ts'
 import { type SocketTransport, socketTransport } from './socket-transport.ts'
 import { ctx, info, type Recorder, recorder, removeDir, tempDir, until } from './test-support.ts'
 

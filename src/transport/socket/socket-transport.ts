@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
 import { type Envelope, encodeEnvelope } from '../../codec/index.ts'
-import type { Message, NodeInfo } from '../messages.ts'
+import type { Message, NodeInfo } from '../../wire/index.ts'
 import type { Transport, TransportHandlers } from '../transport.ts'
 import { Connection } from './connection.ts'
 import { dialPeer } from './dial.ts'

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from '../../observability/index.ts'
-import type { Message, NodeInfo, WireContext } from '../messages.ts'
+import type { Message, NodeInfo, WireContext } from '../../wire/index.ts'
 import type { TransportHandlers } from '../transport.ts'
 
 /** A short temp dir (Unix socket paths are limited to 107 bytes); remove it with `rm`. */

@@ -1,5 +1,5 @@
 import type { Logger } from '../../../observability/index.ts'
-import type { Message, NodeInfo } from '../../messages.ts'
+import type { Message, NodeInfo } from '../../../wire/index.ts'
 import type { TransportHandlers } from '../../transport.ts'
 
 /** Everything a transport reported, for assertions in tests. */

@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr'
 import { TesseraError, type WireError } from '../errors/index.ts'
-import type { Message, NodeInfo, WireContext } from '../transport/index.ts'
+import type { Message, NodeInfo, WireContext } from '../wire/index.ts'
 import { FastReader, FastWriter, UNSUPPORTED } from './fast-msgpack.ts'
 
 /**

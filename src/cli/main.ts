@@ -34,7 +34,7 @@ withState(program.command('dev').description('up, and roll a service whenever it
 withState(
   program.command('status').description('services, instances, state, restarts, pid, memory, cpu, req/s'),
 )
-  .option('--json', 'print the raw status')
+  .option('--json', 'print the rows as JSON: an array, one object per instance')
   .action((o) => status(o))
 withState(
   program

@@ -1,33 +1,86 @@
-import { controlClient } from '../../runtime/index.ts'
+import { controlClient, type SystemStatus } from '../../runtime/index.ts'
 import { formatBytes, out } from '../output.ts'
 import { controlState, type StateOptions } from '../state.ts'
 
 const client = async (options: StateOptions) => controlClient(await controlState(options))
 const progress = (message: string) => out.line(`  ${message}`)
 
-export async function status(options: StateOptions & { json?: boolean }): Promise<void> {
-  const s = await (await client(options)).status()
-  if (options.json) return out.line(JSON.stringify(s, null, 2))
-  out.line(`${s.system} (${s.transport})`)
-  const rows = [['SERVICE', 'VERSION', 'INSTANCE', 'STATE', 'RESTARTS', 'PID', 'MEM', 'CPU', 'REQ/S']]
+/** One row of `tessera status`: an instance, or a unit that has none. `--json` prints these. */
+export interface StatusRow {
+  /** The unit's services joined by `+`, or the unit's name when it hosts only adapters (a gateway). */
+  service: string
+  unit: string
+  version: string | null
+  instance: string | null
+  state: string
+  unitState: string
+  restarts: number
+  pid: number | null
+  rssBytes: number | null
+  cpuPercent: number | null
+  reqPerSec: number | null
+}
+
+export function statusRows(s: SystemStatus): StatusRow[] {
+  const rows: StatusRow[] = []
   for (const unit of s.units) {
+    const base = {
+      service: unit.services.join('+') || unit.name,
+      unit: unit.name,
+      unitState: unit.state,
+      restarts: unit.restarts,
+    }
     for (const i of unit.instances) {
-      rows.push([
-        unit.services.join('+'),
-        i.versions.map((v) => v.version).join('+') || '-',
-        i.label,
-        unit.state === 'running' ? i.state : `${i.state} (${unit.state})`,
-        String(unit.restarts),
-        String(i.pid ?? '-'),
-        formatBytes(i.rssBytes),
-        i.cpuPercent === undefined ? '-' : `${i.cpuPercent}%`,
-        String(i.reqPerSec),
-      ])
+      rows.push({
+        ...base,
+        version: i.versions.map((v) => v.version).join('+') || null,
+        instance: i.label,
+        state: i.state,
+        pid: i.pid ?? null,
+        rssBytes: i.rssBytes ?? null,
+        cpuPercent: i.cpuPercent ?? null,
+        reqPerSec: i.reqPerSec,
+      })
     }
     if (unit.instances.length === 0)
-      rows.push([unit.services.join('+'), '-', '-', unit.state, String(unit.restarts), '-', '-', '-', '-'])
+      rows.push({
+        ...base,
+        version: null,
+        instance: null,
+        state: unit.state,
+        pid: null,
+        rssBytes: null,
+        cpuPercent: null,
+        reqPerSec: null,
+      })
   }
-  out.table(rows)
+  return rows
+}
+
+/** The status table: a header, then one line per row; no cell is ever empty. */
+export function statusTable(s: SystemStatus): string[][] {
+  const table = [['SERVICE', 'VERSION', 'INSTANCE', 'STATE', 'RESTARTS', 'PID', 'MEM', 'CPU', 'REQ/S']]
+  for (const r of statusRows(s)) {
+    table.push([
+      r.service,
+      r.version ?? '-',
+      r.instance ?? '-',
+      r.instance === null || r.unitState === 'running' ? r.state : `${r.state} (${r.unitState})`,
+      String(r.restarts),
+      String(r.pid ?? '-'),
+      formatBytes(r.rssBytes ?? undefined),
+      r.cpuPercent === null ? '-' : `${r.cpuPercent}%`,
+      String(r.reqPerSec ?? '-'),
+    ])
+  }
+  return table.map((row) => row.map((cell) => cell || '-'))
+}
+
+export async function status(options: StateOptions & { json?: boolean }): Promise<void> {
+  const s = await (await client(options)).status()
+  if (options.json) return out.line(JSON.stringify(statusRows(s), null, 2))
+  out.line(`${s.system} (${s.transport})`)
+  out.table(statusTable(s))
 }
 
 export async function scale(assignments: string[], options: StateOptions): Promise<void> {

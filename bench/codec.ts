@@ -1,10 +1,11 @@
 // Codec microbenchmark: encoding and decoding representative Tessera messages with
-// the codec (src/codec/message-codec.ts, its hand-written fast path) beside msgpackr's
-// Packr/Unpackr used directly on the same envelope tuple. Synchronous loops (an
+// the codec (src/codec/message-codec.ts) beside msgpackr's Packr/Unpackr used directly
+// on the same envelope tuple: the ratio is what the codec adds (the tuple, the shape
+// check), and the yardstick for any hand-written fast path (see
+// docs/decisions/0009-hand-written-msgpack.md). Synchronous loops (an
 // `await` per op would cost more than the op), contenders alternated in short rounds,
 // best round kept: on a shared 2-core machine outside load then hurts all alike.
 import { Packr } from 'msgpackr'
-import { FastReader } from '../src/codec/fast-msgpack.ts'
 import { decodeEnvelope, type Envelope, encodeEnvelope, Kind } from '../src/codec/message-codec.ts'
 import type { Row } from './lib/report.ts'
 
@@ -82,12 +83,6 @@ const plain = new Packr({
 // reference point only.
 const records = new Packr({ useRecords: true, structures: [], mapsAsObjects: true })
 
-const reader = new FastReader()
-function fastRead(bytes: Uint8Array): unknown {
-  reader.reset(bytes)
-  return reader.value()
-}
-
 let sink = 0
 
 /** Calls `op` in batches until `ms` have passed; returns ops per second. */
@@ -121,13 +116,12 @@ function best(
   return out
 }
 
-const FAST_ENC = 'encodeEnvelope (fast-msgpack)'
+const CODEC_ENC = 'encodeEnvelope (codec)'
 const PLAIN_ENC = 'msgpackr pack (codec options)'
 const REC_ENC = 'msgpackr pack (records, shared structures)'
-const FAST_DEC = 'fast-msgpack FastReader'
+const CODEC_DEC = 'decodeEnvelope (codec, with shape check)'
 const PLAIN_DEC = 'msgpackr unpack (codec options)'
 const REC_DEC = 'msgpackr unpack (records, shared structures)'
-const CODEC_DEC = 'decodeEnvelope (fast-msgpack + shape check)'
 
 /** `ms` is the budget for the whole part (BENCH_MS, default 2000 ms; about 2.5x that in all). */
 export function benchCodec(ms: number): Row[] {
@@ -136,13 +130,10 @@ export function benchCodec(ms: number): Row[] {
   for (const [label, msg] of Object.entries(messages)) {
     const tuple = toTuple(msg)
     const bytes = encodeEnvelope(msg).slice()
-    const plainBytes = plain.pack(tuple)
-    if (Buffer.compare(Buffer.from(bytes), plainBytes) !== 0)
-      throw new Error(`${label}: fast path and msgpackr differ`)
     const recBytes = records.pack(tuple)
     const enc = best(
       {
-        [FAST_ENC]: () => encodeEnvelope(msg),
+        [CODEC_ENC]: () => encodeEnvelope(msg),
         [PLAIN_ENC]: () => plain.pack(toTuple(msg)),
         [REC_ENC]: () => records.pack(toTuple(msg)),
       },
@@ -150,10 +141,9 @@ export function benchCodec(ms: number): Row[] {
     )
     const dec = best(
       {
-        [FAST_DEC]: () => fastRead(bytes),
+        [CODEC_DEC]: () => decodeEnvelope(bytes),
         [PLAIN_DEC]: () => plain.unpack(bytes),
         [REC_DEC]: () => records.unpack(recBytes),
-        [CODEC_DEC]: () => decodeEnvelope(bytes),
       },
       slice,
     )
@@ -161,26 +151,9 @@ export function benchCodec(ms: number): Row[] {
     const unit = 'ops/s'
     rows.push({ group, name: PLAIN_ENC, value: enc[PLAIN_ENC]!, unit })
     rows.push({ group, name: REC_ENC, value: enc[REC_ENC]!, unit, baseline: PLAIN_ENC })
-    rows.push({
-      group,
-      name: FAST_ENC,
-      value: enc[FAST_ENC]!,
-      unit,
-      baseline: PLAIN_ENC,
-      aim: '>= 1.3x vs msgpackr to keep it',
-      met: enc[FAST_ENC]! / enc[PLAIN_ENC]! >= 1.3,
-    })
+    rows.push({ group, name: CODEC_ENC, value: enc[CODEC_ENC]!, unit, baseline: PLAIN_ENC })
     rows.push({ group, name: PLAIN_DEC, value: dec[PLAIN_DEC]!, unit })
     rows.push({ group, name: REC_DEC, value: dec[REC_DEC]!, unit, baseline: PLAIN_DEC })
-    rows.push({
-      group,
-      name: FAST_DEC,
-      value: dec[FAST_DEC]!,
-      unit,
-      baseline: PLAIN_DEC,
-      aim: '>= 1.3x vs msgpackr to keep it',
-      met: dec[FAST_DEC]! / dec[PLAIN_DEC]! >= 1.3,
-    })
     rows.push({ group, name: CODEC_DEC, value: dec[CODEC_DEC]!, unit, baseline: PLAIN_DEC })
   }
   if (sink === -1) console.log(sink)

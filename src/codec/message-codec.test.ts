@@ -166,6 +166,29 @@ describe('message codec', () => {
     expect(() => decodeEnvelope(packr.pack(tuple))).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }))
   })
 
+  it('encodes a message whose payload getter encodes another message while it is being encoded', () => {
+    const ctx = { requestId: 'r', traceparent: 't', timeout: 1 }
+    let inner: Uint8Array | undefined
+    const input = {
+      before: 'a'.repeat(40),
+      get nested() {
+        inner = encodeEnvelope({ kind: 'cancel', id: 3 })
+        return 'n'
+      },
+      after: [1, { b: 'c' }],
+    }
+    const outer = encodeEnvelope({ kind: 'request', id: 1, service: 's', action: 'a', ctx, input })
+    expect(decodeEnvelope(inner!)).toEqual({ kind: 'cancel', id: 3 })
+    expect(decodeEnvelope(outer)).toEqual({
+      kind: 'request',
+      id: 1,
+      service: 's',
+      action: 'a',
+      ctx,
+      input: { before: 'a'.repeat(40), nested: 'n', after: [1, { b: 'c' }] },
+    })
+  })
+
   it('throws BAD_REQUEST for a message msgpack cannot encode', () => {
     expect(() => encodeEnvelope({ kind: 'response', id: 1, ok: true, output: 10n ** 30n })).toThrow(
       expect.objectContaining({ code: 'BAD_REQUEST' }),

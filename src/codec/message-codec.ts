@@ -1,7 +1,6 @@
 import { Packr } from 'msgpackr'
 import { TesseraError, type WireError } from '../errors/index.ts'
 import type { Message, NodeInfo, WireContext } from '../wire/index.ts'
-import { FastReader, FastWriter, UNSUPPORTED } from './fast-msgpack.ts'
 
 /**
  * Message kinds on the wire. Each message is one msgpack array whose first element
@@ -35,36 +34,38 @@ export type Envelope = Message | ControlMessage
 // 'auto' (missing from msgpackr's typings) decodes a uint64/int64 that fits in 2^53 as a
 // number, so peers whose encoders always use 64-bit integers interoperate; larger ones
 // stay bigint (and are rejected where an id is expected).
-const packr = new Packr({
+const options = {
   useRecords: false,
   mapsAsObjects: true,
   variableMapSize: true,
   int64AsType: 'auto' as 'bigint',
-})
-
-// The fast path (see fast-msgpack.ts) writes the same bytes as `packr` for plain data
-// and gives up on anything else; `packr` then encodes the whole message.
-const writer = new FastWriter()
-const reader = new FastReader()
-const EMPTY = new Uint8Array(0)
-let writing = false
+}
+const packr = new Packr(options)
+let packing = false
+let nested = false
 
 export function encodeEnvelope(msg: Envelope): Uint8Array {
-  // A getter in a payload could call back in here; only the outer call uses the shared writer.
-  if (!writing) {
-    writing = true
-    writer.begin()
-    try {
-      writeEnvelope(msg)
-      return writer.finish()
-    } catch {
-      writer.abort()
-    } finally {
-      writing = false
-    }
-  }
   try {
-    return packr.pack(toTuple(msg))
+    if (packing) {
+      // A getter in the payload being packed encodes a message of its own. Its bytes come
+      // out whole, but msgpackr's pack is not re-entrant: the outer message is redone below.
+      nested = true
+      return packr.pack(toTuple(msg))
+    }
+    packing = true
+    nested = false
+    let bytes: Uint8Array | undefined
+    let failure: unknown
+    try {
+      bytes = packr.pack(toTuple(msg))
+    } catch (err) {
+      failure = err
+    } finally {
+      packing = false
+    }
+    if (nested) return packr.pack(plainCopy(toTuple(msg)))
+    if (bytes === undefined) throw failure
+    return bytes
   } catch (err) {
     throw new TesseraError('BAD_REQUEST', `message cannot be encoded: ${errorText(err)}`, undefined, {
       cause: err,
@@ -72,42 +73,20 @@ export function encodeEnvelope(msg: Envelope): Uint8Array {
   }
 }
 
-function writeEnvelope(m: Envelope): void {
-  const w = writer
-  switch (m.kind) {
-    case 'request':
-      w.arrayHeader(6)
-      w.number(Kind.REQUEST)
-      w.number(wireNum(m.id))
-      w.string(wireText(m.service))
-      w.string(wireText(m.action))
-      w.value(m.ctx)
-      w.value(m.input)
-      return
-    case 'response':
-      w.arrayHeader(3)
-      w.number(m.ok ? Kind.RESPONSE_OK : Kind.RESPONSE_ERROR)
-      w.number(wireNum(m.id))
-      w.value(m.ok ? m.output : m.error)
-      return
-    case 'cancel':
-      w.arrayHeader(2)
-      w.number(Kind.CANCEL)
-      w.number(wireNum(m.id))
-      return
-    default:
-      w.value(toTuple(m))
+/** Plain objects and arrays copied (their getters run here, not inside msgpackr); other values as they are. */
+function plainCopy(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v
+  const ctor = v.constructor
+  if (ctor === Array) return (v as unknown[]).map(plainCopy)
+  if (ctor !== Object) return v
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(v)) {
+    const value = plainCopy((v as Record<string, unknown>)[key])
+    if (key === '__proto__')
+      Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
+    else out[key] = value
   }
-}
-
-function wireNum(v: unknown): number {
-  if (typeof v !== 'number') throw UNSUPPORTED
-  return v
-}
-
-function wireText(v: unknown): string {
-  if (typeof v !== 'string') throw UNSUPPORTED
-  return v
+  return out
 }
 
 function toTuple(m: Envelope): unknown[] {
@@ -186,18 +165,9 @@ function describeValue(v: unknown, depth = 0): string {
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
   let raw: unknown
   try {
-    reader.reset(bytes)
-    raw = reader.value()
-    if (reader.pos !== reader.end) throw UNSUPPORTED
-  } catch {
-    // Not plain data, or not valid: msgpackr reads it, or says what is wrong with it.
-    try {
-      raw = packr.unpack(bytes)
-    } catch (err) {
-      throw malformed(`not msgpack (${errorText(err)})`)
-    }
-  } finally {
-    reader.reset(EMPTY)
+    raw = packr.unpack(bytes)
+  } catch (err) {
+    throw malformed(`not msgpack (${errorText(err)})`)
   }
   if (!Array.isArray(raw) || raw.length === 0) throw malformed('expected a non-empty array')
   const kind = raw[0]

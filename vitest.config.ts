@@ -5,7 +5,11 @@ import { defineConfig } from 'vitest/config'
 // "system" project: `npm test` runs them one file at a time after the rest, so their
 // timing claims ("zero failed calls under load") are judged on a machine that is not
 // also running another system's worth of processes on the same 2 cores.
-const system = ['test/integration/runtime/**/*.test.ts', 'examples/reference/test/**/*.test.ts']
+const system = [
+  'test/integration/runtime/**/*.test.ts',
+  'test/integration/package/**/*.test.ts',
+  'examples/reference/test/**/*.test.ts',
+]
 
 const shared = {
   pool: 'forks' as const,
@@ -22,19 +26,25 @@ const alias = [
 ]
 
 export default defineConfig({
-  resolve: { alias },
   test: {
     projects: [
       {
+        resolve: { alias },
         test: {
           ...shared,
           name: 'unit',
-          include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'],
+          include: [
+            'src/**/*.test.ts',
+            'test/**/*.test.ts',
+            'examples/**/*.test.ts',
+            'templates/**/*.test.ts',
+          ],
           exclude: [...system, '**/node_modules/**'],
           maxWorkers: 2,
         },
       },
       {
+        resolve: { alias },
         test: {
           ...shared,
           name: 'system',

@@ -39,6 +39,8 @@ const self = fileURLToPath(import.meta.url)
 const here = dirname(self)
 // `.ts` in a checkout (tests run the sources), `.js` in the published build.
 const ext = extname(self)
+/** This package's compiled files (`<package>/dist/`), when it runs from its build. */
+const ownDist = `${resolve(here, '../..')}/`
 const runInstanceModule = resolve(here, `../instance/run-instance${ext}`)
 const transportModules: Record<ResolvedTransport['kind'], { file: string; name: string }> = {
   socket: { file: resolve(here, `../config/transport-socket${ext}`), name: 'socketTransportOf' },
@@ -245,12 +247,15 @@ const packagesOutside = (packageDirs: Set<string>): Plugin => ({
 const sourceFileMeta: Plugin = {
   name: 'tessera-source-file-meta',
   setup(build) {
-    // TypeScript only: a round trip to JS per file costs, and bundled JS is packages.
-    build.onLoad({ filter: /\.[cm]?tsx?$/ }, async (args) => {
+    // TypeScript, and Tessera's own compiled files (installed, `tessera` is JS and is
+    // bundled: its runtime reads import.meta.url): a round trip to JS per file costs,
+    // and other bundled JS is packages that do not use it.
+    build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
+      if (!/\.[cm]?tsx?$/.test(args.path) && !args.path.startsWith(ownDist)) return undefined
       const source = await readFile(args.path, 'utf8')
       if (!source.includes('import.meta')) return undefined
       const meta = `const __tesseraMetaUrl = ${JSON.stringify(pathToFileURL(args.path).href)}, __tesseraMetaFilename = ${JSON.stringify(args.path)}, __tesseraMetaDirname = ${JSON.stringify(dirname(args.path))};`
-      return { contents: `${meta}${source}`, loader: loaderOf(args.path) }
+      return { contents: `${meta}${source}`, loader: loaderOf(args.path), resolveDir: dirname(args.path) }
     })
   },
 }
@@ -261,7 +266,8 @@ function packageOf(specifier: string): string {
   return (specifier.startsWith('@') ? parts.slice(0, 2) : parts.slice(0, 1)).join('/')
 }
 
-function loaderOf(path: string): 'ts' | 'tsx' {
+function loaderOf(path: string): 'ts' | 'tsx' | 'js' {
+  if (/\.[cm]?js$/.test(path)) return 'js'
   return path.endsWith('x') ? 'tsx' : 'ts'
 }
 

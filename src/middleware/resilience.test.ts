@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { TesseraError } from '../errors/index.ts'
-import { excludeTried, excludeUnavailable, roundRobin } from '../registry/balancer.ts'
+import { excludeTried, excludeUnavailable, roundRobin } from '../registry/index.ts'
 import { createBreakerRegistry } from './circuit-breaker.ts'
 import { fallback } from './fallback.ts'
 import { pipeline } from './pipeline.ts'

@@ -1,0 +1,58 @@
+// `npm run test:fresh`: everything the tests need, then the tests, on a machine that has
+// only Node and npm. Installs what is missing — nats-server, PostgreSQL 15 and Chromium
+// from Debian (apt-get, as root; otherwise prints the exact command and stops) and the
+// npm packages (`npm ci`, when node_modules is missing or older than the lockfile) —
+// then runs `npm test`. `.ci/run` calls this same command.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+process.env.PATH = `${process.env.PATH}:/usr/sbin:/sbin`
+
+const onPath = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
+/** What the system tests need from Debian: each test's support file names its use. */
+const systemPackages = [
+  { name: 'nats-server', present: () => onPath('nats-server') }, // test/support/nats-server.ts
+  { name: 'postgresql', present: () => existsSync('/usr/lib/postgresql/15/bin/pg_ctl') }, // test/support/postgres.ts
+  { name: 'chromium', present: () => existsSync('/usr/bin/chromium') }, // test/support/chromium.ts
+]
+
+function step(title) {
+  console.log(`::: ${title}`)
+}
+
+function run(cmd, args, env = {}) {
+  execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } })
+}
+
+step('system packages')
+const missing = systemPackages.filter((p) => !p.present()).map((p) => p.name)
+if (missing.length === 0) console.log('nats-server, PostgreSQL 15 and Chromium are installed')
+else {
+  const install = `apt-get install -y --no-install-recommends ${missing.join(' ')}`
+  const isRoot = process.getuid?.() === 0
+  if (!isRoot || !onPath('apt-get')) {
+    console.error(
+      `missing: ${missing.join(', ')}. Install them, then run this again:\n  sudo apt-get update && sudo ${install}`,
+    )
+    process.exit(1)
+  }
+  console.log(`installing ${missing.join(', ')} (apt-get)`)
+  run('apt-get', ['update', '-qq'], { DEBIAN_FRONTEND: 'noninteractive' })
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    DEBIAN_FRONTEND: 'noninteractive',
+  })
+}
+
+step('npm packages')
+const installed = join(root, 'node_modules', '.package-lock.json')
+const lock = join(root, 'package-lock.json')
+if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs || process.env.CI)
+  run('npm', ['ci', '--no-audit', '--no-fund'])
+else console.log('node_modules is up to date with package-lock.json')
+
+step('tests')
+const tests = spawnSync('npm', ['test'], { cwd: root, stdio: 'inherit' })
+process.exit(tests.status ?? 1)

@@ -1,16 +1,51 @@
 /**
  * The runtime: runs a whole system (one process per instance), supervises it, and
  * exposes live operations through a token-protected control API. `tessera/runtime`.
+ *
+ * An explicit list: planning, builds, crash bookkeeping, unit runners and the instance
+ * IPC protocol are internals (tests reach them by relative path).
  */
 export {
   type AdapterContext,
   type AdapterDefinition,
   defineAdapter,
-  isAdapter,
   type RunningAdapter,
 } from './adapter.ts'
-export * from './config/index.ts'
-export * from './control/index.ts'
-export * from './dev/index.ts'
-export type { FromInstance, InstanceEnv, ToInstance } from './instance/protocol.ts'
-export * from './supervisor/index.ts'
+export {
+  type ConfigIssue,
+  defineSystem,
+  type GroupConfig,
+  loadSystem,
+  type ServiceConfig,
+  type SystemConfig,
+  type TransportConfig,
+  validateSystem,
+} from './config/index.ts'
+export {
+  type ControlClient,
+  type ControlLine,
+  type ControlServer,
+  type ControlServerOptions,
+  type ControlState,
+  controlClient,
+  type RunningSystem,
+  readControlState,
+  removeControlState,
+  type StartSystemOptions,
+  startControlServer,
+  startSystem,
+  writeControlState,
+} from './control/index.ts'
+export { type WatchOptions, watchUnits } from './dev/index.ts'
+export {
+  createSupervisor,
+  describeEvent,
+  type InstanceStatus,
+  type Progress,
+  type Supervisor,
+  type SupervisorEvent,
+  type SupervisorOptions,
+  type SystemStatus,
+  type UnitState,
+  type UnitStatus,
+} from './supervisor/index.ts'

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Broker, createBroker } from '../../../src/broker/index.ts'
+import { createTransport } from '../../../src/runtime/config/index.ts'
 import {
   createSupervisor,
-  createTransport,
   describeEvent,
   type Supervisor,
   type SupervisorEvent,

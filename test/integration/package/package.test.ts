@@ -4,7 +4,7 @@
  * a consumer (and refuses a wrong call), and `tessera init` writes a system whose own
  * `npm install`, `npm test`, `tessera up`, HTTP route and `tessera call` all work.
  */
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
@@ -49,6 +49,22 @@ async function npmInstall(cwd: string, args: string[] = []): Promise<number> {
     res = await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...args], cwd)
   if (res.code !== 0) throw new Error(`npm install failed in ${cwd}:\n${res.stdout}\n${res.stderr}`)
   return performance.now() - started
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
+
+/** GET /welcome/Ada until it answers (the system is starting) or `withinMs` passes. */
+async function welcome(port: number, withinMs: number): Promise<Response> {
+  const until = Date.now() + withinMs
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/welcome/Ada`)
+      if (res.status !== 503 || Date.now() > until) return res
+    } catch (err) {
+      if (Date.now() > until) throw err
+    }
+    await sleep(200)
+  }
 }
 
 function freePort(): Promise<number> {
@@ -230,11 +246,15 @@ describe('tessera init', () => {
     const port = await freePort()
     const env = { PORT: String(port) }
     const tessera = (...args: string[]) => sh('npx', ['tessera', ...args], demo, env)
-    const up = await tessera('up', '--detach')
+    // `npm start` as a user runs it (foreground `tessera up`), until `tessera down`.
+    const start = spawn('npm', ['start'], { cwd: demo, env: { ...process.env, NODE_ENV: '', ...env } })
+    let printed = ''
+    start.stdout.on('data', (c: Buffer) => (printed += c))
+    start.stderr.on('data', (c: Buffer) => (printed += c))
+    const exited = new Promise<number | null>((done) => start.on('exit', (code) => done(code)))
     try {
-      expect(up.code, up.stdout + up.stderr).toBe(0)
-      const res = await fetch(`http://127.0.0.1:${port}/welcome/Ada`)
-      expect(res.status).toBe(200)
+      const res = await welcome(port, 30_000)
+      expect(res.status, printed).toBe(200)
       expect(await res.json()).toEqual({ message: 'Hello, Ada! Welcome to demo.' })
       const internal = await fetch(`http://127.0.0.1:${port}/greeter/hello`)
       expect(internal.status).toBe(404)
@@ -246,7 +266,11 @@ describe('tessera init', () => {
       expect(status.stdout).toMatch(/gateway#1\s+ready/)
     } finally {
       const down = await tessera('down')
+      const code = await Promise.race([exited, sleep(20_000).then(() => 'still running')])
+      if (code === 'still running') start.kill('SIGKILL')
       expect(down.code, down.stderr).toBe(0)
+      expect(code, printed).toBe(0)
     }
+    expect(printed).toMatch(/demo is up/)
   })
 })

@@ -1,6 +1,6 @@
 import { TesseraError } from '../errors/index.ts'
 import type { Middleware } from '../middleware/index.ts'
-import type { Balancer, Registry } from '../registry/index.ts'
+import type { Balancer, ReadonlyRegistry } from '../registry/index.ts'
 
 /**
  * The step that picks the instance for one attempt among the service's known endpoints
@@ -8,7 +8,7 @@ import type { Balancer, Registry } from '../registry/index.ts'
  * No endpoint at all is UNAVAILABLE, marked undelivered so a retry may find an instance
  * that joined meanwhile. Rejects rather than throws: a step before it may not be async.
  */
-export function balance(registry: Registry, balancer: Balancer): Middleware {
+export function balance(registry: ReadonlyRegistry, balancer: Balancer): Middleware {
   return (call, next) => {
     const all = registry.endpoints(call.service)
     if (all.length === 0) {

@@ -19,7 +19,9 @@ import {
   excludeUnavailable,
   leastOutstanding,
   preferLocal,
+  type ReadonlyRegistry,
   Registry,
+  readonlyView,
   roundRobin,
 } from '../registry/index.ts'
 import type { Transport } from '../transport/index.ts'
@@ -71,7 +73,11 @@ export interface BrokerOptions {
 
 export interface Broker extends AsyncDisposable {
   readonly nodeId: string
-  readonly registry: Registry
+  /**
+   * What this broker knows of the system (nodes, endpoints, announced actions), to
+   * query and to watch. Read-only: only the broker feeds it, from its transport.
+   */
+  readonly registry: ReadonlyRegistry
   /** Starts hosted services (their `started` hooks), then joins the transport. */
   start(): Promise<void>
   /** Drains (peers stop sending, in-flight work finishes), stops services, leaves. Idempotent. */
@@ -176,7 +182,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
 
   const broker: Broker = {
     nodeId,
-    registry,
+    registry: readonlyView(registry),
     get inFlight() {
       return host.inFlight
     },

@@ -2,7 +2,7 @@ import { type Clock, nestedDeadline, parseTraceparent, type TraceContext } from 
 import type { CallOptions } from '../contract/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import type { Call, Next } from '../middleware/index.ts'
-import type { Registry } from '../registry/index.ts'
+import type { ReadonlyRegistry } from '../registry/index.ts'
 import { CallContext, type ContextPort } from './call-context.ts'
 import { EMPTY_META, runLocal } from './dispatch.ts'
 import { whenRegistry } from './registry-wait.ts'
@@ -12,7 +12,7 @@ import type { ServiceHost } from './service-host.ts'
 export interface CallerDeps {
   nodeId: string
   clock: Clock
-  registry: Registry
+  registry: ReadonlyRegistry
   routes: RouteTable
   host: ServiceHost
   port: ContextPort

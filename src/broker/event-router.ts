@@ -1,6 +1,6 @@
 import { TesseraError } from '../errors/index.ts'
 import type { Endpoint } from '../middleware/index.ts'
-import type { Registry } from '../registry/index.ts'
+import type { ReadonlyRegistry } from '../registry/index.ts'
 
 /**
  * Decides which nodes receive one event: for each subscribing service, one of its
@@ -8,10 +8,10 @@ import type { Registry } from '../registry/index.ts'
  * them (broadcast). Returns node id → the services that must handle it there.
  */
 export class EventRouter {
-  readonly #registry: Registry
+  readonly #registry: ReadonlyRegistry
   readonly #cursor = new Map<string, number>()
 
-  constructor(registry: Registry) {
+  constructor(registry: ReadonlyRegistry) {
     this.#registry = registry
   }
 

@@ -1,5 +1,5 @@
 import type { Clock } from '../context/index.ts'
-import type { Registry } from '../registry/index.ts'
+import type { ReadonlyRegistry } from '../registry/index.ts'
 
 /**
  * Resolves true as soon as `ready()` holds for the registry (at once if it already
@@ -7,7 +7,7 @@ import type { Registry } from '../registry/index.ts'
  * nothing polls.
  */
 export function whenRegistry(
-  registry: Registry,
+  registry: ReadonlyRegistry,
   clock: Clock,
   ready: () => boolean,
   ms: number,

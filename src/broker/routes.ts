@@ -1,6 +1,6 @@
 import type { ActionPolicy, PolicyOverrides } from '../contract/index.ts'
 import { resolvePolicy } from '../contract/index.ts'
-import type { Registry } from '../registry/index.ts'
+import type { ReadonlyRegistry } from '../registry/index.ts'
 import type { HostedAction, ServiceHost } from './service-host.ts'
 
 /** What the broker knows about calling one action: resolved once, reused on every call. */
@@ -24,13 +24,13 @@ export interface RouteCache {
  */
 export class RouteTable {
   readonly #host: ServiceHost
-  readonly #registry: Registry
+  readonly #registry: ReadonlyRegistry
   readonly #defaults: PolicyOverrides | undefined
   // Two levels (service, then action) so a lookup builds no key string.
   #routes = new Map<string, Map<string, Route | null>>()
   #version = 0
 
-  constructor(host: ServiceHost, registry: Registry, defaults: PolicyOverrides | undefined) {
+  constructor(host: ServiceHost, registry: ReadonlyRegistry, defaults: PolicyOverrides | undefined) {
     this.#host = host
     this.#registry = registry
     this.#defaults = defaults

@@ -1,7 +1,7 @@
 import FindMyWay from 'find-my-way'
 import type { HttpMethod } from '../contract/index.ts'
 import type { Logger } from '../observability/index.ts'
-import type { Registry } from '../registry/index.ts'
+import type { ReadonlyRegistry } from '../registry/index.ts'
 import type { ActionInfo } from '../wire/index.ts'
 import { parseAnnouncedRoute } from './announced-route.ts'
 import { compileInputAssembler, type InputAssembler } from './input.ts'
@@ -58,7 +58,7 @@ const METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
  * table.close()
  */
 export class RouteTable {
-  readonly #registry: Registry
+  readonly #registry: ReadonlyRegistry
   readonly #logger: Logger
   readonly #reserved: ReadonlySet<string>
   readonly #schemas = createSchemaCompiler()
@@ -76,7 +76,7 @@ export class RouteTable {
   #expiry: NodeJS.Timeout | undefined
 
   constructor(
-    registry: Registry,
+    registry: ReadonlyRegistry,
     options: { logger: Logger; reserved: ReadonlySet<string>; graceMs?: number },
   ) {
     this.#registry = registry

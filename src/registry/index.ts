@@ -6,4 +6,10 @@ export {
   preferLocal,
   roundRobin,
 } from './balancer.ts'
-export { type EventGroup, Registry, type RegistryChange } from './registry.ts'
+export {
+  type EventGroup,
+  type ReadonlyRegistry,
+  Registry,
+  type RegistryChange,
+  readonlyView,
+} from './registry.ts'

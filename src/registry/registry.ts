@@ -16,11 +16,51 @@ export type RegistryChange =
   | { type: 'left'; node: NodeInfo; reason: string }
 
 /**
+ * The queries of a {@link Registry}, without the means to change it: what a broker
+ * hands out (`broker.registry`) to gateways, supervisors and tests. Only the broker
+ * that owns the registry feeds it (its own node, and peers as its transport reports them).
+ */
+export interface ReadonlyRegistry {
+  readonly localNodeId: string
+  has(nodeId: string): boolean
+  /** A snapshot of the known nodes. */
+  nodes(): NodeInfo[]
+  /** Instances that offer `service`, local first. Empty when none is known. */
+  endpoints(service: string): readonly Endpoint[]
+  /** What the owner of `service` announced about `action`, if any node offers it. */
+  action(service: string, action: string): { service: ServiceInfo; action: ActionInfo } | undefined
+  /** Subscribing services of `event`, each with the nodes it runs on. */
+  eventGroups(event: string): readonly EventGroup[]
+  /** Listens to joins, updates and leaves; returns the function that stops listening. */
+  subscribe(listener: (change: RegistryChange) => void): () => void
+}
+
+/**
+ * A view of `registry` that only answers queries: no cast reaches `upsert` or `remove`.
+ *
+ * @example
+ * const broker = { registry: readonlyView(registry) }
+ */
+export function readonlyView(registry: Registry): ReadonlyRegistry {
+  return Object.freeze({
+    get localNodeId() {
+      return registry.localNodeId
+    },
+    has: (nodeId: string) => registry.has(nodeId),
+    nodes: () => registry.nodes(),
+    endpoints: (service: string) => registry.endpoints(service),
+    action: (service: string, action: string) => registry.action(service, action),
+    eventGroups: (event: string) => registry.eventGroups(event),
+    subscribe: (listener: (change: RegistryChange) => void) => registry.subscribe(listener),
+  })
+}
+
+/**
  * Which nodes exist and what each offers. Fed by the transport (peer announcements)
  * and by the local broker (its own node); read on every call, so lookups are cached
  * and the caches are dropped on any change (changes are rare, lookups constant).
  */
-export class Registry {
+export class Registry implements ReadonlyRegistry {
   readonly #localNodeId: string
   readonly #nodes = new Map<string, NodeInfo>()
   readonly #listeners = new Set<(change: RegistryChange) => void>()
@@ -62,7 +102,7 @@ export class Registry {
   }
 
   /** Instances that offer `service`, local first. Empty when none is known. */
-  endpoints(service: string): Endpoint[] {
+  endpoints(service: string): readonly Endpoint[] {
     let list = this.#endpointCache.get(service)
     if (!list) {
       list = []
@@ -97,7 +137,7 @@ export class Registry {
   }
 
   /** Subscribing services of `event`, each with the nodes it runs on. */
-  eventGroups(event: string): EventGroup[] {
+  eventGroups(event: string): readonly EventGroup[] {
     let groups = this.#groupCache.get(event)
     if (!groups) {
       const byService = new Map<string, EventGroup>()

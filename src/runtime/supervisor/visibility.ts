@@ -1,4 +1,4 @@
-import type { Registry } from '../../registry/index.ts'
+import type { ReadonlyRegistry } from '../../registry/index.ts'
 
 /**
  * Resolves once `registry` knows `nodeId` offering every one of `services`, or after
@@ -6,7 +6,7 @@ import type { Registry } from '../../registry/index.ts'
  * which a caller knows no instance, not a condition for readiness.
  */
 export function awaitVisible(
-  registry: Registry,
+  registry: ReadonlyRegistry,
   nodeId: string,
   services: string[],
   timeoutMs: number,

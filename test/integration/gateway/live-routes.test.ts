@@ -97,7 +97,8 @@ describe('gateway routes follow the registry', () => {
         { name: 'Bad Name!', actions: { x: { http: { method: 'GET', path: '/bad-name' } } } },
       ],
     } as unknown as NodeInfo
-    sys.gatewayBroker.registry.upsert(evil)
+    // Announced over the hub, as a peer would: the gateway's registry is read-only.
+    sys.hub.join({ info: evil, handlers: { onMessage() {}, onPeer() {}, onPeerGone() {} } })
     const routes = sys.gateway.routes()
     expect(routes.filter((r) => r.service === 'evil')).toEqual([])
     expect(routes.some((r) => r.path === '/bad-name')).toBe(false)
@@ -118,9 +119,10 @@ describe('gateway routes follow the registry', () => {
     expect((await fetch(`${sys.url}/items/1`)).status).toBe(200)
     expect((await fetch(`${sys.url}/healthz`)).status).toBe(200)
     // A second look at the same announcement does not warn again.
-    sys.gatewayBroker.registry.upsert({ ...evil, seq: 2 })
+    sys.hub.announce({ ...evil, seq: 2 })
     sys.gateway.routes()
     expect(warnings.filter((w) => w.msg === 'skipping announced route')).toHaveLength(9)
+    sys.hub.leave(evil.nodeId, 'closed')
   })
 })
 

@@ -120,6 +120,7 @@ describe('the packed tarball', () => {
     expect(files).toContain('package/dist/index.d.ts')
     expect(files).toContain('package/dist/index.js.map')
     expect(files).toContain('package/bin/tessera.mjs')
+    expect(files).toContain('package/LICENSE')
     expect(files).toContain('package/templates/basic/tessera.config.ts')
     // The template's own test is for the user; no other test ships.
     const unwanted = files.filter(

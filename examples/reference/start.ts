@@ -9,7 +9,8 @@
  * `npx tessera status -c examples/reference/tessera.config.ts` shows it.
  * Ctrl-C (SIGINT) or SIGTERM drains every instance, the gateway first.
  *
- * Environment: `PORT` (8080), `TESSERA_JWT_SECRET`, `TESSERA_DATA_DIR`, `DATABASE_URL`,
+ * Environment: `PORT` (8080), `TESSERA_JWT_PRIVATE_KEY` / `TESSERA_JWT_PUBLIC_KEY` (else a key
+ * pair generated once in `<data dir>/keys`), `TESSERA_DATA_DIR`, `DATABASE_URL`,
  * `QUOTES_API_URL`, `TESSERA_ADMIN_EMAILS`, and the gateway's (see gateway/options.ts).
  */
 import { mkdir } from 'node:fs/promises'
@@ -28,13 +29,16 @@ import {
 } from 'tessera/runtime'
 import { type FakeQuotesApi, startFakeQuotesApi } from './fake-quotes-api.ts'
 import { DEFAULT_PORT } from './gateway/options.ts'
+import { ensureKeyFiles, keyDirFromEnv, signingKeysFromEnv } from './services/auth/keys.ts'
 import config from './tessera.config.ts'
 
 /** The folder of `tessera.config.ts`: entries, the state dir and the default data dir are relative to it. */
 export const REFERENCE_ROOT = dirname(fileURLToPath(import.meta.url))
 
 /** Variables handed on from `env` to every service process. */
-const SERVICE_ENV = ['TESSERA_JWT_SECRET', 'DATABASE_URL', 'TESSERA_ADMIN_EMAILS'] as const
+const SERVICE_ENV = ['TESSERA_JWT_PUBLIC_KEY', 'DATABASE_URL', 'TESSERA_ADMIN_EMAILS'] as const
+/** Variables handed on to auth's processes only: no other unit gets the signing key. */
+const AUTH_ENV = ['TESSERA_JWT_PRIVATE_KEY'] as const
 /** Variables handed on to the gateway's processes as well. */
 const GATEWAY_ENV = ['RATE_LIMIT_PER_MINUTE', 'CORS_ORIGINS'] as const
 
@@ -109,6 +113,16 @@ export async function startReference(options: ReferenceOptions = {}): Promise<Ru
     // Set even when empty (= unset for the services): the launcher's own environment, which
     // every instance inherits, must not override what `env` says.
     for (const name of SERVICE_ENV) shared[name] = env[name] ?? ''
+    for (const name of AUTH_ENV) shared[name] = ''
+    const authEnv: Record<string, string> = { ...shared }
+    for (const name of AUTH_ENV) authEnv[name] = env[name] ?? ''
+    if (authEnv.TESSERA_JWT_PRIVATE_KEY && !shared.TESSERA_JWT_PUBLIC_KEY) {
+      // The verifiers get the public half only.
+      shared.TESSERA_JWT_PUBLIC_KEY = (await signingKeysFromEnv(authEnv)).publicKey.export({
+        type: 'spki',
+        format: 'pem',
+      }) as string
+    }
     const port = env.PORT === undefined || env.PORT === '' ? DEFAULT_PORT : Number(env.PORT)
     if (!Number.isInteger(port) || port < 0 || port > 65_535)
       throw new TypeError(`PORT must be 0..65535, got "${env.PORT}"`)
@@ -123,7 +137,7 @@ export async function startReference(options: ReferenceOptions = {}): Promise<Ru
               env: { ...spec.env, ...gatewayEnv },
               listen: { port, host: env.GATEWAY_HOST || '127.0.0.1' },
             }
-          : { ...spec, env: { ...spec.env, ...shared } },
+          : { ...spec, env: { ...spec.env, ...(name === 'auth' ? authEnv : shared) } },
       ]),
     )
     progress(
@@ -131,6 +145,11 @@ export async function startReference(options: ReferenceOptions = {}): Promise<Ru
     )
     await mkdir(stateDir, { recursive: true, mode: 0o700 })
     if (!env.DATABASE_URL) await mkdir(dataDir, { recursive: true })
+    if (!authEnv.TESSERA_JWT_PRIVATE_KEY && !shared.TESSERA_JWT_PUBLIC_KEY) {
+      // Made here once rather than by the first instance to ask (which would be safe too).
+      await ensureKeyFiles(keyDirFromEnv({ TESSERA_DATA_DIR: dataDir }))
+      progress(`access token keys: ${keyDirFromEnv({ TESSERA_DATA_DIR: dataDir })}`)
+    }
 
     supervisor = createSupervisor({
       config: { ...config, services, stateDir },

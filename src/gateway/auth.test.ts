@@ -32,6 +32,19 @@ describe('createAuthenticator', () => {
     await expect(auth.authenticate(`Bearer ${hmac}`)).rejects.toMatchObject({ code: 'UNAUTHORIZED' })
   })
 
+  it('refuses a token without a claim named in requiredClaims', async () => {
+    const auth = createAuthenticator({ jwt: { publicKey, requiredClaims: ['exp', 'jti'] } })
+    const noExp = await new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .setSubject('ada')
+      .setJti('j')
+      .sign(privateKey)
+    const err = await auth.authenticate(`Bearer ${noExp}`).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'UNAUTHORIZED', message: 'token claim "exp" is not accepted' })
+    await expect(auth.authenticate(`Bearer ${await sign()}`)).rejects.toMatchObject({ code: 'UNAUTHORIZED' })
+    expect((await auth.authenticate(`Bearer ${await sign({ jti: 'j' })}`)).id).toBe('ada')
+  })
+
   it('refuses a key configuration that is ambiguous', () => {
     expect(() => createAuthenticator({ jwt: {} })).toThrow(TypeError)
     expect(() => createAuthenticator({ jwt: { secret: 's', jwks: { keys: [] } } })).toThrow(TypeError)

@@ -24,6 +24,8 @@ export interface JwtOptions {
   audience?: string | string[]
   /** Accepted `alg` values; by default, those that fit the key. */
   algorithms?: string[]
+  /** Claims a token must carry, e.g. `['exp']` (`iss`/`aud` are required when `issuer`/`audience` are given). */
+  requiredClaims?: string[]
   /** Leeway for `exp`/`nbf`, in seconds. Default 5. */
   clockToleranceSec?: number
 }
@@ -64,6 +66,7 @@ export function createAuthenticator(options: AuthOptions | undefined): Authentic
   if (options.jwt.issuer !== undefined) verifyOptions.issuer = options.jwt.issuer
   if (options.jwt.audience !== undefined) verifyOptions.audience = options.jwt.audience
   if (options.jwt.algorithms !== undefined) verifyOptions.algorithms = options.jwt.algorithms
+  if (options.jwt.requiredClaims !== undefined) verifyOptions.requiredClaims = options.jwt.requiredClaims
   const isRevoked = options.isRevoked
 
   return {

@@ -13,7 +13,7 @@ export default defineAdapter({
   name: 'gateway',
   async start(broker, { listen, drain, logger }) {
     const gateway = await createGateway({
-      ...referenceGatewayOptions(broker, process.env),
+      ...(await referenceGatewayOptions(broker, process.env)),
       ...(listen ? { listen: { fd: listen.fd } } : {}),
       logger,
     })

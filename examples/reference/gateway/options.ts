@@ -4,14 +4,15 @@
  *
  * @example
  * // gateway/entry.ts: the gateway unit's adapter, in its own process
- * const gateway = await createGateway({ ...referenceGatewayOptions(broker, process.env), listen })
+ * const gateway = await createGateway({ ...(await referenceGatewayOptions(broker, process.env)), listen })
  */
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Broker } from 'tessera/broker'
 import type { GatewayOptions } from 'tessera/gateway'
+import { ACCESS_TOKEN_ALG, verifyingKeyFromEnv } from '../services/auth/keys.ts'
 import type { AuthService } from '../services/auth/service.ts'
-import { ISSUER, jwtSecretFromEnv } from '../services/auth/tokens.ts'
+import { AUDIENCE, ISSUER, REQUIRED_CLAIMS } from '../services/auth/tokens.ts'
 
 /** The folder of the web page the gateway serves at `/`. */
 export const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 'web')
@@ -27,19 +28,22 @@ const REVOCATION_TIMEOUT_MS = 2_000
  *
  * | env | default | |
  * |---|---|---|
- * | `TESSERA_JWT_SECRET` | auth's development secret | must be the secret the auth service signs with |
+ * | `TESSERA_JWT_PUBLIC_KEY` | the key file in `$TESSERA_DATA_DIR/keys` | SPKI PEM of the Ed25519 key auth signs with (see services/auth/keys.ts) |
  * | `PORT` | 8080 | `0` picks a free port |
  * | `GATEWAY_HOST` | 127.0.0.1 | the interface to listen on |
  * | `RATE_LIMIT_PER_MINUTE` | 600 | action calls per client (user, else IP) per minute |
  * | `CORS_ORIGINS` | none | comma-separated origins; the page itself is same-origin and needs none |
  *
+ * Only EdDSA tokens with `exp`, `iss`, `aud` and `sub` that verify with auth's public key
+ * are accepted; the gateway holds no secret that could sign one.
  * A token is refused (401) when auth says its `jti` was revoked (logout); when auth
  * cannot answer, the request fails rather than letting a possibly revoked token through.
  */
-export function referenceGatewayOptions(
+export async function referenceGatewayOptions(
   broker: Broker,
   env: NodeJS.ProcessEnv = process.env,
-): GatewayOptions {
+): Promise<GatewayOptions> {
+  const publicKey = await verifyingKeyFromEnv(env)
   const perMinute = positiveInt(env.RATE_LIMIT_PER_MINUTE, 600, 'RATE_LIMIT_PER_MINUTE')
   const origins = (env.CORS_ORIGINS ?? '')
     .split(',')
@@ -50,8 +54,14 @@ export function referenceGatewayOptions(
     host: env.GATEWAY_HOST || '127.0.0.1',
     port: env.PORT === undefined || env.PORT === '' ? DEFAULT_PORT : port(env.PORT),
     auth: {
-      // The same secret and issuer the auth service signs with (services/auth/tokens.ts).
-      jwt: { secret: jwtSecretFromEnv(env), issuer: ISSUER, algorithms: ['HS256'] },
+      // The public half of the key, the issuer and audience auth signs with (services/auth/tokens.ts).
+      jwt: {
+        publicKey,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: [ACCESS_TOKEN_ALG],
+        requiredClaims: REQUIRED_CLAIMS,
+      },
       isRevoked: async (claims) => {
         // Tokens from auth always carry a jti; one without it was not issued by auth.
         if (typeof claims.jti !== 'string' || claims.jti === '') return true

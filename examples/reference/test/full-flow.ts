@@ -12,12 +12,12 @@ import { type CatalogService, createCatalogService } from '../services/catalog/s
 import { createNotificationsService, type NotificationsService } from '../services/notifications/service.ts'
 import { createOrdersService, type OrdersService } from '../services/orders/service.ts'
 import { createUsersService } from '../services/users/service.ts'
-import { type DatabasesFor, eventually, principalOf, rejectionOf, TEST_SECRET } from './helpers.ts'
+import { type DatabasesFor, eventually, principalOf, rejectionOf, TEST_KEYS } from './helpers.ts'
 
 /** Every database-backed reference service, each on its own database from `configFor`. */
 export function referenceServices(configFor: DatabasesFor): AnyService[] {
   return [
-    createAuthService({ database: configFor('auth'), jwtSecret: TEST_SECRET }),
+    createAuthService({ database: configFor('auth'), privateKey: TEST_KEYS.privateKey }),
     createUsersService({ database: configFor('users') }),
     createCatalogService({ database: configFor('catalog') }),
     createOrdersService({ database: configFor('orders') }),

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -5,9 +6,28 @@ import type { Principal } from 'tessera/context'
 import type { DatabaseConfig } from '../lib/database-config.ts'
 import { verifyAccessToken } from '../services/auth/tokens.ts'
 
-/** The JWT secret every test uses (32+ bytes). */
-export const TEST_SECRET = 'test-secret-for-the-reference-system-0123456789'
-const KEY = new TextEncoder().encode(TEST_SECRET)
+/** An Ed25519 key pair made for this test run (there is no key in the sources). */
+export interface TestKeys {
+  privateKey: KeyObject
+  publicKey: KeyObject
+  /** PKCS#8 PEM, as `TESSERA_JWT_PRIVATE_KEY` takes it. */
+  privatePem: string
+  /** SPKI PEM, as `TESSERA_JWT_PUBLIC_KEY` takes it. */
+  publicPem: string
+}
+
+export function newTestKeys(): TestKeys {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  return {
+    privateKey,
+    publicKey,
+    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }) as string,
+  }
+}
+
+/** The key pair tests that run auth in-process sign with. */
+export const TEST_KEYS = newTestKeys()
 
 /** Database configs by service name: SQLite files in a fresh temp dir, or schemas in one PostgreSQL database. */
 export type DatabasesFor = (service: string) => DatabaseConfig
@@ -27,9 +47,12 @@ export function tempSqlite(): TempSqlite {
   }
 }
 
-/** The principal the gateway would derive from an access token signed with TEST_SECRET. */
-export function principalOf(accessToken: string): Promise<Principal> {
-  return verifyAccessToken(KEY, accessToken)
+/** The principal the gateway would derive from an access token signed with TEST_KEYS (or `publicKey`'s pair). */
+export function principalOf(
+  accessToken: string,
+  publicKey: KeyObject = TEST_KEYS.publicKey,
+): Promise<Principal> {
+  return verifyAccessToken(publicKey, accessToken)
 }
 
 /** Polls `probe` until it returns a value other than undefined (events are asynchronous). */

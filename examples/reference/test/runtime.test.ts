@@ -7,7 +7,7 @@ import type { CatalogService } from '../services/catalog/service.ts'
 import type { NotificationsService } from '../services/notifications/service.ts'
 import type { OrdersService } from '../services/orders/service.ts'
 import config from '../tessera.config.ts'
-import { eventually, principalOf, TEST_SECRET, tempSqlite } from './helpers.ts'
+import { eventually, principalOf, TEST_KEYS, tempSqlite } from './helpers.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -16,7 +16,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 // instances share their SQLite files.
 it('runs under the runtime: concurrent retries of one order across instances make one order', async () => {
   using temp = tempSqlite()
-  const env = { TESSERA_DATA_DIR: join(temp.dir, 'data'), TESSERA_JWT_SECRET: TEST_SECRET }
+  const env = {
+    TESSERA_DATA_DIR: join(temp.dir, 'data'),
+    TESSERA_JWT_PRIVATE_KEY: TEST_KEYS.privatePem,
+    TESSERA_JWT_PUBLIC_KEY: TEST_KEYS.publicPem,
+  }
   const services: Record<string, ServiceConfig> = Object.fromEntries(
     Object.entries(config.services).map(([name, spec]) => [name, { ...spec, env }]),
   )

@@ -1,7 +1,7 @@
 import { defineService, subscribe } from 'tessera/contract'
 import { fakeService, startTestSystem } from 'tessera/testkit'
 import { describe, expect, it } from 'vitest'
-import { principalOf, rejectionOf, TEST_SECRET, type TempSqlite, tempSqlite } from '../../test/helpers.ts'
+import { principalOf, rejectionOf, TEST_KEYS, type TempSqlite, tempSqlite } from '../../test/helpers.ts'
 import type { UsersService } from '../users/service.ts'
 import { type AuthService, createAuthService } from './service.ts'
 
@@ -24,7 +24,7 @@ function harness(temp: TempSqlite) {
     actions: () => ({}),
     on: subscribe<AuthService>({ 'user.registered': (u) => void registered.push(u.email) }),
   })
-  const auth = createAuthService({ database: temp.configFor('auth'), jwtSecret: TEST_SECRET })
+  const auth = createAuthService({ database: temp.configFor('auth'), privateKey: TEST_KEYS.privateKey })
   return { created, registered, services: [auth, users, listener] }
 }
 
@@ -119,7 +119,7 @@ describe('auth', () => {
     const services = harness(temp).services
     services[0] = createAuthService({
       database: temp.configFor('auth'),
-      jwtSecret: TEST_SECRET,
+      privateKey: TEST_KEYS.privateKey,
       adminEmails: [ada.email],
     })
     await using system = await startTestSystem({ services })

@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto'
 import { Type as T } from '@sinclair/typebox'
 import { defineService } from 'tessera/contract'
 import { TesseraError } from 'tessera/errors'
@@ -9,6 +10,7 @@ import type { UsersService } from '../users/service.ts'
 import { activate, claimEmail, findActiveByEmail, releaseClaim } from './credentials.ts'
 import { migrations } from './db/migrations.ts'
 import type { AuthDb } from './db/schema.ts'
+import { signingKeysFromEnv } from './keys.ts'
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts'
 import {
   issueTokens,
@@ -18,7 +20,6 @@ import {
   rotate,
   type SessionSettings,
 } from './sessions.ts'
-import { checkedSecret, jwtSecretFromEnv } from './tokens.ts'
 
 const RefreshToken = T.String({ minLength: 16, maxLength: 256 })
 const TokenPair = T.Object({
@@ -38,8 +39,11 @@ export const UserRegistered = T.Object({
 
 export interface AuthOptions {
   database?: DatabaseConfig
-  /** HS256 secret (at least 32 bytes); `TESSERA_JWT_SECRET` or a dev secret by default. */
-  jwtSecret?: string
+  /**
+   * The Ed25519 private key (KeyObject or PKCS#8 PEM) access tokens are signed with;
+   * by default `TESSERA_JWT_PRIVATE_KEY`, else the key files in the data dir (keys.ts).
+   */
+  privateKey?: KeyObject | string
   /** Access token lifetime. Default 15 minutes: revocation is a backstop, expiry the rule. */
   accessTokenTtlSec?: number
   /** Refresh token lifetime. Default 30 days. */
@@ -50,12 +54,12 @@ export interface AuthOptions {
 }
 
 /**
- * Accounts and sessions: scrypt password hashes, short-lived HS256 access tokens,
+ * Accounts and sessions: scrypt password hashes, short-lived EdDSA (Ed25519) access tokens,
  * rotating refresh tokens stored hashed, and a revocation list the gateway asks through
  * `isRevoked`. Profiles live in the users service, created on register.
  *
  * @example
- * const auth = createAuthService({ jwtSecret: process.env.SECRET, database: { kind: 'sqlite', file: 'auth.sqlite' } })
+ * const auth = createAuthService({ privateKey: readFileSync('jwt.key', 'utf8'), database: { kind: 'sqlite', file: 'auth.sqlite' } })
  */
 export function createAuthService(options: AuthOptions = {}) {
   const store = databaseSlot<AuthDb>(
@@ -165,7 +169,13 @@ export function createAuthService(options: AuthOptions = {}) {
       }),
     }),
     started: async () => {
-      const key = options.jwtSecret !== undefined ? checkedSecret(options.jwtSecret) : jwtSecretFromEnv()
+      const given = options.privateKey
+      const key =
+        given === undefined
+          ? (await signingKeysFromEnv()).privateKey
+          : typeof given === 'string'
+            ? createPrivateKey(given)
+            : given
       settings = {
         key,
         accessTtlSec: options.accessTokenTtlSec ?? 15 * 60,

@@ -1,11 +1,12 @@
-import { randomUUID } from 'node:crypto'
+import { type KeyObject, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { TesseraError } from 'tessera/errors'
 import type { AuthDb } from './db/schema.ts'
 import { hashRefreshToken, newRefreshToken, signAccessToken } from './tokens.ts'
 
 export interface SessionSettings {
-  key: Uint8Array
+  /** The Ed25519 private key access tokens are signed with. */
+  key: KeyObject
   accessTtlSec: number
   refreshTtlSec: number
   now: () => number

@@ -1,33 +1,14 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import { jwtVerify, SignJWT } from 'jose'
+import { createHash, createPublicKey, type KeyObject, randomBytes, randomUUID } from 'node:crypto'
+import { type CryptoKey, jwtVerify, SignJWT } from 'jose'
 import type { Principal } from 'tessera/context'
 import { TesseraError } from 'tessera/errors'
+import { ACCESS_TOKEN_ALG } from './keys.ts'
 
 export const ISSUER = 'tessera-reference'
-const DEV_SECRET = 'tessera-dev-secret-do-not-use-in-production-0123456789'
-const MIN_SECRET_BYTES = 32
-
-/**
- * The HS256 secret: `TESSERA_JWT_SECRET`, else a fixed development secret with a process
- * warning. Throws when the secret is shorter than 32 bytes, or when it is missing under
- * `NODE_ENV=production` (anyone could mint tokens with the published dev secret).
- */
-export function jwtSecretFromEnv(env: NodeJS.ProcessEnv = process.env): Uint8Array {
-  const secret = env.TESSERA_JWT_SECRET
-  if (secret === undefined || secret === '') {
-    if (env.NODE_ENV === 'production') throw new Error('TESSERA_JWT_SECRET must be set in production')
-    process.emitWarning('TESSERA_JWT_SECRET is not set: using the development secret', 'TesseraAuth')
-    return new TextEncoder().encode(DEV_SECRET)
-  }
-  return checkedSecret(secret)
-}
-
-export function checkedSecret(secret: string): Uint8Array {
-  const bytes = new TextEncoder().encode(secret)
-  if (bytes.length < MIN_SECRET_BYTES)
-    throw new Error(`the JWT secret needs at least ${MIN_SECRET_BYTES} bytes`)
-  return bytes
-}
+/** The `aud` of access tokens: the reference system's HTTP API (the gateway). */
+export const AUDIENCE = 'tessera-reference-api'
+/** Claims a token must carry to be accepted, by the gateway and by `verifyAccessToken`. */
+export const REQUIRED_CLAIMS = ['exp', 'iss', 'aud', 'sub']
 
 export interface AccessClaims {
   sub: string
@@ -37,9 +18,12 @@ export interface AccessClaims {
   exp: number
 }
 
-/** Signs a short-lived access token (HS256) with `sub`, `roles`, `jti`, `iat`, `exp`, `iss`. */
+/**
+ * Signs a short-lived access token (EdDSA, Ed25519) with `sub`, `roles`, `jti`, `iat`,
+ * `exp`, `iss` and `aud`. The key comes from `signingKeysFromEnv` (keys.ts).
+ */
 export async function signAccessToken(
-  key: Uint8Array,
+  key: KeyObject | CryptoKey,
   subject: string,
   roles: string[],
   nowMs: number,
@@ -48,10 +32,11 @@ export async function signAccessToken(
   const iat = Math.floor(nowMs / 1000)
   const claims: AccessClaims = { sub: subject, roles, jti: randomUUID(), exp: iat + ttlSec }
   const token = await new SignJWT({ roles })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, typ: 'JWT' })
     .setSubject(subject)
     .setJti(claims.jti)
     .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
     .setIssuedAt(iat)
     .setExpirationTime(claims.exp)
     .sign(key)
@@ -59,13 +44,23 @@ export async function signAccessToken(
 }
 
 /**
- * Verifies an access token as the gateway does and returns the principal it stands for;
+ * Verifies an access token as the gateway does (public key only, EdDSA only, `exp`,
+ * `iss`, `aud` and `sub` required) and returns the principal it stands for;
  * UNAUTHORIZED when it is forged, expired or not ours. For scripts and tests that call
  * services without a gateway in front.
  */
-export async function verifyAccessToken(key: Uint8Array, token: string): Promise<Principal> {
+export async function verifyAccessToken(
+  publicKey: KeyObject | CryptoKey | string,
+  token: string,
+): Promise<Principal> {
   try {
-    const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: ['HS256'] })
+    const key = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey
+    const { payload } = await jwtVerify(token, key, {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: [ACCESS_TOKEN_ALG],
+      requiredClaims: REQUIRED_CLAIMS,
+    })
     if (typeof payload.sub !== 'string') throw new Error('no subject')
     const roles = Array.isArray(payload.roles) ? payload.roles.filter((r) => typeof r === 'string') : []
     return { id: payload.sub, roles, claims: { ...payload } }

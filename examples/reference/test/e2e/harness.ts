@@ -3,20 +3,22 @@
  * runtime, the gateway in front, a local fake rates API), in a temp dir, for tests that
  * talk HTTP only.
  */
-import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { createPrivateKey, type KeyObject, randomUUID } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SignJWT } from 'jose'
 import type { FakeQuotesApi } from '../../fake-quotes-api.ts'
-import { ISSUER } from '../../services/auth/tokens.ts'
+import { keyDirFromEnv, PRIVATE_KEY_FILE } from '../../services/auth/keys.ts'
+import { AUDIENCE, ISSUER } from '../../services/auth/tokens.ts'
 import { type RunningReference, startReference } from '../../start.ts'
-import { TEST_SECRET } from '../helpers.ts'
 
 export interface E2eSystem extends AsyncDisposable {
   readonly url: string
   readonly ref: RunningReference
   readonly quotesApi: FakeQuotesApi
+  /** The key auth signs with: the one generated in the data dir, as `npm start` does. */
+  readonly privateKey: KeyObject
   /** Lines the instances wrote, for a failing test's message. */
   readonly logs: string[]
   close(): Promise<void>
@@ -31,7 +33,7 @@ export async function startE2e(options: { databaseUrl?: string } = {}): Promise<
   const logs: string[] = []
   const env: NodeJS.ProcessEnv = {
     PORT: '0',
-    TESSERA_JWT_SECRET: TEST_SECRET,
+    // No TESSERA_JWT_*_KEY: the key pair is generated in the data dir, as with `npm start`.
     TESSERA_DATA_DIR: join(dir, 'data'),
     // Tests make many calls from one IP; the limit itself has its own tests.
     RATE_LIMIT_PER_MINUTE: '10000',
@@ -60,10 +62,12 @@ export async function startE2e(options: { databaseUrl?: string } = {}): Promise<
     await close()
     throw new Error(`units did not start: ${ref.failed.join(', ')}\n${logs.slice(-40).join('\n')}`)
   }
+  const privateKey = createPrivateKey(readFileSync(join(keyDirFromEnv(env), PRIVATE_KEY_FILE), 'utf8'))
   return {
     url: ref.url,
     ref,
     quotesApi: ref.quotesApi!,
+    privateKey,
     logs,
     close,
     [Symbol.asyncDispose]: close,
@@ -120,19 +124,32 @@ export async function register(
   return { ...(res.body as Tokens), email, password }
 }
 
-/** An access token as auth would sign it, with any claims, key and times (for forged/expired tokens). */
+/**
+ * An access token as auth would sign it, with any claims, key and times (for forged or
+ * expired tokens); `null` leaves a claim out. `key` is a private key (EdDSA) or, to play
+ * an attacker with a shared secret, bytes (HS256).
+ */
 export async function signToken(
-  claims: { sub: string; exp: number; iat?: number; jti?: string; iss?: string },
-  secret = TEST_SECRET,
+  claims: {
+    sub: string
+    exp: number | null
+    iat?: number
+    jti?: string
+    iss?: string
+    aud?: string | null
+    roles?: string[]
+  },
+  key: KeyObject | Uint8Array,
 ): Promise<string> {
-  let jwt = new SignJWT({ roles: ['user'] })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+  let jwt = new SignJWT({ roles: claims.roles ?? ['user'] })
+    .setProtectedHeader({ alg: key instanceof Uint8Array ? 'HS256' : 'EdDSA', typ: 'JWT' })
     .setSubject(claims.sub)
     .setIssuer(claims.iss ?? ISSUER)
-    .setIssuedAt(claims.iat ?? claims.exp - 900)
-    .setExpirationTime(claims.exp)
+    .setIssuedAt(claims.iat ?? (claims.exp ?? Math.floor(Date.now() / 1000) + 900) - 900)
+  if (claims.exp !== null) jwt = jwt.setExpirationTime(claims.exp)
+  if (claims.aud !== null) jwt = jwt.setAudience(claims.aud ?? AUDIENCE)
   if (claims.jti !== '') jwt = jwt.setJti(claims.jti ?? randomUUID())
-  return jwt.sign(new TextEncoder().encode(secret))
+  return jwt.sign(key)
 }
 
 export interface EventStream {

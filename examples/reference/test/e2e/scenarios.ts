@@ -3,11 +3,14 @@
  * any running system (SQLite or PostgreSQL underneath): each file starts one system and
  * declares the scenarios it wants.
  */
-import { randomUUID } from 'node:crypto'
+import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import { expect } from 'vitest'
 import { type E2eSystem, eventually, http, openEvents, register, signToken } from './harness.ts'
 
 type System = () => E2eSystem
+
+/** The HS256 secret that was in services/auth/tokens.ts (and so public) until access tokens became EdDSA. */
+const OLD_DEV_SECRET = 'tessera-dev-secret-do-not-use-in-production-0123456789'
 
 const stockOf = async (base: string, id: string): Promise<number> => {
   const res = await http(base, 'GET', `/products/${id}`)
@@ -233,24 +236,32 @@ export async function badTokens(system: System): Promise<void> {
     ).status,
   ).toBe(200)
 
+  const key = system().privateKey
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
   const tokens: [string, Record<string, string>][] = [
     ['missing', {}],
     ['not a JWT', { authorization: 'Bearer not-a-jwt' }],
     ['wrong scheme', { authorization: `Basic ${Buffer.from('ada:pw').toString('base64')}` }],
     [
-      'forged (other secret)',
-      {
-        authorization: `Bearer ${await signToken({ sub: ada.userId, exp: now + 600 }, 'another-secret-that-is-long-enough-0123456789')}`,
-      },
+      // What anyone could mint before access tokens were EdDSA: the secret was in the source.
+      'admin, HS256 with the old development secret',
+      bearer(
+        await signToken(
+          { sub: ada.userId, exp: now + 600, roles: ['user', 'admin'] },
+          new TextEncoder().encode(OLD_DEV_SECRET),
+        ),
+      ),
     ],
-    ['expired', { authorization: `Bearer ${await signToken({ sub: ada.userId, exp: now - 60 })}` }],
     [
-      'other issuer',
-      {
-        authorization: `Bearer ${await signToken({ sub: ada.userId, exp: now + 600, iss: 'someone-else' })}`,
-      },
+      'forged (another Ed25519 key)',
+      bearer(await signToken({ sub: ada.userId, exp: now + 600 }, generateKeyPairSync('ed25519').privateKey)),
     ],
-    ['no jti', { authorization: `Bearer ${await signToken({ sub: ada.userId, exp: now + 600, jti: '' })}` }],
+    ['expired', bearer(await signToken({ sub: ada.userId, exp: now - 60 }, key))],
+    ['no exp', bearer(await signToken({ sub: ada.userId, exp: null }, key))],
+    ['no aud', bearer(await signToken({ sub: ada.userId, exp: now + 600, aud: null }, key))],
+    ['other audience', bearer(await signToken({ sub: ada.userId, exp: now + 600, aud: 'other-api' }, key))],
+    ['other issuer', bearer(await signToken({ sub: ada.userId, exp: now + 600, iss: 'someone-else' }, key))],
+    ['no jti', bearer(await signToken({ sub: ada.userId, exp: now + 600, jti: '' }, key))],
     ['alg none', { authorization: `Bearer ${unsigned(ada.userId, now + 600)}` }],
     ['revoked (logged out)', { authorization: `Bearer ${revoked}` }],
   ]

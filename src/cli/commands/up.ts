@@ -23,6 +23,15 @@ export async function up(options: UpOptions, dev = false): Promise<void> {
   // While `up` runs, its progress callback prints each step of a unit (and the steps that
   // are no event: a unit not started, or failed); the same steps also arrive as `progress`
   // events, printed only once `up` is done (operations through the control API, dev rolls).
+  // Signals are taken from the first moment: one that arrives while the system is still
+  // starting drains it as soon as it is up, rather than killing the supervisor mid-start
+  // and leaving its instances behind.
+  let stopping: string | undefined
+  let shutdown = (signal: string) => {
+    stopping ??= signal
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
   let starting = true
   const running = await startSystem({
     ...(options.config ? { configFile: options.config } : {}),
@@ -46,18 +55,17 @@ export async function up(options: UpOptions, dev = false): Promise<void> {
           out.line(`tessera: ${unit} ${err ? `kept the old version: ${err.message}` : 'rolled'}`),
       })
     : () => {}
-  let stopping = false
-  const shutdown = (signal: string) => {
-    if (stopping) return
-    stopping = true
+  let drained = false
+  shutdown = (signal: string) => {
+    if (drained) return
+    drained = true
     out.line(`tessera: ${signal}: draining`)
     stopWatching()
     void running.close().then(() => process.exit(0))
   }
   // `tessera up | head`: once the reader is gone, drain and exit 0 rather than die on EPIPE.
   whenStdoutCloses(() => shutdown('stdout closed'))
-  process.on('SIGINT', () => shutdown('SIGINT'))
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  if (stopping) shutdown(stopping)
 }
 
 async function detach(options: UpOptions): Promise<void> {

@@ -42,7 +42,7 @@ async function foreground(command: 'up' | 'dev') {
 describe('tessera up and dev in the foreground', () => {
   it('prints each step of up once', { timeout: 90_000 }, async () => {
     const up = await foreground('up')
-    expect(await up.stop()).toBe(0)
+    expect(await up.stop(), up.output()).toBe(0)
     const lines = up.output().split('\n')
     expect(lines.filter((l) => /^tessera: users: built in \d+ ms$/.test(l))).toHaveLength(1)
     expect(lines.filter((l) => l === 'tessera: users: starting 2 instance(s)')).toHaveLength(1)

@@ -6,7 +6,7 @@
 // `await` per op would cost more than the op), contenders alternated in short rounds,
 // best round kept: on a shared 2-core machine outside load then hurts all alike.
 import { Packr } from 'msgpackr'
-import { decodeEnvelope, type Envelope, encodeEnvelope, Kind } from '../src/codec/message-codec.ts'
+import { decodeEnvelope, type Envelope, encodeEnvelope, toTuple } from '../src/codec/message-codec.ts'
 import type { Row } from './lib/report.ts'
 
 const ctx = {
@@ -55,20 +55,6 @@ const messages: Record<string, Envelope> = {
     ctx,
     input: { customer: 'c-17', note: 'Leave at the door', items },
   },
-}
-
-// What message-codec.ts would send to msgpackr without its fast path.
-function toTuple(m: Envelope): unknown[] {
-  switch (m.kind) {
-    case 'request':
-      return [Kind.REQUEST, m.id, m.service, m.action, m.ctx, m.input]
-    case 'response':
-      return m.ok ? [Kind.RESPONSE_OK, m.id, m.output] : [Kind.RESPONSE_ERROR, m.id, m.error]
-    case 'event':
-      return [Kind.EVENT, m.event, m.groups, m.ctx, m.payload]
-    default:
-      throw new Error(`not benchmarked: ${m.kind}`)
-  }
 }
 
 // The codec's own msgpackr options (plain msgpack, wire bytes as in docs/protocol.md).

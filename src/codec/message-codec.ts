@@ -89,7 +89,8 @@ function plainCopy(v: unknown): unknown {
   return out
 }
 
-function toTuple(m: Envelope): unknown[] {
+/** The msgpack array a message is sent as (docs/protocol.md); exported for the codec bench. */
+export function toTuple(m: Envelope): unknown[] {
   switch (m.kind) {
     case 'request':
       return [Kind.REQUEST, m.id, m.service, m.action, m.ctx, m.input]

@@ -1,13 +1,3 @@
 // The wire vocabulary lives in `src/wire/`; re-exported so `tessera/transport` keeps its surface.
-export type {
-  ActionInfo,
-  CancelMessage,
-  EventMessage,
-  Message,
-  NodeInfo,
-  RequestMessage,
-  ResponseMessage,
-  ServiceInfo,
-  WireContext,
-} from '../wire/index.ts'
+export type * from '../wire/index.ts'
 export type { Transport, TransportHandlers } from './transport.ts'

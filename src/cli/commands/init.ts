@@ -72,10 +72,8 @@ export async function init(dir = '.', options: InitOptions = {}): Promise<void> 
   for (const file of written.sort()) out.line(`  ${file}`)
   out.line('')
   out.line('next:')
-  if (target !== process.cwd())
-    out.line(
-      `  cd ${relative(process.cwd(), target).startsWith('..') ? target : relative(process.cwd(), target)}`,
-    )
+  const from = relative(process.cwd(), target)
+  if (from !== '') out.line(`  cd ${from.startsWith('..') ? target : from}`)
   out.line('  npm install')
   out.line('  npm start        # then open http://127.0.0.1:3000/welcome/Ada')
   out.line('  npm test')

@@ -53,6 +53,7 @@ export async function up(options: UpOptions, dev = false): Promise<void> {
         onChange: (unit, file) => out.line(`tessera: ${file} changed: rolling ${unit}`),
         onRolled: (unit, err) =>
           out.line(`tessera: ${unit} ${err ? `kept the old version: ${err.message}` : 'rolled'}`),
+        onWarning: (message) => out.error(`tessera: ${message}`),
       })
     : () => {}
   let drained = false

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -56,6 +57,44 @@ export default defineService({
       await greeting('bonjour')
       await vi.waitFor(() => expect(rolled).toEqual(['echo']), { timeout: 20_000 })
       expect(await sup.caller.call('echo', 'greet', {})).toBe('bonjour')
+    } finally {
+      stop()
+    }
+  })
+
+  it('sees a change in a subfolder of the entry folder made the moment watching starts', {
+    timeout: 30_000,
+  }, async () => {
+    await mkdir(join(dir, 'echo', 'nested', 'deeper'), { recursive: true })
+    await writeFile(join(dir, 'echo', 'nested', 'deeper', 'notes.txt'), 'one\n')
+    await writeFile(
+      join(dir, 'echo', 'service.ts'),
+      `import { defineService } from '${srcIndex}'
+export default defineService({ name: 'echo', actions: () => ({}) })
+`,
+    )
+    await using sup = createSupervisor({
+      config: {
+        name: 'watch',
+        stateDir: join(dir, 'state'),
+        services: { echo: { entry: './echo/service.ts' } },
+      },
+      root: dir,
+    })
+    expect(await sup.up()).toEqual({ failed: [] })
+    const changed: string[] = []
+    const stop = watchUnits(sup, {
+      debounceMs: 50,
+      onChange: (unit, file) => changed.push(`${unit} ${file}`),
+    })
+    try {
+      // No turn of the event loop between starting to watch and the change: the watch must
+      // already hold when watchUnits returns.
+      writeFileSync(join(dir, 'echo', 'nested', 'deeper', 'notes.txt'), 'two\n')
+      await vi.waitFor(
+        () => expect(changed).toEqual([`echo ${join(dir, 'echo', 'nested', 'deeper', 'notes.txt')}`]),
+        { timeout: 10_000 },
+      )
     } finally {
       stop()
     }

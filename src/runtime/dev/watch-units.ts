@@ -1,4 +1,4 @@
-import { type FSWatcher, watch } from 'node:fs'
+import { type Dirent, type FSWatcher, readdirSync, statSync, watch } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Supervisor } from '../supervisor/index.ts'
 
@@ -9,6 +9,8 @@ export interface WatchOptions {
   onChange?: (unit: string, file: string) => void
   /** A rollout finished (`error` undefined) or was rolled back. */
   onRolled?: (unit: string, error: Error | undefined) => void
+  /** Something that makes dev less than it should be (a folder polled, not watched). */
+  onWarning?: (message: string) => void
 }
 
 /**
@@ -22,6 +24,7 @@ export interface WatchOptions {
 export function watchUnits(supervisor: Supervisor, options: WatchOptions = {}): () => void {
   const debounceMs = options.debounceMs ?? 300
   const watchers: FSWatcher[] = []
+  const pollers: NodeJS.Timeout[] = []
   const timers = new Map<string, NodeJS.Timeout>()
   const running = new Map<string, Promise<void>>()
   const queued = new Set<string>()
@@ -76,19 +79,35 @@ export function watchUnits(supervisor: Supervisor, options: WatchOptions = {}): 
       )
     }
   }
+  // One native (inotify) watcher per folder, set up synchronously, so a change made the
+  // moment `watchUnits` returns is seen. Where the system refuses a watcher (inotify
+  // instances or watches used up: EMFILE, ENOSPC), the folder is polled instead and
+  // `onWarning` says so, rather than dev silently missing every change.
   const watched = new Set<string>()
   const watchFolder = (folder: string, recursive: boolean): void => {
     if (watched.has(folder)) return
     watched.add(folder)
     try {
-      const watcher = watch(folder, { recursive }, (_event, name) => {
-        if (typeof name !== 'string' || name.includes('node_modules')) return
-        changed(join(folder, name))
+      const watcher = watch(folder, (_event, name) => {
+        if (typeof name !== 'string' || name === 'node_modules') return
+        const file = join(folder, name)
+        if (recursive && isFolder(file)) watchFolder(file, true) // a new subfolder
+        changed(file)
       })
       watcher.on('error', () => {}) // a folder removed meanwhile: nothing left to watch
       watchers.push(watcher)
-    } catch {
-      // Gone since the build: nothing to watch.
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return // gone since the build
+      if (pollers.length === 0)
+        options.onWarning?.(
+          `cannot watch ${folder} (${(err as Error).message}); polling it and any other such folder every second`,
+        )
+      pollers.push(pollFolder(folder, changed))
+    }
+    if (!recursive) return
+    for (const entry of entries(folder)) {
+      if (entry.isDirectory() && entry.name !== 'node_modules' && !entry.name.startsWith('.'))
+        watchFolder(join(folder, entry.name), true)
     }
   }
   const watchInputs = (unit: string): void => {
@@ -108,6 +127,47 @@ export function watchUnits(supervisor: Supervisor, options: WatchOptions = {}): 
   return () => {
     stopped = true
     for (const w of watchers) w.close()
+    for (const p of pollers) clearInterval(p)
     for (const t of timers.values()) clearTimeout(t)
+  }
+}
+
+function entries(folder: string): Dirent[] {
+  try {
+    return readdirSync(folder, { withFileTypes: true })
+  } catch {
+    return []
+  }
+}
+
+/** Stats the files of `folder` every second; calls `changed` for each one whose mtime or size moved. */
+function pollFolder(folder: string, changed: (file: string) => void): NodeJS.Timeout {
+  const seen = new Map<string, string>()
+  const scan = (report: boolean): void => {
+    for (const entry of entries(folder)) {
+      if (!entry.isFile()) continue
+      const file = join(folder, entry.name)
+      let mark: string
+      try {
+        const s = statSync(file)
+        mark = `${s.mtimeMs}:${s.size}`
+      } catch {
+        continue
+      }
+      if (report && seen.get(file) !== mark) changed(file)
+      seen.set(file, mark)
+    }
+  }
+  scan(false)
+  const timer = setInterval(() => scan(true), 1000)
+  timer.unref()
+  return timer
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
   }
 }

@@ -58,7 +58,9 @@ describe('tessera up and dev in the foreground', () => {
       () => /tessera: greeter (rolled|kept the old version)/.test(dev.output()),
       'greeter rolled',
       60_000,
-    )
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; dev printed:\n${dev.output()}`)
+    })
     // Events of the roll (progress, instances starting and stopping) follow as they happen.
     expect(dev.output()).toMatch(/tessera: greeter: deployed\n/)
     expect(await dev.stop()).toBe(0)

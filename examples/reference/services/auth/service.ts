@@ -10,6 +10,7 @@ import type { UsersService } from '../users/service.ts'
 import { activate, claimEmail, findActiveByEmail, releaseClaim } from './credentials.ts'
 import { migrations } from './db/migrations.ts'
 import type { AuthDb } from './db/schema.ts'
+import { SessionRevoked } from './events.ts'
 import { signingKeysFromEnv } from './keys.ts'
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts'
 import {
@@ -83,7 +84,7 @@ export function createAuthService(options: AuthOptions = {}) {
   return defineService({
     name: 'auth',
     version: '1.0.0',
-    events: { 'user.registered': UserRegistered },
+    events: { 'user.registered': UserRegistered, 'session.revoked': SessionRevoked },
     policy: { timeout: 5_000 },
     actions: ({ action }) => ({
       register: action({
@@ -147,8 +148,10 @@ export function createAuthService(options: AuthOptions = {}) {
           const principal = requirePrincipal(ctx)
           const { jti, exp } = principal.claims ?? {}
           const at = now()
-          if (typeof jti === 'string' && typeof exp === 'number')
+          if (typeof jti === 'string' && typeof exp === 'number') {
             await revokeAccessToken(store.db, jti, exp * 1000, at)
+            await ctx.emit('session.revoked', { userId: principal.id, jti })
+          }
           if (refreshToken) await revokeRefreshToken(store.db, principal.id, refreshToken, at)
           return { loggedOut: true as const }
         },

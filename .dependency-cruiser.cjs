@@ -12,13 +12,17 @@ const layers = {
   errors: [],
   observability: [],
   context: ['errors'],
+  // Outbound HTTP for services (bounded fetch): only the error table below it.
+  fetch: ['errors'],
   contract: ['errors', 'context'],
+  // Node credentials and principal proofs: node:crypto and plain types only.
+  identity: ['errors', 'context'],
   // The wire vocabulary carries contract data (PolicyOverrides, HttpRoute, EventMode) and
   // context's Principal as plain types, so it sits just above contract, below everything
   // that moves or stores messages.
-  wire: ['errors', 'context', 'contract'],
+  wire: ['errors', 'context', 'contract', 'identity'],
   codec: ['errors', 'context', 'contract', 'wire'],
-  transport: ['errors', 'observability', 'context', 'contract', 'wire', 'codec'],
+  transport: ['errors', 'observability', 'context', 'contract', 'identity', 'wire', 'codec'],
   middleware: ['errors', 'observability', 'context', 'contract'],
   registry: ['errors', 'observability', 'context', 'contract', 'wire', 'middleware'],
   broker: [
@@ -26,6 +30,7 @@ const layers = {
     'observability',
     'context',
     'contract',
+    'identity',
     'wire',
     'codec',
     'transport',

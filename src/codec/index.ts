@@ -1,1 +1,8 @@
-export { type ControlMessage, decodeEnvelope, type Envelope, encodeEnvelope, Kind } from './message-codec.ts'
+export {
+  type ControlMessage,
+  decodeEnvelope,
+  type Envelope,
+  encodeEnvelope,
+  type HelloAuth,
+  Kind,
+} from './message-codec.ts'

@@ -18,11 +18,20 @@ export const Kind = {
   BYE: 18,
   PING: 19,
   PONG: 20,
+  PROOF: 21,
 } as const
 
 /** Transport control messages carried in the same envelope as broker messages. */
+/** What a node that holds a credential adds to its HELLO (docs/protocol.md, "Identity"). */
+export interface HelloAuth {
+  certificate: string
+  /** The nonce the peer must sign in its PROOF. */
+  nonce: string
+}
+
 export type ControlMessage =
-  | { kind: 'hello'; info: NodeInfo }
+  | { kind: 'hello'; info: NodeInfo; auth?: HelloAuth }
+  | { kind: 'proof'; proof: string }
   | { kind: 'announce'; info: NodeInfo }
   | { kind: 'bye'; nodeId: string }
   | { kind: 'ping'; n: number }
@@ -101,7 +110,9 @@ export function toTuple(m: Envelope): unknown[] {
     case 'cancel':
       return [Kind.CANCEL, m.id]
     case 'hello':
-      return [Kind.HELLO, m.info]
+      return m.auth ? [Kind.HELLO, m.info, m.auth] : [Kind.HELLO, m.info]
+    case 'proof':
+      return [Kind.PROOF, m.proof]
     case 'announce':
       return [Kind.ANNOUNCE, m.info]
     case 'bye':
@@ -201,9 +212,14 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     case Kind.CANCEL:
       arity(raw, 2)
       return { kind: 'cancel', id: id(raw[1]) }
-    case Kind.HELLO:
+    case Kind.HELLO: {
+      if (raw.length !== 2 && raw.length !== 3) arity(raw, 2)
+      const info = nodeInfo(raw[1])
+      return raw.length === 3 ? { kind: 'hello', info, auth: helloAuth(raw[2]) } : { kind: 'hello', info }
+    }
+    case Kind.PROOF:
       arity(raw, 2)
-      return { kind: 'hello', info: nodeInfo(raw[1]) }
+      return { kind: 'proof', proof: str(raw[1], 'proof') }
     case Kind.ANNOUNCE:
       arity(raw, 2)
       return { kind: 'announce', info: nodeInfo(raw[1]) }
@@ -266,6 +282,7 @@ function wireContext(v: unknown): WireContext {
   if (v.tracestate !== undefined) ctx.tracestate = str(v.tracestate, 'ctx.tracestate')
   if (v.caller !== undefined) ctx.caller = str(v.caller, 'ctx.caller')
   if (v.meta !== undefined) ctx.meta = stringRecord(v.meta, 'ctx.meta')
+  if (v.principalProof !== undefined) ctx.principalProof = str(v.principalProof, 'ctx.principalProof')
   if (v.principal !== undefined) {
     const p = v.principal
     if (!isObject(p)) throw malformed('ctx.principal must be a map')
@@ -278,6 +295,11 @@ function wireContext(v: unknown): WireContext {
     ctx.principal = principal
   }
   return ctx
+}
+
+function helloAuth(v: unknown): HelloAuth {
+  if (!isObject(v)) throw malformed('hello auth must be a map')
+  return { certificate: str(v.certificate, 'auth.certificate'), nonce: str(v.nonce, 'auth.nonce') }
 }
 
 function wireError(v: unknown): WireError {

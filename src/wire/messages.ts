@@ -1,6 +1,7 @@
 import type { Principal } from '../context/index.ts'
 import type { EventMode, HttpRoute, PolicyOverrides } from '../contract/index.ts'
 import type { WireError } from '../errors/index.ts'
+import type { Identity } from '../identity/index.ts'
 
 /**
  * What a node tells its peers about itself. Callers never load a callee's code, so
@@ -13,6 +14,12 @@ export interface NodeInfo {
   services: ServiceInfo[]
   /** Informational (pid, host, started at); never used for routing. */
   meta?: Record<string, string | number>
+  /**
+   * Who the node is, as its verified certificate says. Set by the receiving transport
+   * once the peer proved it holds the certificate's key; never read off the wire.
+   * Undefined on systems that run without credentials.
+   */
+  identity?: Identity
 }
 
 export interface ServiceInfo {
@@ -44,6 +51,11 @@ export interface WireContext {
   tracestate?: string
   caller?: string
   principal?: Principal
+  /**
+   * The principal signed by the node that verified it (identity/principal-proof.ts).
+   * On a system with credentials a callee takes the principal from here only.
+   */
+  principalProof?: string
   /** Time left before the deadline, in ms, at the moment of sending. */
   timeout: number
   meta?: Record<string, string>

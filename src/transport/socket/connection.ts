@@ -35,8 +35,12 @@ const END_GRACE_MS = 1000
 export class Connection {
   readonly outbound: boolean
   readonly expectedId: string | undefined
-  /** The peer's NodeInfo once its HELLO arrived; undefined before. */
+  /** The peer's NodeInfo once its HELLO arrived (and, with credentials, its PROOF verified); undefined before. */
   remote: NodeInfo | undefined
+  /** With credentials: the nonce this side sent in its HELLO, which the peer's PROOF must sign. */
+  nonce: string | undefined
+  /** With credentials: the peer's HELLO, kept until its PROOF arrives. */
+  unproven: { info: NodeInfo; certificate: string } | undefined
   /** Date.now() when the socket was connected: a HELLO must arrive within the heartbeat timeout. */
   openedAt = Date.now()
   /** Date.now() of the last bytes received; the heartbeat sweep reads it. */

@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { type LoadedCredential, loadCredential, type NodeCredential } from '../../identity/index.ts'
 import { type Logger, silentLogger } from '../../observability/index.ts'
 
 export interface SocketTransportOptions {
@@ -22,6 +23,14 @@ export interface SocketTransportOptions {
   /** Safety-net rescan of the directory, in addition to fs.watch. Default 2000 ms. */
   rescanIntervalMs?: number
   logger?: Logger
+  /**
+   * This node's credential from the runtime. With it, every connection starts with a
+   * mutual proof of identity (docs/protocol.md, "Identity"): a peer without a valid
+   * certificate of the same authority is refused before any request, and each peer is
+   * known by its verified identity. Without it, any process that can reach the socket
+   * folder is trusted (its mode 0700 is then the only fence).
+   */
+  credential?: NodeCredential
 }
 
 export interface ResolvedOptions {
@@ -33,6 +42,7 @@ export interface ResolvedOptions {
   heartbeatTimeoutMs: number
   rescanIntervalMs: number
   logger: Logger
+  credential: LoadedCredential | undefined
 }
 
 export const DEFAULT_MAX_FRAME_BYTES = 32 * 1024 * 1024
@@ -59,5 +69,6 @@ export function resolveOptions(opts: SocketTransportOptions): ResolvedOptions {
     heartbeatTimeoutMs: timeout,
     rescanIntervalMs: opts.rescanIntervalMs ?? 2000,
     logger: (opts.logger ?? silentLogger).child({ component: 'socket-transport' }),
+    credential: opts.credential ? loadCredential(opts.credential) : undefined,
   }
 }

@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net'
 import { type Envelope, encodeEnvelope } from '../../codec/index.ts'
+import type { Identity } from '../../identity/index.ts'
+import { checkPeerProof, createNonce, proveIdentity } from '../../identity/index.ts'
 import type { Message, NodeInfo } from '../../wire/index.ts'
 import type { Transport, TransportHandlers } from '../transport.ts'
 import { Connection } from './connection.ts'
@@ -83,7 +85,7 @@ class SocketTransportImpl implements SocketTransport {
   announce(local: NodeInfo): void {
     this.local = local
     if (this.closing) return
-    const body = encodeEnvelope({ kind: 'announce', info: local })
+    const body = encodeEnvelope({ kind: 'announce', info: withoutIdentity(local) })
     for (const conn of this.conns) conn.sendEncoded(body)
   }
 
@@ -166,13 +168,22 @@ class SocketTransportImpl implements SocketTransport {
       events: { onEnvelope: (c, env) => this.onEnvelope(c, env), onClose: (c, why) => this.onClose(c, why) },
     })
     this.conns.add(conn)
-    conn.send({ kind: 'hello', info: this.local! })
+    const credential = this.opts.credential
+    if (credential) {
+      conn.nonce = createNonce()
+      conn.send({
+        kind: 'hello',
+        info: withoutIdentity(this.local!),
+        auth: { certificate: credential.certificate, nonce: conn.nonce },
+      })
+    } else conn.send({ kind: 'hello', info: withoutIdentity(this.local!) })
     return conn
   }
 
   private onEnvelope(conn: Connection, env: Envelope): void {
     if (!conn.remote) {
-      this.onHello(conn, env)
+      if (conn.unproven) this.onProof(conn, env)
+      else this.onHello(conn, env)
       return
     }
     const from = conn.remote.nodeId
@@ -190,7 +201,7 @@ class SocketTransportImpl implements SocketTransport {
         return
       case 'announce':
         if (env.info.nodeId !== from) conn.fail(`ANNOUNCE for ${env.info.nodeId} on ${from}'s connection`)
-        else this.peers?.announce(env.info)
+        else this.peers?.announce(this.vetted(env.info, conn.remote.identity))
         return
       case 'bye':
         if (env.nodeId !== from) conn.fail(`BYE for ${env.nodeId} on ${from}'s connection`)
@@ -202,6 +213,9 @@ class SocketTransportImpl implements SocketTransport {
       case 'hello':
         conn.fail('second HELLO on one connection')
         return
+      case 'proof':
+        conn.fail('PROOF after the handshake')
+        return
     }
   }
 
@@ -211,14 +225,66 @@ class SocketTransportImpl implements SocketTransport {
       return
     }
     const id = env.info.nodeId
+    const credential = this.opts.credential
     if (id === this.local!.nodeId) conn.fail('peer claims this node’s own nodeId')
     else if (conn.expectedId !== undefined && id !== conn.expectedId)
       conn.fail(`dialled ${conn.expectedId} but HELLO came from ${id}`)
-    else {
+    else if (!credential) {
       conn.remote = env.info
       this.peers?.hello(conn, env.info)
+    } else if (!env.auth) {
+      this.refuse(conn, id, 'it presented no credential')
+    } else {
+      // Answer the peer's nonce at once; the peer is known only once its own PROOF checks out.
+      conn.unproven = { info: env.info, certificate: env.auth.certificate }
+      conn.send({ kind: 'proof', proof: proveIdentity(credential, env.auth.nonce, this.local!.nodeId, id) })
+      return
     }
     this.settle(conn)
+  }
+
+  private onProof(conn: Connection, env: Envelope): void {
+    const { info, certificate } = conn.unproven!
+    conn.unproven = undefined
+    if (env.kind !== 'proof') {
+      this.refuse(conn, info.nodeId, `it sent ${env.kind} before proving its identity`)
+    } else {
+      const checked = checkPeerProof(
+        this.opts.credential!,
+        { nodeId: info.nodeId, certificate, proof: env.proof },
+        conn.nonce!,
+      )
+      if ('refused' in checked) this.refuse(conn, info.nodeId, checked.refused)
+      else {
+        conn.remote = this.vetted(info, checked.identity)
+        this.peers?.hello(conn, conn.remote)
+      }
+    }
+    this.settle(conn)
+  }
+
+  /** Logged as a warning on this side; the peer only sees its connection closed. */
+  private refuse(conn: Connection, nodeId: string, why: string): void {
+    this.opts.logger.warn({ peer: nodeId, why }, 'peer refused: no valid identity')
+    conn.fail(`peer ${nodeId} refused: ${why}`)
+  }
+
+  /**
+   * A peer's NodeInfo with its verified identity attached, and only the services that
+   * identity may host: a node cannot draw another service's calls by announcing it.
+   */
+  private vetted(info: NodeInfo, identity: Identity | undefined): NodeInfo {
+    if (!identity) return withoutIdentity(info)
+    const allowed = new Set(identity.services)
+    const services = info.services.filter((s) => allowed.has(s.name))
+    if (services.length !== info.services.length) {
+      const dropped = info.services.filter((s) => !allowed.has(s.name)).map((s) => s.name)
+      this.opts.logger.warn(
+        { peer: info.nodeId, unit: identity.unit, dropped },
+        'peer announced services its identity does not allow',
+      )
+    }
+    return { ...info, services, identity }
   }
 
   private deliver(from: string, message: Message): void {
@@ -241,4 +307,11 @@ class SocketTransportImpl implements SocketTransport {
     this.helloWaiters.get(conn)?.()
     this.helloWaiters.delete(conn)
   }
+}
+
+/** What is sent of a NodeInfo: identity is the receiver's finding, never the sender's claim. */
+function withoutIdentity(info: NodeInfo): NodeInfo {
+  if (info.identity === undefined) return info
+  const { identity: _, ...rest } = info
+  return rest
 }

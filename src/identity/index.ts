@@ -1,0 +1,16 @@
+export { type Authority, createAuthority } from './authority.ts'
+export {
+  type Certificate,
+  type Identity,
+  type VerifiedCertificate,
+  verifyCertificate,
+} from './certificate.ts'
+export { type LoadedCredential, loadCredential, type NodeCredential } from './credential.ts'
+export { checkPeerProof, createNonce, proveIdentity } from './handshake-proof.ts'
+export {
+  type PrincipalProof,
+  type PrincipalVerifier,
+  type PrincipalVoucher,
+  principalVerifier,
+  principalVoucher,
+} from './principal-proof.ts'

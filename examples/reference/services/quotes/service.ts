@@ -24,16 +24,26 @@ export interface QuotesOptions {
   ttlMs?: number
   /** How long a rate may be served stale while the API is down. Default 1 h. */
   maxStaleMs?: number
+  /**
+   * How long "no such currency" (the API's 404) is remembered, so repeated requests on
+   * the public route do not each go upstream. Shorter than `ttlMs`: a currency the API
+   * adds is seen soon. Default 10 s.
+   */
+  negativeTtlMs?: number
+  /** Most bytes read of one answer of the API; a larger one is refused unread. Default 64 KiB. */
+  maxResponseBytes?: number
   /** Consecutive API failures that open the breaker (default 3), and for how long (default 10 s). */
   breaker?: { failureThreshold?: number; openMs?: number }
   now?: () => number
 }
 
 /**
- * Exchange-rate quotes from an outside HTTP API, behind a timeout, a TTL cache and a
- * circuit breaker. When the API fails or the breaker is open, a cached rate is served
- * stale (`stale: true`); with nothing cached the answer is UNAVAILABLE (retryable).
- * Cache and breaker are per instance.
+ * Exchange-rate quotes from an outside HTTP API, behind a bounded fetch (one deadline
+ * over headers and body, a byte cap, no redirects, JSON only), a TTL cache, a shorter
+ * cache of unknown currencies and a circuit breaker. When the API fails or the breaker
+ * is open, a cached rate is served stale (`stale: true`); with nothing cached the answer
+ * is UNAVAILABLE (retryable), `data.reason` the upstream error's code and `data.detail`
+ * what went wrong. Caches and breaker are per instance.
  *
  * @example
  * const quotes = createQuotesService({ apiUrl: 'http://127.0.0.1:4010', requestTimeoutMs: 500 })
@@ -47,6 +57,15 @@ export function createQuotesService(options: QuotesOptions = {}) {
     maxEntries: 500,
     now,
   })
+  const negativeTtlMs = options.negativeTtlMs ?? 10_000
+  // Unknown currencies, bounded: a client spraying codes evicts the oldest, not memory.
+  const unknown = new TtlCache<true>({
+    ttlMs: negativeTtlMs,
+    maxStaleMs: negativeTtlMs,
+    maxEntries: 1_000,
+    now,
+  })
+  const maxBytes = options.maxResponseBytes ?? 64 * 1024
   let apiUrl = options.apiUrl ?? 'http://127.0.0.1:4010'
   const breaker: CircuitBreaker = createCircuitBreaker({
     name: 'rates-api',
@@ -72,25 +91,33 @@ export function createQuotesService(options: QuotesOptions = {}) {
         handler: async ({ currency }, ctx) => {
           const fresh = cache.fresh(currency)
           if (fresh) return quote(fresh.value, 'cache', false)
+          if (unknown.fresh(currency)) throw noQuote(currency)
           try {
             const rate = await breaker.run(
               () =>
-                fetchRate(
-                  apiUrl,
-                  currency,
-                  AbortSignal.any([AbortSignal.timeout(requestTimeoutMs), ctx.signal]),
-                ),
-              // Neither an unknown currency nor our own caller giving up says the API is unhealthy.
+                fetchRate(apiUrl, currency, {
+                  timeoutMs: requestTimeoutMs,
+                  deadline: ctx.deadline,
+                  signal: ctx.signal,
+                  maxBytes,
+                }),
+              // Neither an unknown currency nor our own caller giving up says the API is
+              // unhealthy; a timeout, a 5xx or an answer out of bounds does.
               (err) => !isTesseraError(err, 'NOT_FOUND') && !ctx.signal.aborted,
             )
             return quote(cache.set(currency, rate), 'api', false)
           } catch (err) {
-            if (isTesseraError(err, 'NOT_FOUND') || ctx.signal.aborted) throw err
+            if (isTesseraError(err, 'NOT_FOUND')) {
+              unknown.set(currency, true)
+              throw noQuote(currency)
+            }
+            if (ctx.signal.aborted) throw err
             const stale = cache.stale(currency)
             if (stale) return quote(stale.value, 'cache', true)
             throw new TesseraError('UNAVAILABLE', 'the rates API is unavailable and no quote is cached', {
               currency,
-              reason: isTesseraError(err) ? err.code : isTimeout(err) ? 'TIMEOUT' : 'NETWORK',
+              reason: isTesseraError(err) ? err.code : 'NETWORK',
+              detail: err instanceof Error ? err.message : String(err),
               breaker: breaker.state(),
             })
           }
@@ -107,8 +134,8 @@ function quote(rate: Rate, source: 'api' | 'cache', stale: boolean) {
   return { currency: rate.currency, base: 'USD' as const, rate: rate.rate, asOf: rate.asOf, stale, source }
 }
 
-function isTimeout(err: unknown): boolean {
-  return err instanceof DOMException && err.name === 'TimeoutError'
+function noQuote(currency: string): TesseraError {
+  return new TesseraError('NOT_FOUND', `no quote for currency ${currency}`, { currency })
 }
 
 const quotes = createQuotesService()

@@ -10,6 +10,7 @@ export {
   type RetryPolicy,
   resolvePolicy,
 } from './policy.ts'
+export { ROUTE_RATE_LIMIT_BOUNDS, type RouteRateLimit, rateLimitProblem } from './route-rate-limit.ts'
 export {
   type ActionDefinition,
   type ActionMap,

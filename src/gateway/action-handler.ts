@@ -8,6 +8,7 @@ import type { CallOptions } from '../contract/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import type { Authenticator } from './auth.ts'
 import type { RateLimiter } from './rate-limit.ts'
+import { createRouteRateLimits, type RouteRateLimits } from './route-rate-limits.ts'
 import type { RouteTable } from './route-table.ts'
 import type { StaticServer } from './static-files.ts'
 
@@ -18,6 +19,8 @@ export interface ActionHandlerDeps {
   limiter: RateLimiter | undefined
   timeoutMs: number
   staticFiles: StaticServer | undefined
+  /** The limits routes declare themselves (`http.rateLimit`); default: counters of this handler's own. */
+  routeLimits?: RouteRateLimits
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -25,7 +28,7 @@ const REQUEST_ID = /^[\w\-.:@/+=]{1,128}$/
 
 /**
  * The one handler behind every action route: find the route, verify the token,
- * count against the rate limit, assemble and validate the input — all before any call
+ * count against the gateway's rate limit and the route's own, assemble and validate the input — all before any call
  * is made — then call the action with the principal, trace headers, request id, a
  * deadline and a signal that aborts when the client goes away. Throws are answered by
  * the gateway's error handler (`toHttpError`).
@@ -35,6 +38,7 @@ const REQUEST_ID = /^[\w\-.:@/+=]{1,128}$/
  */
 export function actionHandler(deps: ActionHandlerDeps) {
   const { broker, table, auth, limiter, timeoutMs, staticFiles } = deps
+  const routeLimits = deps.routeLimits ?? createRouteRateLimits()
   return async function handleAction(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const requestId = requestIdOf(req)
     reply.header('x-request-id', requestId)
@@ -48,6 +52,7 @@ export function actionHandler(deps: ActionHandlerDeps) {
     let principal: Principal | undefined
     if (route.auth === 'authenticated') principal = await auth.authenticate(req.headers.authorization)
     limiter?.take({ ip: req.ip, headers: req.headers, principal })
+    routeLimits.take(route, { ip: req.ip, principal })
 
     const input = route.assemble(params, req.query as Record<string, unknown> | undefined, req.body)
     route.check?.(input)

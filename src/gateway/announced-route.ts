@@ -1,4 +1,4 @@
-import type { HttpMethod } from '../contract/index.ts'
+import { type HttpMethod, type RouteRateLimit, rateLimitProblem } from '../contract/index.ts'
 
 /** A route as announced by a peer, after its shape was checked. */
 export interface AnnouncedRoute {
@@ -8,6 +8,8 @@ export interface AnnouncedRoute {
   auth: 'public' | 'authenticated'
   /** Names of the `:params` in the path, in order. */
   params: string[]
+  /** The route's own limit, when it declares one (checked: integers within bounds). */
+  rateLimit?: RouteRateLimit
 }
 
 const METHODS: ReadonlySet<string> = new Set<HttpMethod>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
@@ -17,8 +19,9 @@ const MAX_PATH = 512
 /**
  * Checks a peer's `http` entry: any node may announce anything, so everything is
  * checked before it reaches the router. Only plain segments and whole-segment
- * `:params` are accepted (no wildcards, regex params or duplicates). Returns the route,
- * or a reason to skip it.
+ * `:params` are accepted (no wildcards, regex params or duplicates), and a `rateLimit`
+ * only with integer `max` and `windowMs` within bounds. Returns the route, or a reason
+ * to skip it.
  *
  * @example
  * parseAnnouncedRoute({ method: 'GET', path: '/users/:id' }) // { method: 'GET', path: '/users/:id', auth: 'authenticated', params: ['id'] }
@@ -26,7 +29,7 @@ const MAX_PATH = 512
  */
 export function parseAnnouncedRoute(http: unknown): AnnouncedRoute | string {
   if (typeof http !== 'object' || http === null) return 'http is not an object'
-  const { method, path, auth } = http as Record<string, unknown>
+  const { method, path, auth, rateLimit } = http as Record<string, unknown>
   if (typeof method !== 'string' || !METHODS.has(method))
     return `unsupported method ${JSON.stringify(method)}`
   if (typeof path !== 'string' || !path.startsWith('/') || path.length > MAX_PATH) {
@@ -45,5 +48,13 @@ export function parseAnnouncedRoute(http: unknown): AnnouncedRoute | string {
       params.push(name)
     }
   }
-  return { method: method as HttpMethod, path, auth: auth ?? 'authenticated', params }
+  const route: AnnouncedRoute = { method: method as HttpMethod, path, auth: auth ?? 'authenticated', params }
+  if (rateLimit !== undefined) {
+    // A malformed limit skips the route: serving it unlimited would drop what its owner asked for.
+    const problem = rateLimitProblem(rateLimit)
+    if (problem) return problem
+    const { max, windowMs } = rateLimit as RouteRateLimit
+    route.rateLimit = { max, windowMs }
+  }
+  return route
 }

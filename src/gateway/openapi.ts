@@ -31,7 +31,8 @@ const ERROR_SCHEMA = {
  * An OpenAPI 3.1 document for the routable actions, from what their services announced:
  * path parameters in `{id}` form, query parameters (GET/DELETE) or a JSON request body
  * (POST/PUT/PATCH) from the input schema minus the path parameters, the output schema
- * as the 200 response, and the bearer scheme on authenticated routes.
+ * as the 200 response, the bearer scheme on authenticated routes, and a route's own rate
+ * limit as `x-ratelimit` (`{ max, windowMs, per: 'ip' | 'principal' }`) and in its 429.
  *
  * @example
  * const doc = buildOpenApi(table.routes(), { title: 'Shop API', version: '1.0.0' })
@@ -73,6 +74,13 @@ function operation(route: GatewayRoute): Json {
     responses: responses(route),
   }
   if (route.description) op.summary = route.description
+  if (route.rateLimit) {
+    op['x-ratelimit'] = {
+      max: route.rateLimit.max,
+      windowMs: route.rateLimit.windowMs,
+      per: limitedPer(route),
+    }
+  }
   const rest = Object.keys(properties).filter((name) => !route.params.includes(name))
   if (BODY_METHODS.has(route.method)) {
     if (route.inputSchema !== undefined) {
@@ -102,11 +110,21 @@ function responses(route: GatewayRoute): Json {
     '400': error('Invalid input (VALIDATION) or malformed request (BAD_REQUEST)'),
   }
   if (route.auth === 'authenticated') out['401'] = error('Missing, invalid or expired bearer token')
-  out['429'] = error('Rate limited')
+  const limit = route.rateLimit
+  out['429'] = error(
+    limit
+      ? `Rate limited (RATE_LIMITED, Retry-After): this route allows ${limit.max} requests per ${limit.windowMs / 1000} s per ${limitedPer(route) === 'ip' ? 'client IP' : 'user'}`
+      : 'Rate limited (RATE_LIMITED, Retry-After)',
+  )
   out['503'] = error('No instance available or overloaded')
   out['504'] = error('Deadline exceeded')
   out.default = error('Error')
   return out
+}
+
+/** What a route's own limit counts by: the client IP on public routes, the principal on authenticated ones. */
+function limitedPer(route: GatewayRoute): 'ip' | 'principal' {
+  return route.auth === 'public' ? 'ip' : 'principal'
 }
 
 /** The body schema: the input schema without the properties that come from the path. */

@@ -30,11 +30,53 @@ interface Window {
 }
 
 /**
+ * Fixed-window counters, one per key, in memory. Expired windows are swept lazily, at
+ * most once per window, by the hit that finds the sweep due: no timer to clear, and a
+ * map that holds at most the keys seen in the last window.
+ */
+export class FixedWindows {
+  readonly #windows = new Map<string, Window>()
+  readonly #max: number
+  readonly #windowMs: number
+  readonly #now: () => number
+  #nextSweep: number
+
+  constructor(max: number, windowMs: number, now: () => number) {
+    this.#max = max
+    this.#windowMs = windowMs
+    this.#now = now
+    this.#nextSweep = now() + windowMs
+  }
+
+  /** Counts one request for `key`: undefined when allowed, else the seconds until its window resets (at least 1). */
+  hit(key: string): number | undefined {
+    const t = this.#now()
+    if (t >= this.#nextSweep) {
+      for (const [k, w] of this.#windows) if (w.resetAt <= t) this.#windows.delete(k)
+      this.#nextSweep = t + this.#windowMs
+    }
+    const w = this.#windows.get(key)
+    if (!w || w.resetAt <= t) {
+      this.#windows.set(key, { count: 1, resetAt: t + this.#windowMs })
+      return undefined
+    }
+    if (w.count < this.#max) {
+      w.count++
+      return undefined
+    }
+    return Math.max(1, Math.ceil((w.resetAt - t) / 1000))
+  }
+
+  clear(): void {
+    this.#windows.clear()
+  }
+}
+
+/**
  * A fixed-window counter per client, kept in memory. Our own rather than
  * @fastify/rate-limit: it runs inside the gateway's one catch-all route *after* the
  * token is verified, so it can count per principal rather than per IP, and it only
- * counts action calls (health checks and docs are free). Expired windows are swept
- * once per window; the sweep timer never keeps the process alive.
+ * counts action calls (health checks and docs are free).
  *
  * @example
  * const limiter = createRateLimiter({ max: 100, windowMs: 60_000 })
@@ -46,30 +88,15 @@ export function createRateLimiter(options: RateLimitOptions, now: () => number =
   }
   const keyOf =
     options.key ?? ((req: RateLimitRequest) => (req.principal ? `p:${req.principal.id}` : `ip:${req.ip}`))
-  const windows = new Map<string, Window>()
-  const sweep = setInterval(() => {
-    const t = now()
-    for (const [key, w] of windows) if (w.resetAt <= t) windows.delete(key)
-  }, options.windowMs)
-  sweep.unref()
+  const windows = new FixedWindows(options.max, options.windowMs, now)
   return {
     take(req) {
-      const key = keyOf(req)
-      const t = now()
-      const w = windows.get(key)
-      if (!w || w.resetAt <= t) {
-        windows.set(key, { count: 1, resetAt: t + options.windowMs })
-        return
+      const retryAfterSec = windows.hit(keyOf(req))
+      if (retryAfterSec !== undefined) {
+        throw new TesseraError('RATE_LIMITED', 'too many requests', { retryAfterSec })
       }
-      if (w.count < options.max) {
-        w.count++
-        return
-      }
-      const retryAfterSec = Math.max(1, Math.ceil((w.resetAt - t) / 1000))
-      throw new TesseraError('RATE_LIMITED', 'too many requests', { retryAfterSec })
     },
     close() {
-      clearInterval(sweep)
       windows.clear()
     },
   }

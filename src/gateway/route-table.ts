@@ -1,5 +1,5 @@
 import FindMyWay from 'find-my-way'
-import type { HttpMethod } from '../contract/index.ts'
+import type { HttpMethod, RouteRateLimit } from '../contract/index.ts'
 import type { Logger } from '../observability/index.ts'
 import type { ReadonlyRegistry } from '../registry/index.ts'
 import type { ActionInfo } from '../wire/index.ts'
@@ -28,6 +28,8 @@ export interface GatewayRoute extends RouteInfo {
   assemble: InputAssembler
   /** Undefined when the peer announced no input schema: the callee still validates. */
   check: InputCheck | undefined
+  /** The route's own limit (`http.rateLimit`), counted per IP (public) or principal. */
+  rateLimit: RouteRateLimit | undefined
 }
 
 export interface RouteMatch {
@@ -244,6 +246,7 @@ export class RouteTable {
       outputSchema: info.output,
       assemble: compileInputAssembler(info.input),
       check,
+      rateLimit: http.rateLimit,
     }
     if (typeof info.description === 'string') route.description = info.description
     return route

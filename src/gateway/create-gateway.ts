@@ -1,17 +1,20 @@
+import type { Server } from 'node:http'
 import { Server as NetServer } from 'node:net'
 import cors from '@fastify/cors'
-import Fastify, { type FastifyListenOptions, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyHttpOptions, type FastifyListenOptions } from 'fastify'
 import type { Broker } from '../broker/index.ts'
 import { type Logger, silentLogger } from '../observability/index.ts'
 import { actionHandler, requestIdOf } from './action-handler.ts'
 import { type AuthOptions, createAuthenticator } from './auth.ts'
+import { type ConnectionTimeouts, resolveTimeouts } from './connection-timeouts.ts'
 import { registerDocsPage } from './docs-page.ts'
 import { registerHealth } from './health.ts'
 import { toHttpError } from './http-error.ts'
 import { type OpenApiInfo, registerOpenApi } from './openapi.ts'
 import { createRateLimiter, type RateLimitOptions } from './rate-limit.ts'
 import { type RouteInfo, RouteTable } from './route-table.ts'
-import { registerSse, SseHub, type SseOptions } from './sse.ts'
+import { SseHub, type SseOptions } from './sse.ts'
+import { registerSse } from './sse-route.ts'
 import { type StaticOptions, staticServer } from './static-files.ts'
 
 export interface GatewayOptions {
@@ -41,6 +44,13 @@ export interface GatewayOptions {
   bodyLimit?: number
   /** Deadline of each call in ms. Default 10 000. */
   timeoutMs?: number
+  /**
+   * Bounds on slow and idle clients (ms, 0 = off): headers 10 000, whole request 30 000,
+   * keep-alive idle 5 000, no bytes either way 60 000, checked every 1 000. Past one the
+   * client gets 408 and the connection closes. Event streams are bound only by the idle
+   * timeout, which their heartbeat keeps away. See {@link ConnectionTimeouts}.
+   */
+  connections?: ConnectionTimeouts
   /** Events streamed to browsers at `GET /events`. */
   sse?: SseOptions
   /** Serve the API reference page at `/docs`. Default true. `/openapi.json` is always served. */
@@ -103,16 +113,24 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   })
   const auth = createAuthenticator(options.auth)
   const limiter = options.rateLimit ? createRateLimiter(options.rateLimit) : undefined
-  const hub = options.sse ? new SseHub(options.sse) : undefined
+  const timeoutMs = options.timeoutMs ?? 10_000
+  const timeouts = resolveTimeouts(
+    options.connections ?? {},
+    { callTimeoutMs: timeoutMs, heartbeatMs: options.sse ? (options.sse.heartbeatMs ?? 15_000) : undefined },
+    logger,
+  )
+  const hub = options.sse ? new SseHub(options.sse, logger) : undefined
 
-  const serverOptions: FastifyServerOptions = {
+  const serverOptions: FastifyHttpOptions<Server> = {
     logger: false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     forceCloseConnections: true,
     return503OnClosing: true,
+    ...timeouts.server,
   }
   if (options.trustProxy !== undefined) serverOptions.trustProxy = options.trustProxy
   const app = Fastify(serverOptions)
+  app.server.keepAliveTimeout = timeouts.keepAliveTimeoutMs
   // JSON only: a text/plain body is a CORS "simple request" that skips the preflight.
   app.removeContentTypeParser('text/plain')
 
@@ -148,7 +166,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     if (hub) {
       await broker.addService(hub.service())
       subscribed = true
-      registerSse(app, hub, auth)
+      registerSse(app, hub, auth, logger)
     }
 
     app.route({
@@ -160,7 +178,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         table,
         auth,
         limiter,
-        timeoutMs: options.timeoutMs ?? 10_000,
+        timeoutMs,
         staticFiles: options.static ? staticServer(options.static) : undefined,
       }),
     })

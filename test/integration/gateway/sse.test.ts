@@ -46,7 +46,9 @@ describe('gateway server-sent events', () => {
   it('gives a client with a token only the events for its principal', async () => {
     await using sys = await startGateway([orders], { sse: { events: ['order.placed'] } })
     expect((await fetch(`${sys.url}/events`)).status).toBe(401)
-    const stream = await fetch(`${sys.url}/events?token=${await token({}, { sub: 'grace' })}`)
+    const stream = await fetch(`${sys.url}/events`, {
+      headers: { authorization: `Bearer ${await token({}, { sub: 'grace' })}` },
+    })
     expect(stream.status).toBe(200)
     const received = readEvents(stream, 1)
     await place(sys.url, 'o1', 'ada')
@@ -56,7 +58,7 @@ describe('gateway server-sent events', () => {
 
   it('rejects a bad token on the event stream', async () => {
     await using sys = await startGateway([orders], { sse: { events: ['order.placed'], auth: 'public' } })
-    const res = await fetch(`${sys.url}/events?token=forged.token.here`)
+    const res = await fetch(`${sys.url}/events`, { headers: { authorization: 'Bearer forged.token.here' } })
     expect(res.status).toBe(401)
   })
 })

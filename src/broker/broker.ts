@@ -1,8 +1,14 @@
 import { hostname } from 'node:os'
-import { type Clock, systemClock } from '../context/index.ts'
+import { type Clock, type Principal, systemClock } from '../context/index.ts'
 import type { AnyService, CallOptions, PolicyOverrides, ServiceClient } from '../contract/index.ts'
 import { resolvePolicy } from '../contract/index.ts'
 import { TesseraError } from '../errors/index.ts'
+import {
+  loadCredential,
+  type NodeCredential,
+  principalVerifier,
+  principalVoucher,
+} from '../identity/index.ts'
 import {
   createBreakerRegistry,
   createRetryBudget,
@@ -35,6 +41,7 @@ import { Emitter } from './emitter.ts'
 import { EventRouter } from './event-router.ts'
 import { Inbound } from './inbound.ts'
 import { PendingRequests } from './pending-requests.ts'
+import { attachPrincipalProof, principalProofOf } from './principal-proofs.ts'
 import { whenRegistry } from './registry-wait.ts'
 import { type RouteCache, RouteTable } from './routes.ts'
 import { ServiceHost } from './service-host.ts'
@@ -69,6 +76,15 @@ export interface BrokerOptions {
   drainTimeoutMs?: number
   /** On stop: how long to keep serving after telling peers we leave, for calls already on their way (ms). Default 100. */
   drainGraceMs?: number
+  /**
+   * This node's credential from the runtime (give the transport the same one). With it
+   * the broker trusts only what peers prove: a request or event from a peer with no
+   * verified identity, or naming a principal no gateway's proof vouches for, is refused
+   * and logged; callers are known by their certificates for `callers` rules; principals
+   * this node asserts at the edge (`options.principal`) are signed when its certificate
+   * allows it (a gateway) and refused (FORBIDDEN) otherwise. See docs/security.md.
+   */
+  credential?: NodeCredential
 }
 
 export interface Broker extends AsyncDisposable {
@@ -110,6 +126,13 @@ export function createBroker(options: BrokerOptions = {}): Broker {
   const nodeId = options.nodeId ?? defaultNodeId()
   const clock = options.clock ?? systemClock
   const logger = (options.logger ?? silentLogger).child({ node: nodeId })
+  const credential = options.credential ? loadCredential(options.credential) : undefined
+  if (credential && credential.identity.node !== nodeId) {
+    throw new TesseraError(
+      'BAD_REQUEST',
+      `the credential was issued to node ${credential.identity.node}, not ${nodeId}`,
+    )
+  }
   const transport = options.transport
   const debug = options.debug ?? false
   const registry = new Registry(nodeId)
@@ -142,7 +165,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
       balance(registry, chooser),
       breakers.middleware(),
     ],
-    createDispatch({ host, transport, pending, port, outstanding }),
+    createDispatch({ host, transport, pending, port, outstanding, unit: credential?.identity.unit }),
   )
 
   const routes = new RouteTable(host, registry, options.policy)
@@ -157,6 +180,8 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     fastPath: (options.middleware ?? []).length === 0,
     waitForInstanceMs: options.waitForInstanceMs ?? 1_000,
     stopping: () => state === 'stopping' || state === 'stopped',
+    unit: credential?.identity.unit,
+    ...(credential ? { vouch: voucherOf(credential) } : {}),
   })
   const emitter = new Emitter({
     nodeId,
@@ -178,7 +203,13 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     transport?.announce(info)
   }
 
-  const inbound = transport ? new Inbound({ host, transport, pending, port, logger, debug }) : undefined
+  const verify = credential && {
+    identityOf: (peer: string) => registry.node(peer)?.identity,
+    principals: principalVerifier(credential),
+  }
+  const inbound = transport
+    ? new Inbound({ host, transport, pending, port, logger, debug, ...(verify ? { verify } : {}) })
+    : undefined
 
   const broker: Broker = {
     nodeId,
@@ -314,4 +345,23 @@ async function withTimeout(work: Promise<void>, clock: Clock, ms: number): Promi
   let timer: unknown
   await Promise.race([work, new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, ms)))])
   clock.clearTimeout(timer)
+}
+
+/**
+ * Signs the principals this node asserts at the edge, once per principal object (the
+ * voucher caches by content). A node whose certificate does not allow it is refused:
+ * only a unit that verifies end users (the gateway) may say whom a call is for.
+ */
+function voucherOf(credential: ReturnType<typeof loadCredential>): (principal: Principal) => void {
+  const voucher = credential.identity.assertsPrincipal ? principalVoucher(credential) : undefined
+  return (principal) => {
+    if (principalProofOf(principal) !== undefined) return
+    if (!voucher) {
+      throw new TesseraError(
+        'FORBIDDEN',
+        `${credential.identity.unit} may not assert a principal; only a unit that verifies users (a gateway) may`,
+      )
+    }
+    attachPrincipalProof(principal, voucher.vouch(principal))
+  }
 }

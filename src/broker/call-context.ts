@@ -27,6 +27,12 @@ export interface ContextPort {
 export class CallContext<E extends EventSchemas = EventSchemas> implements Context<E> {
   readonly caller: string | undefined
   readonly principal: Principal | undefined
+  /**
+   * On a system with credentials: the unit of the calling node, as its certificate says
+   * (this node's own unit for calls made here). Caller rules fall back to it when the
+   * call comes from no service (an adapter such as the gateway). Set after construction.
+   */
+  callerUnit: string | undefined = undefined
   readonly deadline: number
   readonly meta: Readonly<Record<string, string>>
   readonly service: string

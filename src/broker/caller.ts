@@ -23,6 +23,10 @@ export interface CallerDeps {
   waitForInstanceMs: number
   /** True once the broker stops: calls no longer wait for instances to appear. */
   stopping: () => boolean
+  /** With a credential: this node's unit, the caller of calls made outside any handler. */
+  unit: string | undefined
+  /** With a credential: signs a principal asserted at the edge; throws FORBIDDEN where not allowed. */
+  vouch?: (principal: NonNullable<CallOptions['principal']>) => void
 }
 
 /**
@@ -52,6 +56,13 @@ export class Caller {
     const trace = parent ? parent.trace : edgeTrace(options)
     const requestId = parent ? parent.requestId : options?.requestId
     const principal = parent ? parent.principal : options?.principal
+    if (!parent && principal && d.vouch) {
+      try {
+        d.vouch(principal)
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
     const meta = options?.meta ? { ...parent?.meta, ...options.meta } : parent?.meta
     const deadline = nestedDeadline(d.clock.now(), parent?.deadline, options?.timeout ?? route.policy.timeout)
     const local = route.local
@@ -87,6 +98,7 @@ export class Caller {
       deadline,
       meta ?? EMPTY_META,
     )
+    ctx.callerUnit = d.unit
     const result = runLocal(d.host, d.port, local, input, ctx, options?.signal)
     if (!route.idempotent) return result
     return result.catch((err: unknown) => {

@@ -6,6 +6,7 @@ import type { WireContext } from '../wire/index.ts'
 import { CallContext, type ContextPort } from './call-context.ts'
 import type { DeadlineEntry, Expirable } from './deadline-watch.ts'
 import type { PendingRequests } from './pending-requests.ts'
+import { principalProofOf } from './principal-proofs.ts'
 import type { Completion, HostedAction, ServiceHost } from './service-host.ts'
 
 export interface DispatchDeps {
@@ -15,6 +16,8 @@ export interface DispatchDeps {
   port: ContextPort
   /** Calls in flight per node, read by the least-outstanding balancer. */
   outstanding: Map<string, number>
+  /** With a credential: this node's unit, for caller rules of local calls. */
+  unit: string | undefined
 }
 
 /**
@@ -23,7 +26,7 @@ export interface DispatchDeps {
  * and enforces the deadline and the caller's abort signal on it.
  */
 export function createDispatch(deps: DispatchDeps): Next {
-  const { host, transport, pending, port, outstanding } = deps
+  const { host, transport, pending, port, outstanding, unit } = deps
 
   const countOut = (nodeId: string, delta: number) =>
     outstanding.set(nodeId, (outstanding.get(nodeId) ?? 0) + delta)
@@ -39,6 +42,7 @@ export function createDispatch(deps: DispatchDeps): Next {
       call.deadline,
       call.meta ?? EMPTY_META,
     )
+    ctx.callerUnit = unit
     const entry = host.lookup(call.service, call.action)
     if (!entry) return host.invoke(call.service, call.action, call.input, ctx)
     return runLocal(host, port, entry, call.input, ctx, call.signal)
@@ -62,7 +66,11 @@ export function createDispatch(deps: DispatchDeps): Next {
     }
     if (trace.state !== undefined) ctx.tracestate = trace.state
     if (call.caller !== undefined) ctx.caller = call.caller
-    if (call.principal !== undefined) ctx.principal = call.principal
+    if (call.principal !== undefined) {
+      ctx.principal = call.principal
+      const proof = principalProofOf(call.principal)
+      if (proof !== undefined) ctx.principalProof = proof
+    }
     if (call.meta !== undefined) ctx.meta = call.meta as Record<string, string>
     const answer = pending.trackCall(
       nodeId,

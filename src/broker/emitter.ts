@@ -1,7 +1,9 @@
 import { type Clock, childSpan, formatTraceparent, type TraceContext } from '../context/index.ts'
 import type { Transport } from '../transport/index.ts'
+import type { WireContext } from '../wire/index.ts'
 import { CallContext, type ContextPort } from './call-context.ts'
 import { type EventRouter, undeclaredEvent } from './event-router.ts'
+import { principalProofOf } from './principal-proofs.ts'
 import type { ServiceHost } from './service-host.ts'
 
 export interface EmitterDeps {
@@ -47,7 +49,7 @@ export class Emitter {
           requestId: from.requestId,
           traceparent: formatTraceparent(trace),
           caller: from.service,
-          ...(from.principal ? { principal: from.principal } : {}),
+          ...principalFields(from.principal),
           timeout: Math.max(0, from.deadline - d.clock.now()),
         },
       })
@@ -67,4 +69,11 @@ export class Emitter {
       from.meta,
     )
   }
+}
+
+/** The principal of an event and, on a system with credentials, the proof that came with it. */
+function principalFields(principal: CallContext['principal']): Partial<WireContext> {
+  if (!principal) return {}
+  const proof = principalProofOf(principal)
+  return proof === undefined ? { principal } : { principal, principalProof: proof }
 }

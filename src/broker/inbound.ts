@@ -1,11 +1,13 @@
-import { parseTraceparent } from '../context/index.ts'
+import { type Principal, parseTraceparent } from '../context/index.ts'
 import { normalizeError, TesseraError } from '../errors/index.ts'
+import type { Identity, PrincipalVerifier } from '../identity/index.ts'
 import type { Logger } from '../observability/index.ts'
 import type { Transport } from '../transport/index.ts'
 import type { EventMessage, Message, RequestMessage, WireContext } from '../wire/index.ts'
 import { CallContext, type ContextPort } from './call-context.ts'
 import { EMPTY_META } from './dispatch.ts'
 import type { PendingRequests } from './pending-requests.ts'
+import { attachPrincipalProof } from './principal-proofs.ts'
 import type { Completion, ServiceHost } from './service-host.ts'
 
 export interface InboundDeps {
@@ -16,7 +18,16 @@ export interface InboundDeps {
   logger: Logger
   /** Send stacks with errors (never in production). */
   debug: boolean
+  /**
+   * On a node with a credential: how to learn a peer's verified identity and check
+   * principal proofs. Then a message from a peer without an identity, or with a
+   * principal that no proof vouches for, is refused (logged; nothing runs).
+   */
+  verify?: { identityOf(nodeId: string): Identity | undefined; principals: PrincipalVerifier }
 }
+
+/** Who sent a message and for whom, once checked; or why it is refused. */
+type Vetted = { caller: string | undefined; unit: string | undefined; principal: Principal | undefined }
 
 /**
  * Handles what peers send: runs their requests on the local host and answers,
@@ -41,7 +52,7 @@ export class Inbound {
         this.#deps.pending.settle(from, msg)
         return
       case 'event':
-        this.#event(msg)
+        this.#event(from, msg)
         return
       case 'cancel':
         this.#running
@@ -60,22 +71,56 @@ export class Inbound {
     for (const ctx of running.values()) ctx.abort(new TesseraError('CANCELLED', `caller node ${nodeId} left`))
   }
 
-  #context(wire: WireContext, service: string): CallContext {
+  #context(wire: WireContext, service: string, vetted: Vetted): CallContext {
     const parent = parseTraceparent(wire.traceparent, wire.tracestate)
-    return new CallContext(
+    const ctx = new CallContext(
       this.#deps.port,
       service,
       wire.requestId,
       parent,
-      wire.caller,
-      wire.principal,
+      vetted.caller,
+      vetted.principal,
       this.#deps.port.now() + Math.max(0, wire.timeout),
       wire.meta ?? EMPTY_META,
     )
+    ctx.callerUnit = vetted.unit
+    return ctx
+  }
+
+  /**
+   * Without credentials, the context as the peer sent it. With them: the peer must have
+   * a verified identity; the caller it names must be one of that identity's services
+   * (else the call counts as its unit's); a principal is taken from its proof only.
+   */
+  #vet(from: string, wire: WireContext, what: string): Vetted | string {
+    const verify = this.#deps.verify
+    if (!verify) return { caller: wire.caller, unit: undefined, principal: wire.principal }
+    const identity = verify.identityOf(from)
+    if (!identity) return `node ${from} has no verified identity`
+    const caller =
+      wire.caller !== undefined && identity.services.includes(wire.caller) ? wire.caller : undefined
+    if (wire.principalProof === undefined) {
+      if (wire.principal !== undefined)
+        return `${what} from ${identity.unit} names a principal no proof vouches for`
+      return { caller, unit: identity.unit, principal: undefined }
+    }
+    const checked = verify.principals.check(wire.principalProof)
+    if ('refused' in checked) return `${what} from ${identity.unit}: ${checked.refused}`
+    // A fresh object per message: the handler may not alter what the cache holds.
+    const principal = structuredClone(checked.principal)
+    attachPrincipalProof(principal, wire.principalProof)
+    return { caller, unit: identity.unit, principal }
   }
 
   #request(from: string, msg: RequestMessage): void {
-    const ctx = this.#context(msg.ctx, msg.service)
+    const vetted = this.#vet(from, msg.ctx, `call to ${msg.service}.${msg.action}`)
+    if (typeof vetted === 'string') {
+      this.#deps.logger.warn({ from, service: msg.service, action: msg.action, why: vetted }, 'call refused')
+      const error = new TesseraError('UNAUTHORIZED', `call refused: ${vetted}`)
+      this.#deps.transport.send(from, { kind: 'response', id: msg.id, ok: false, error: error.toWire(false) })
+      return
+    }
+    const ctx = this.#context(msg.ctx, msg.service, vetted)
     let running = this.#running.get(from)
     if (!running) {
       running = new Map()
@@ -96,9 +141,14 @@ export class Inbound {
     }
   }
 
-  #event(msg: EventMessage): void {
+  #event(from: string, msg: EventMessage): void {
+    const vetted = this.#vet(from, msg.ctx, `event ${msg.event}`)
+    if (typeof vetted === 'string') {
+      this.#deps.logger.warn({ from, event: msg.event, why: vetted }, 'event refused')
+      return
+    }
     this.#deps.host.deliverEvent(msg.event, msg.payload, msg.groups, (service) =>
-      this.#context(msg.ctx, service),
+      this.#context(msg.ctx, service, vetted),
     )
   }
 }

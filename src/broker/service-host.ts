@@ -161,6 +161,7 @@ export class ServiceHost {
    * bad input, OVERLOADED when the bulkhead and its queue are full.
    */
   run(entry: HostedAction, input: unknown, ctx: CallContext, done: Completion): void {
+    if (entry.definition.callers && !this.#callerAllowed(entry, ctx, done)) return
     const bulkhead = entry.bulkhead
     if (bulkhead && !bulkhead.tryEnter()) {
       // Full: queue through the bulkhead (only now is the signal worth creating).
@@ -185,6 +186,37 @@ export class ServiceHost {
       return
     }
     this.#execute(entry, input, ctx, done, bulkhead)
+  }
+
+  /**
+   * The action's caller rule against who calls: the calling service, else the calling
+   * unit. A call from nobody known (a script on a system without credentials) passes:
+   * without credentials nobody is verified, and the rule only catches mistakes. A refusal
+   * answers FORBIDDEN and is logged; the handler does not run.
+   */
+  #callerAllowed(entry: HostedAction, ctx: CallContext, done: Completion): boolean {
+    const callers = entry.definition.callers!
+    const who = ctx.caller ?? ctx.callerUnit
+    if (who === undefined) return true
+    if (callers.has(who) || (ctx.callerUnit !== undefined && callers.has(ctx.callerUnit))) return true
+    this.#options.logger.warn(
+      {
+        service: entry.service,
+        action: entry.name,
+        caller: who,
+        unit: ctx.callerUnit,
+        requestId: ctx.requestId,
+      },
+      'call refused: caller not allowed',
+    )
+    done.complete(
+      new TesseraError('FORBIDDEN', `${who} may not call ${entry.service}.${entry.name}`, {
+        service: entry.service,
+        action: entry.name,
+        caller: who,
+      }),
+    )
+    return false
   }
 
   #execute(

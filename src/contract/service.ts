@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox'
 import type { CallOptions, Context, EventSchemas } from './context.ts'
 import type { PolicyOverrides } from './policy.ts'
+import { type RouteRateLimit, rateLimitProblem } from './route-rate-limit.ts'
 import { compileValidator, type Validator } from './validator.ts'
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -12,6 +13,14 @@ export interface HttpRoute {
   path: string
   /** `public` needs no token; `authenticated` (the default) needs a valid bearer token. */
   auth?: 'public' | 'authenticated'
+  /**
+   * This route's own limit, on top of the gateway's global one: at most `max` requests per
+   * `windowMs` per client IP on a public route, per principal on an authenticated one;
+   * past it the gateway answers 429 with `Retry-After` and makes no call. For routes that
+   * are expensive or a guessing target (a login). Checked by `defineService` and again by
+   * the gateway, which skips a route announced with a malformed limit.
+   */
+  rateLimit?: RouteRateLimit
 }
 
 export interface ActionSpec<I extends TSchema, O extends TSchema, E extends EventSchemas> {
@@ -23,6 +32,17 @@ export interface ActionSpec<I extends TSchema, O extends TSchema, E extends Even
   policy?: PolicyOverrides
   http?: HttpRoute
   description?: string
+  /**
+   * Who may call this action: service names, or unit names for units that host no
+   * service (an HTTP gateway unit is named after its config entry, e.g. `gateway`).
+   * Checked by the callee on every call, local or remote, against the caller's verified
+   * identity on a system with credentials (the runtime's), else against the calling
+   * service's name. A refused call answers FORBIDDEN and runs nothing. Default: anyone.
+   *
+   * @example
+   * reserve: action({ ..., callers: ['orders'] }) // only orders may reserve stock
+   */
+  callers?: readonly string[]
 }
 
 export interface ActionDefinition<I extends TSchema = TSchema, O extends TSchema = TSchema> {
@@ -33,6 +53,8 @@ export interface ActionDefinition<I extends TSchema = TSchema, O extends TSchema
   readonly policy: PolicyOverrides | undefined
   readonly http: HttpRoute | undefined
   readonly description: string | undefined
+  /** See `ActionSpec.callers`; undefined lets anyone call. */
+  readonly callers: ReadonlySet<string> | undefined
 }
 
 export type EventMode = 'balanced' | 'broadcast'
@@ -157,6 +179,16 @@ export function defineService<
 function buildAction<I extends TSchema, O extends TSchema, E extends EventSchemas>(
   spec: ActionSpec<I, O, E>,
 ): ActionDefinition<I, O> {
+  if (spec.http?.rateLimit !== undefined) {
+    const problem = rateLimitProblem(spec.http.rateLimit)
+    if (problem) throw new TypeError(`route ${spec.http.method} ${spec.http.path}: ${problem}`)
+  }
+  if (
+    spec.callers !== undefined &&
+    !(Array.isArray(spec.callers) && spec.callers.every((c) => typeof c === 'string' && c !== ''))
+  ) {
+    throw new TypeError('callers must be a list of service or unit names')
+  }
   return {
     input: compileValidator(spec.input),
     output: compileValidator(spec.output),
@@ -165,6 +197,7 @@ function buildAction<I extends TSchema, O extends TSchema, E extends EventSchema
     policy: spec.policy,
     http: spec.http,
     description: spec.description,
+    callers: spec.callers ? new Set(spec.callers) : undefined,
   }
 }
 

@@ -23,6 +23,8 @@ export type RegistryChange =
 export interface ReadonlyRegistry {
   readonly localNodeId: string
   has(nodeId: string): boolean
+  /** What `nodeId` last announced (with its verified identity, on a system with credentials). */
+  node(nodeId: string): NodeInfo | undefined
   /** A snapshot of the known nodes. */
   nodes(): NodeInfo[]
   /** Instances that offer `service`, local first. Empty when none is known. */
@@ -47,6 +49,7 @@ export function readonlyView(registry: Registry): ReadonlyRegistry {
       return registry.localNodeId
     },
     has: (nodeId: string) => registry.has(nodeId),
+    node: (nodeId: string) => registry.node(nodeId),
     nodes: () => registry.nodes(),
     endpoints: (service: string) => registry.endpoints(service),
     action: (service: string, action: string) => registry.action(service, action),
@@ -95,6 +98,10 @@ export class Registry implements ReadonlyRegistry {
 
   has(nodeId: string): boolean {
     return this.#nodes.has(nodeId)
+  }
+
+  node(nodeId: string): NodeInfo | undefined {
+    return this.#nodes.get(nodeId)
   }
 
   nodes(): NodeInfo[] {

@@ -41,6 +41,7 @@ export function fakeService<S extends AnyService>(
           handler: handler as (input: Static<TSchema>, ctx: Context) => unknown,
           idempotent: idempotent.has(action),
           policy: undefined,
+          callers: undefined,
           http: undefined,
           description: `fake of ${name}.${action}`,
         }

@@ -37,6 +37,9 @@ export {
   writeControlState,
 } from './control/index.ts'
 export { type WatchOptions, watchUnits } from './dev/index.ts'
+// The folder rule of the runtime (0700, a looser one of this user tightened), for launchers
+// that make state beside it (`tessera up --detach`, the reference system's data folder).
+export { ensurePrivateDir } from './files/index.ts'
 export {
   createSupervisor,
   describeEvent,

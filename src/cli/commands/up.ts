@@ -1,8 +1,14 @@
 import { spawn } from 'node:child_process'
-import { mkdir, open } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { describeEvent, readControlState, startSystem, watchUnits } from '../../runtime/index.ts'
+import {
+  describeEvent,
+  ensurePrivateDir,
+  readControlState,
+  startSystem,
+  watchUnits,
+} from '../../runtime/index.ts'
 import { out, whenStdoutCloses } from '../output.ts'
 import { type StateOptions, stateDirOf } from '../state.ts'
 
@@ -71,8 +77,9 @@ export async function up(options: UpOptions, dev = false): Promise<void> {
 
 async function detach(options: UpOptions): Promise<void> {
   const stateDir = await stateDirOf(options)
-  await mkdir(stateDir, { recursive: true, mode: 0o700 })
+  ensurePrivateDir(stateDir)
   const log = await open(join(stateDir, 'up.log'), 'a', 0o600)
+  await log.chmod(0o600) // an up.log left looser by an older version
   const args = [bin, 'up', '--quiet', ...(options.config ? ['-c', options.config] : [])]
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log.fd, log.fd] })
   child.unref()

@@ -1,9 +1,10 @@
-import { readFile, rm } from 'node:fs/promises'
+import { chmod, readFile, rm } from 'node:fs/promises'
 import { dirname, extname, join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { BuildFailure, Message, Plugin } from 'esbuild'
 import { TesseraError } from '../../errors/index.ts'
 import type { ResolvedTransport } from '../config/index.ts'
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../files/index.ts'
 
 /** One build of a unit: the bundle its instances run. */
 export interface UnitBuild {
@@ -108,6 +109,9 @@ async function buildTogether(
   const sources = new Map(units.map((u) => [u.unit, entrySource(u, options.transport)]))
   const started = performance.now()
   const packageDirs = new Set<string>()
+  // esbuild writes 0755 folders and 0644 files: the folders are made private first (so
+  // nobody else can reach a bundle before its chmod below), the files tightened after.
+  for (const u of units) ensurePrivateDir(join(options.outDir, u.unit))
   const result = await esbuild.build({
     entryPoints: units.map((u) => ({ in: `${unitNamespace}:${u.unit}`, out: `${u.unit}/${stamp}` })),
     outdir: options.outDir,
@@ -130,6 +134,9 @@ async function buildTogether(
     plugins: [generatedEntries(sources, options.root), packagesOutside(packageDirs), sourceFileMeta],
   })
   const ms = performance.now() - started
+  await Promise.all(
+    Object.keys(result.metafile.outputs).map((out) => chmod(resolve(options.root, out), PRIVATE_FILE_MODE)),
+  )
   return units.map((u) => {
     const file = join(options.outDir, u.unit, `${stamp}.mjs`)
     const output = Object.entries(result.metafile.outputs).find(

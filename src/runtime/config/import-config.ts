@@ -49,8 +49,8 @@ export async function importConfig(path: string): Promise<Record<string, unknown
   }
   const dir = join(dirname(path), 'node_modules', '.cache', 'tessera')
   const file = join(dir, `config-${process.pid}-${++bundles}.mjs`)
-  await mkdir(dir, { recursive: true })
-  await writeFile(file, code)
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  await writeFile(file, code, { mode: 0o600 })
   try {
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>
   } finally {

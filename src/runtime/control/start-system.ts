@@ -1,5 +1,5 @@
-import { mkdir } from 'node:fs/promises'
 import { loadSystem } from '../config/index.ts'
+import { ensurePrivateDir } from '../files/index.ts'
 import { createSupervisor, type Supervisor, type SupervisorOptions } from '../supervisor/index.ts'
 import { type ControlServer, startControlServer } from './control-server.ts'
 import { type ControlState, removeControlState, writeControlState } from './state-file.ts'
@@ -42,7 +42,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     return closing
   }
   try {
-    await mkdir(supervisor.stateDir, { recursive: true, mode: 0o700 })
+    ensurePrivateDir(supervisor.stateDir)
     const { failed } = await supervisor.up(options.progress)
     control = await startControlServer({
       supervisor,

@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs'
+import { closeSync, fchmodSync, fstatSync, openSync, renameSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../files/index.ts'
 
 export interface LogFiles {
   /** Appends `[label] line` to `<dir>/<unit>.log`. Never throws: a full disk must not stop the system. */
@@ -14,15 +15,18 @@ export interface LogFiles {
  * `<unit>.log.1` (replacing the previous one) and a new one starts, so each unit
  * keeps at most about twice `maxBytes`. Writes are synchronous: lines of different
  * instances never interleave mid-line and nothing is lost when the supervisor exits.
+ * The folder is 0700 and each file 0600 (an older, looser one is tightened when opened):
+ * services log what they handle.
  */
 export function createLogFiles(dir: string, maxBytes = 5 * 1024 * 1024): LogFiles {
-  mkdirSync(dir, { recursive: true })
+  ensurePrivateDir(dir)
   const open = new Map<string, { fd: number; size: number }>()
   const path = (unit: string) => join(dir, `${unit}.log`)
   const file = (unit: string) => {
     let f = open.get(unit)
     if (!f) {
-      const fd = openSync(path(unit), 'a', 0o600)
+      const fd = openSync(path(unit), 'a', PRIVATE_FILE_MODE)
+      fchmodSync(fd, PRIVATE_FILE_MODE)
       f = { fd, size: fstatSync(fd).size }
       open.set(unit, f)
     }

@@ -16,6 +16,7 @@ import {
   type UnitSpec,
   validateSystem,
 } from '../config/index.ts'
+import { ensurePrivateDir } from '../files/index.ts'
 import { cgroupMemory } from '../isolation/index.ts'
 import { createLogFiles, type LogFiles } from '../logs/log-files.ts'
 import { defaultRestartPolicy } from './crash-history.ts'
@@ -196,6 +197,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     caller,
     async up(progress) {
       if (runners.size > 0 || downing) throw new TesseraError('CONFLICT', `${config.name} is already up`)
+      // Logs, builds and control.json live here: this user's only, also when it existed looser.
+      ensurePrivateDir(stateDir)
       logs = createLogFiles(logsDir)
       const ctx = await context()
       const units = planUnits(config, root)

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises'
+import { chmod, mkdir, stat } from 'node:fs/promises'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import {
   addressFile,
@@ -16,8 +16,10 @@ export interface Listener {
 }
 
 /**
- * Creates the discovery directory (0700: only this user's processes can join) and
- * listens on `<dir>/<nodeId>.sock`, or on TCP with the address in `<dir>/<nodeId>.json`.
+ * Creates the discovery directory (0700: only this user's processes can join; an
+ * existing one of this user that is looser is tightened, one of another user or a
+ * sticky one like `/tmp` refused) and listens on `<dir>/<nodeId>.sock` (0600), or on
+ * TCP with the address in `<dir>/<nodeId>.json` (0600).
  *
  * A socket file left by a dead process with the same nodeId is removed; if a live
  * process still answers on it, start rejects (two nodes cannot share a nodeId).
@@ -27,7 +29,7 @@ export async function listen(
   nodeId: string,
   onSocket: (socket: Socket) => void,
 ): Promise<Listener> {
-  await mkdir(opts.dir, { recursive: true, mode: 0o700 })
+  await privateDir(opts.dir)
   const server = createServer({ noDelay: true }, onSocket)
   let file: string
   if (opts.tcp) {
@@ -59,6 +61,18 @@ export async function listen(
   }
 }
 
+async function privateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const st = await stat(dir)
+  if ((st.mode & 0o077) === 0) return
+  const mine = process.getuid === undefined || st.uid === process.getuid()
+  if (!mine || (st.mode & 0o1000) !== 0)
+    throw new Error(
+      `socket dir ${dir} is open to other users and not this user's to tighten: use a private one`,
+    )
+  await chmod(dir, 0o700)
+}
+
 async function listenOnPath(server: Server, path: string, nodeId: string): Promise<void> {
   try {
     await listenOn(server, { path })
@@ -73,11 +87,32 @@ async function listenOnPath(server: Server, path: string, nodeId: string): Promi
 function listenOn(server: Server, where: { path: string } | { host: string; port: number }): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(where, () => {
-      server.off('error', reject)
-      resolve()
-    })
+    const listen = () =>
+      server.listen(where, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    if ('path' in where) withPrivateUmask(listen)
+    else listen()
   })
+}
+
+/**
+ * Runs `fn` (a synchronous bind) with umask 077, so the socket file is 0600 from the
+ * start: libuv creates it with the umask's mode (0755 under 022), and a chmod afterwards
+ * would wake every watcher of the folder as if a peer had come. In a worker thread, where
+ * the umask cannot be set, the 0700 folder alone guards it.
+ */
+function withPrivateUmask(fn: () => void): void {
+  let previous: number | undefined
+  try {
+    previous = process.umask(0o077)
+  } catch {}
+  try {
+    fn()
+  } finally {
+    if (previous !== undefined) process.umask(previous)
+  }
 }
 
 /** Whether something accepts connections on a socket path. */

@@ -38,6 +38,8 @@ const REVOCATION_TIMEOUT_MS = 2_000
  * are accepted; the gateway holds no secret that could sign one.
  * A token is refused (401) when auth says its `jti` was revoked (logout); when auth
  * cannot answer, the request fails rather than letting a possibly revoked token through.
+ * An event stream (`GET /events`, token in the Authorization header only) ends when its
+ * token expires or is logged out.
  */
 export async function referenceGatewayOptions(
   broker: Broker,
@@ -75,8 +77,11 @@ export async function referenceGatewayOptions(
     // The largest valid request (50 order lines) is a few KiB.
     bodyLimit: 64 * 1024,
     timeoutMs: 10_000,
-    // The default filter sends each notification only to the user in its `userId`.
-    sse: { events: ['notification.created'], auth: 'authenticated' },
+    // The default filter sends each notification only to the user in its `userId`. Auth's
+    // logout emits `session.revoked`, which ends the streams of that token at once; the
+    // default re-check (60 s) covers a missed event, the token's exp the rest. Streams
+    // are capped at the default 5 per user (tabs) and 1 000 per gateway.
+    sse: { events: ['notification.created'], auth: 'authenticated', revocationEvent: 'session.revoked' },
     static: { root: WEB_ROOT, prefix: '/' },
     docs: true,
     openapi: {

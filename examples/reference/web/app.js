@@ -179,7 +179,7 @@ function refreshSession() {
 
 async function signedIn() {
   render()
-  connectEvents()
+  void connectEvents()
   await Promise.all([loadMe(), loadOrders(), loadNotifications()])
 }
 
@@ -341,41 +341,110 @@ async function loadNotifications() {
   }
 }
 
-/** The live stream: `notification.created` events for this user, over Server-Sent Events. */
-function connectEvents() {
+/**
+ * The live stream: `notification.created` events for this user, over Server-Sent Events.
+ * Read with fetch() rather than EventSource, which cannot send headers: the gateway takes
+ * the token from the Authorization header only (a token in a URL ends up in logs).
+ * `events` is this connection's AbortController; a newer connection replaces it, and a
+ * loop that finds itself replaced stops quietly.
+ */
+async function connectEvents() {
   disconnectEvents()
   if (!session.accessToken) return
   const state = $('#live-state')
+  const abort = new AbortController()
+  events = abort
   state.textContent = 'connecting…'
-  const source = new EventSource(`/events?token=${encodeURIComponent(session.accessToken)}`)
-  events = source
-  source.addEventListener('open', () => {
-    state.textContent = 'connected'
-    // Catch up on anything created while the stream was down.
-    void loadNotifications()
-  })
-  source.addEventListener('notification.created', (event) => {
-    const n = JSON.parse(event.data)
-    notifications.set(n.id, { ...n, live: true })
-    renderNotifications()
-  })
-  source.addEventListener('error', () => {
-    if (events !== source) return
-    if (source.readyState === EventSource.CLOSED) {
-      // Refused (e.g. an expired token): refresh, then reconnect after a pause.
-      state.textContent = 'disconnected, retrying…'
-      eventRetry = setTimeout(async () => {
-        if (events === source && (await refreshSession())) connectEvents()
-      }, 2_000)
+  let retryMs = 3_000
+  let refresh = false
+  try {
+    const res = await fetch('/events', {
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${session.accessToken}` },
+      cache: 'no-store',
+      signal: abort.signal,
+    })
+    if (res.status === 401) {
+      refresh = true // an expired or revoked token: refresh, then reconnect
+    } else if (!res.ok || !res.body) {
+      // 429 (this user's streams are capped) says when to try again; other refusals retry later.
+      const body = await res.json().catch(() => undefined)
+      const after = Number(body?.error?.data?.retryAfterSec ?? res.headers.get('retry-after'))
+      if (after > 0) retryMs = after * 1000
+      state.textContent = `unavailable (${res.status}), retrying…`
     } else {
-      state.textContent = 'reconnecting…'
+      state.textContent = 'connected'
+      // Catch up on anything created while the stream was down.
+      void loadNotifications()
+      await readEvents(res.body, (event, data, retry) => {
+        if (retry !== undefined) retryMs = retry
+        if (event === 'notification.created') {
+          const n = JSON.parse(data)
+          notifications.set(n.id, { ...n, live: true })
+          renderNotifications()
+        } else if (event === 'stream.closed') {
+          // The gateway ended the stream: `expired`/`revoked` want a fresh token; `closing`
+          // (it is shutting down) wants a reconnect now, most likely to another instance.
+          const { reason } = JSON.parse(data)
+          refresh = reason === 'expired' || reason === 'revoked'
+          if (reason === 'closing') retryMs = 200 + Math.random() * 800
+        }
+      })
     }
-  })
+  } catch {
+    if (abort.signal.aborted) return // disconnected on purpose
+  }
+  if (events !== abort) return
+  state.textContent = 'disconnected, retrying…'
+  eventRetry = setTimeout(
+    async () => {
+      if (events !== abort) return
+      if (!refresh || (await refreshSession())) void connectEvents()
+    },
+    refresh ? 1_000 : retryMs,
+  )
+}
+
+/**
+ * A small Server-Sent Events parser (the subset the gateway sends, per the HTML spec's
+ * rules): frames end at a blank line; `event`, `data` (several lines joined by `\n`) and
+ * `retry` fields; lines starting with `:` are comments (heartbeats). Resolves when the
+ * stream ends.
+ */
+async function readEvents(body, onEvent) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader()
+  let buffer = ''
+  let event = ''
+  let data = []
+  let retry
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) return
+    buffer += value
+    const lines = buffer.split(/\r\n|\r|\n/)
+    buffer = lines.pop() // an incomplete last line waits for the next chunk
+    for (const line of lines) {
+      if (line === '') {
+        if (data.length > 0) onEvent(event || 'message', data.join('\n'), retry)
+        else if (retry !== undefined) onEvent('', '', retry)
+        event = ''
+        data = []
+        retry = undefined
+        continue
+      }
+      if (line.startsWith(':')) continue
+      const colon = line.indexOf(':')
+      const field = colon === -1 ? line : line.slice(0, colon)
+      const text = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '')
+      if (field === 'event') event = text
+      else if (field === 'data') data.push(text)
+      else if (field === 'retry' && /^\d+$/.test(text)) retry = Number(text)
+    }
+  }
 }
 
 function disconnectEvents() {
   clearTimeout(eventRetry)
-  events?.close()
+  events?.abort()
   events = null
   $('#live-state').textContent = 'not connected'
 }

@@ -6,7 +6,7 @@ import { Type as T } from '@sinclair/typebox'
 import { describe, expect, it } from 'vitest'
 import { defineService } from '../../../src/contract/index.ts'
 import { openStream, within } from './event-stream.ts'
-import { orders, startGateway, token } from './fixtures.ts'
+import { AUDIENCE, ISSUER, orders, SECRET, startGateway, token } from './fixtures.ts'
 import { recordingLogger } from './recording-logger.ts'
 
 /** Stands in for an auth service: `POST /logout` emits `session.revoked` with the jti it is given. */
@@ -99,6 +99,26 @@ describe('event stream limits', () => {
     } finally {
       loggedOut.close()
       other.close()
+    }
+  })
+
+  it('ends a logged-out stream at the next re-check when the revocation event never came', async () => {
+    const revoked = new Set<string>()
+    await using sys = await startGateway([orders], {
+      auth: {
+        jwt: { secret: SECRET, issuer: ISSUER, audience: AUDIENCE },
+        isRevoked: (claims) => revoked.has(String(claims.jti)),
+      },
+      sse: { events: ['order.placed'], recheckMs: 200 },
+    })
+    const stream = await openStream(sys.url, await bearer('ada', { jti: 'jti-1' }))
+    try {
+      expect(stream.status).toBe(200)
+      revoked.add('jti-1')
+      expect(await within(stream.ended, 5_000)).toBe(true)
+      expect(stream.events.at(-1)).toEqual({ event: 'stream.closed', data: { reason: 'revoked' } })
+    } finally {
+      stream.close()
     }
   })
 

@@ -162,21 +162,26 @@ export interface EventStream {
     match: (e: { event: string; data: any }) => boolean,
     timeoutMs?: number,
   ): Promise<{ event: string; data: any }>
+  /** Resolves when the server ends the stream (not when `close()` does). */
+  readonly ended: Promise<void>
   close(): void
 }
 
-/** Opens `GET /events?token=…` as a browser's EventSource would, and parses the frames. */
+/** Opens `GET /events` with the token in the Authorization header, as the web page does, and parses the frames. */
 export async function openEvents(base: string, token: string | undefined): Promise<EventStream> {
   const abort = new AbortController()
-  const query = token === undefined ? '' : `?token=${encodeURIComponent(token)}`
-  const res = await fetch(`${base}/events${query}`, {
-    headers: { accept: 'text/event-stream' },
+  const res = await fetch(`${base}/events`, {
+    headers: {
+      accept: 'text/event-stream',
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
     signal: abort.signal,
   })
   const events: { event: string; data: any }[] = []
   const waiters = new Set<() => void>()
+  let ended: Promise<void> = Promise.resolve()
   if (res.ok && res.body) {
-    void (async () => {
+    ended = (async () => {
       const decoder = new TextDecoder()
       let buffer = ''
       try {
@@ -196,7 +201,8 @@ export async function openEvents(base: string, token: string | undefined): Promi
           }
         }
       } catch {
-        // aborted by close()
+        // aborted by close(): the server did not end it
+        if (abort.signal.aborted) await new Promise(() => {})
       }
     })()
   } else {
@@ -223,6 +229,7 @@ export async function openEvents(base: string, token: string | undefined): Promi
         check()
       })
     },
+    ended,
     close: () => abort.abort(),
   }
 }

@@ -88,6 +88,33 @@ export async function mainFlow(system: System): Promise<void> {
   }
 }
 
+/**
+ * Issue 9, finding 4 against the real system: auth's logout event ends the stream opened
+ * with that token at once (not at its exp), another session's stream stays, and a token
+ * in the URL is refused.
+ */
+export async function streamsEndOnLogout(system: System): Promise<void> {
+  const { url } = system()
+  const ada = await register(url, 'Ada')
+  const login = await http(url, 'POST', '/auth/login', { body: { email: ada.email, password: ada.password } })
+  const stream = await openEvents(url, ada.accessToken)
+  const other = await openEvents(url, login.body.accessToken)
+  try {
+    expect([stream.status, other.status]).toEqual([200, 200])
+    expect((await http(url, 'POST', '/auth/logout', { body: {}, token: ada.accessToken })).status).toBe(200)
+    await stream.next((e) => e.event === 'stream.closed', 5_000)
+    expect(stream.events.at(-1)).toEqual({ event: 'stream.closed', data: { reason: 'revoked' } })
+    await stream.ended
+    expect(other.events.some((e) => e.event === 'stream.closed')).toBe(false)
+    const inUrl = await http(url, 'GET', `/events?token=${encodeURIComponent(login.body.accessToken)}`)
+    expect(inUrl.status).toBe(400)
+    expect(inUrl.body.error.code).toBe('BAD_REQUEST')
+  } finally {
+    stream.close()
+    other.close()
+  }
+}
+
 /** Quotes SIGKILLed, then its rates API hung: quotes degrades, logins and orders do not notice. */
 export async function quotesFailures(system: System): Promise<void> {
   const { url, ref, quotesApi } = system()

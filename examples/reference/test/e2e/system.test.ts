@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { type E2eSystem, startE2e } from './harness.ts'
-import { badInput, badTokens, mainFlow, quotesFailures } from './scenarios.ts'
+import { badInput, badTokens, mainFlow, quotesFailures, streamsEndOnLogout } from './scenarios.ts'
 
 describe('the reference system over HTTP (SQLite)', () => {
   let starting: Promise<E2eSystem> | undefined
@@ -28,6 +28,8 @@ describe('the reference system over HTTP (SQLite)', () => {
     badInput(current))
   it('refuses missing, forged, expired and revoked tokens with 401 and writes nothing', () =>
     badTokens(current))
+  it('ends an event stream when its token is logged out, and refuses a token in the URL', () =>
+    streamsEndOnLogout(current))
   it(
     'keeps login and ordering working with quotes SIGKILLed and with its rates API hung',
     () => quotesFailures(current),

@@ -114,16 +114,93 @@ describe('auth', () => {
     expect((await auth.login(credentials)).userId).toBe(tokens.userId)
   })
 
-  it('gives the admin role to configured admin emails', async () => {
+  it('grants nothing for the email a stranger registers, whatever TESSERA_ADMIN_EMAILS says (issue 9, finding 2)', async () => {
     using temp = tempSqlite()
-    const services = harness(temp).services
-    services[0] = createAuthService({
-      database: temp.configFor('auth'),
-      privateKey: TEST_KEYS.privateKey,
-      adminEmails: [ada.email],
+    const before = process.env.TESSERA_ADMIN_EMAILS
+    process.env.TESSERA_ADMIN_EMAILS = 'boss@example.com'
+    try {
+      await using system = await startTestSystem({ services: harness(temp).services })
+      const tokens = await system.client<AuthService>('auth').register({ ...ada, email: 'Boss@Example.com' })
+      expect((await principalOf(tokens.accessToken)).roles).toEqual(['user'])
+    } finally {
+      if (before === undefined) delete process.env.TESSERA_ADMIN_EMAILS
+      else process.env.TESSERA_ADMIN_EMAILS = before
+    }
+  })
+
+  it('treats emails that differ in case or Unicode form (NFKC) as one account', async () => {
+    using temp = tempSqlite()
+    const h = harness(temp)
+    await using system = await startTestSystem({ services: h.services })
+    const auth = system.client<AuthService>('auth')
+    const { userId } = await auth.register({ ...ada, email: 'Boss@Example.com' })
+    // U+FF22 FULLWIDTH LATIN CAPITAL B folds (NFKC, then lowercase) to a plain b.
+    for (const email of ['boss@example.com', 'BOSS@EXAMPLE.COM', '\uFF22oss@example.com']) {
+      expect((await rejectionOf(auth.register({ ...ada, email }))).code, email).toBe('CONFLICT')
+      expect((await auth.login({ email, password: ada.password })).userId, email).toBe(userId)
+    }
+    await expect.poll(() => h.registered).toEqual(['boss@example.com'])
+  })
+
+  it('refuses an address that only becomes one after NFKC (a fullwidth @) as VALIDATION', async () => {
+    using temp = tempSqlite()
+    await using system = await startTestSystem({ services: harness(temp).services })
+    const err = await rejectionOf(
+      system.client<AuthService>('auth').register({ ...ada, email: 'eve\uFF20boss@example.com' }),
+    )
+    expect(err).toMatchObject({ code: 'VALIDATION', data: { errors: [{ path: '/email' }] } })
+  })
+})
+
+describe('auth roles', () => {
+  async function withAccounts(temp: TempSqlite) {
+    const system = await startTestSystem({ services: harness(temp).services })
+    const auth = system.client<AuthService>('auth')
+    const boss = await auth.register({ ...ada, email: 'boss@example.com', name: 'Boss' })
+    const eve = await auth.register({ ...ada, email: 'eve@example.com', name: 'Eve' })
+    const as = async (tokens: { accessToken: string }) => ({
+      principal: await principalOf(tokens.accessToken),
     })
-    await using system = await startTestSystem({ services })
-    const tokens = await system.client<AuthService>('auth').register(ada)
-    expect((await principalOf(tokens.accessToken)).roles).toEqual(['user', 'admin'])
+    const rolesOf = async (email: string) =>
+      (await principalOf((await auth.login({ email, password: ada.password })).accessToken)).roles
+    return { system, auth, boss, eve, as, rolesOf }
+  }
+
+  it('refuses grantRole to a caller without the admin role as FORBIDDEN, and writes nothing', async () => {
+    using temp = tempSqlite()
+    const { system, auth, boss, eve, as, rolesOf } = await withAccounts(temp)
+    await using _ = system
+    const refused = await rejectionOf(auth.grantRole({ userId: eve.userId, role: 'admin' }, await as(eve)))
+    expect(refused.code).toBe('FORBIDDEN')
+    expect((await rejectionOf(auth.grantRole({ userId: boss.userId, role: 'admin' }))).code).toBe(
+      'UNAUTHORIZED',
+    )
+    expect(await rolesOf('eve@example.com')).toEqual(['user'])
+    expect(await rolesOf('boss@example.com')).toEqual(['user'])
+  })
+
+  it('lets an admin grant and revoke a role; tokens issued afterwards carry it', async () => {
+    using temp = tempSqlite()
+    const { system, auth, boss, eve, rolesOf } = await withAccounts(temp)
+    await using _ = system
+    const admin = { principal: { id: boss.userId, roles: ['user', 'admin'] } }
+    expect(await auth.grantRole({ userId: eve.userId, role: 'admin' }, admin)).toEqual({
+      userId: eve.userId,
+      roles: ['user', 'admin'],
+    })
+    expect(await rolesOf('eve@example.com')).toEqual(['user', 'admin'])
+    // Granting twice changes nothing; revoking takes it away again.
+    expect((await auth.grantRole({ userId: eve.userId, role: 'admin' }, admin)).roles).toEqual([
+      'user',
+      'admin',
+    ])
+    expect((await auth.revokeRole({ userId: eve.userId, role: 'admin' }, admin)).roles).toEqual(['user'])
+    expect(await rolesOf('eve@example.com')).toEqual(['user'])
+    expect((await rejectionOf(auth.grantRole({ userId: 'nobody', role: 'admin' }, admin))).code).toBe(
+      'NOT_FOUND',
+    )
+    expect(
+      (await rejectionOf(auth.grantRole({ userId: eve.userId, role: 'root' as 'admin' }, admin))).code,
+    ).toBe('VALIDATION')
   })
 })

@@ -1,9 +1,10 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto'
 import { Type as T } from '@sinclair/typebox'
-import { defineService } from 'tessera/contract'
+import { defineService, type RouteRateLimit } from 'tessera/contract'
 import { TesseraError } from 'tessera/errors'
 import { type DatabaseConfig, databaseConfigFromEnv } from '../../lib/database-config.ts'
-import { requirePrincipal } from '../../lib/principal.ts'
+import { normalizeEmail } from '../../lib/email.ts'
+import { hasRole, requirePrincipal } from '../../lib/principal.ts'
 import { DisplayName, Email, Id, Password, Timestamp } from '../../lib/schemas.ts'
 import { databaseSlot } from '../../lib/service-database.ts'
 import type { UsersService } from '../users/service.ts'
@@ -12,7 +13,15 @@ import { migrations } from './db/migrations.ts'
 import type { AuthDb } from './db/schema.ts'
 import { SessionRevoked } from './events.ts'
 import { signingKeysFromEnv } from './keys.ts'
+import {
+  accountKey,
+  clearLoginFailures,
+  DEFAULT_LOGIN_THROTTLE,
+  type LoginThrottle,
+  takeLoginAttempt,
+} from './login-throttle.ts'
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts'
+import { changeRole, GrantableRole } from './roles.ts'
 import {
   issueTokens,
   parseRoles,
@@ -49,10 +58,21 @@ export interface AuthOptions {
   accessTokenTtlSec?: number
   /** Refresh token lifetime. Default 30 days. */
   refreshTokenTtlSec?: number
-  /** Emails that get the `admin` role on register; default `TESSERA_ADMIN_EMAILS` (comma-separated). */
-  adminEmails?: string[]
+  /**
+   * How failed logins for one account back off (5 free, then 1 s doubling up to 15 min,
+   * forgotten after 24 h); see login-throttle.ts.
+   */
+  loginThrottle?: Partial<LoginThrottle>
+  /** The gateway's per-IP limit on `POST /auth/login`. Default 10 per minute. */
+  loginRateLimit?: RouteRateLimit
   now?: () => number
 }
+
+/** Roles are never derived from an email: an admin grants them (`grantRole`), or the admin script (admin.ts). */
+const NEW_ACCOUNT_ROLES = ['user']
+
+const RoleChange = T.Object({ userId: Id, role: GrantableRole }, { additionalProperties: false })
+const RolesOf = T.Object({ userId: Id, roles: T.Array(T.String()) })
 
 /**
  * Accounts and sessions: scrypt password hashes, short-lived EdDSA (Ed25519) access tokens,
@@ -74,12 +94,12 @@ export function createAuthService(options: AuthOptions = {}) {
     if (!settings) throw new TesseraError('UNAVAILABLE', 'auth is not started')
     return settings
   }
-  const adminEmails = () =>
-    new Set(
-      (options.adminEmails ?? (process.env.TESSERA_ADMIN_EMAILS ?? '').split(','))
-        .map((e) => e.trim().toLowerCase())
-        .filter(Boolean),
-    )
+  const throttle: LoginThrottle = { ...DEFAULT_LOGIN_THROTTLE, ...options.loginThrottle }
+  const requireAdmin = (ctx: Parameters<typeof requirePrincipal>[0]) => {
+    const principal = requirePrincipal(ctx)
+    if (!hasRole(principal, 'admin')) throw new TesseraError('FORBIDDEN', 'only an admin may change roles')
+    return principal
+  }
 
   return defineService({
     name: 'auth',
@@ -96,8 +116,8 @@ export function createAuthService(options: AuthOptions = {}) {
         output: TokenPair,
         http: { method: 'POST', path: '/auth/register', auth: 'public' },
         handler: async ({ email, password, name }, ctx) => {
-          const normalized = email.toLowerCase()
-          const roles = adminEmails().has(normalized) ? ['user', 'admin'] : ['user']
+          const normalized = normalizeEmail(email)
+          const roles = NEW_ACCOUNT_ROLES
           // Hash before any transaction: holding a write lock through 50+ ms of scrypt would stall others.
           const hash = await hashPassword(password)
           const userId = await claimEmail(store.db, normalized, hash, roles, now())
@@ -120,14 +140,27 @@ export function createAuthService(options: AuthOptions = {}) {
         },
       }),
       login: action({
-        description: 'Exchanges email and password for tokens. UNAUTHORIZED names neither which was wrong.',
+        description:
+          'Exchanges email and password for tokens. UNAUTHORIZED names neither which was wrong; ' +
+          'RATE_LIMITED (Retry-After) after 5 failures for the account, backing off from 1 s to 15 min.',
         input: T.Object({ email: Email, password: Password }, { additionalProperties: false }),
         output: TokenPair,
-        http: { method: 'POST', path: '/auth/login', auth: 'public' },
+        http: {
+          method: 'POST',
+          path: '/auth/login',
+          auth: 'public',
+          // Per client IP, at the gateway; the per-account backoff below holds whatever the IP.
+          rateLimit: options.loginRateLimit ?? { max: 10, windowMs: 60_000 },
+        },
         handler: async ({ email, password }) => {
-          const credential = await findActiveByEmail(store.db, email.toLowerCase())
+          const normalized = normalizeEmail(email)
+          const key = accountKey(normalized)
+          // Before the password is looked at: a locked account is refused even with the right one.
+          await takeLoginAttempt(store.db, key, now(), throttle)
+          const credential = await findActiveByEmail(store.db, normalized)
           const ok = await verifyPassword(password, credential?.password_hash ?? (await dummyHash()))
           if (!credential || !ok) throw new TesseraError('UNAUTHORIZED', 'wrong email or password')
+          await clearLoginFailures(store.db, key)
           return issueTokens(store.db, session(), credential.user_id, parseRoles(credential.roles))
         },
       }),
@@ -154,6 +187,35 @@ export function createAuthService(options: AuthOptions = {}) {
           }
           if (refreshToken) await revokeRefreshToken(store.db, principal.id, refreshToken, at)
           return { loggedOut: true as const }
+        },
+      }),
+      grantRole: action({
+        description: "Gives an account a role (admin only); it is in the account's next tokens.",
+        input: RoleChange,
+        output: RolesOf,
+        idempotent: true,
+        http: { method: 'POST', path: '/auth/users/:userId/roles', auth: 'authenticated' },
+        handler: async ({ userId, role }, ctx) => {
+          const admin = requireAdmin(ctx)
+          return {
+            userId,
+            roles: await changeRole(store.db, userId, role, true, { userId: admin.id }, now()),
+          }
+        },
+      }),
+      revokeRole: action({
+        description:
+          'Takes a role from an account (admin only); tokens already issued keep it until they expire.',
+        input: RoleChange,
+        output: RolesOf,
+        idempotent: true,
+        http: { method: 'DELETE', path: '/auth/users/:userId/roles/:role', auth: 'authenticated' },
+        handler: async ({ userId, role }, ctx) => {
+          const admin = requireAdmin(ctx)
+          return {
+            userId,
+            roles: await changeRole(store.db, userId, role, false, { userId: admin.id }, now()),
+          }
         },
       }),
       isRevoked: action({

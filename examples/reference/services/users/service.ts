@@ -2,6 +2,7 @@ import { Type as T } from '@sinclair/typebox'
 import { defineService } from 'tessera/contract'
 import { TesseraError } from 'tessera/errors'
 import { type DatabaseConfig, databaseConfigFromEnv } from '../../lib/database-config.ts'
+import { normalizeEmail } from '../../lib/email.ts'
 import { hasRole, requirePrincipal } from '../../lib/principal.ts'
 import { DisplayName, Email, Id, Timestamp } from '../../lib/schemas.ts'
 import { databaseSlot } from '../../lib/service-database.ts'
@@ -47,7 +48,8 @@ export function createUsersService(options: UsersOptions = {}) {
         // Same id and email → the same profile, so auth may retry after a lost answer.
         idempotent: true,
         handler: async ({ id, email, name }) => {
-          const normalized = email.toLowerCase()
+          // The same spelling auth keys accounts under, so one address is one profile here too.
+          const normalized = normalizeEmail(email)
           await store.db
             .insertInto('users')
             .values({ id, email: normalized, name, created_at: new Date().toISOString() })

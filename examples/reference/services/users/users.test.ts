@@ -27,6 +27,16 @@ describe('users', () => {
     expect(err.code).toBe('CONFLICT')
   })
 
+  it('refuses a second profile for the same address in another case or Unicode form (NFKC)', async () => {
+    using temp = tempSqlite()
+    await using system = await start(temp)
+    const users = system.client<UsersService>('users')
+    expect((await users.create({ ...ada, email: '\uFF21da@Example.com' })).email).toBe('ada@example.com')
+    expect((await rejectionOf(users.create({ ...ada, id: 'u-other', email: 'ADA@example.com' }))).code).toBe(
+      'CONFLICT',
+    )
+  })
+
   it('lets a user read only their own profile, unless they are an admin', async () => {
     using temp = tempSqlite()
     await using system = await start(temp)

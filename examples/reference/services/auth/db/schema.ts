@@ -25,4 +25,24 @@ export interface AuthDb {
     /** When the token expires anyway; the row can go after that. */
     expires_at: number
   }
+  /** Failed logins per account, for the backoff (throttle.ts). */
+  login_failures: {
+    /** SHA-256 of the normalized email: unknown addresses are throttled too, and not stored in clear. */
+    account_key: string
+    /** Attempts counted since the last success (or since they were forgotten). */
+    failures: number
+    /** Ms since epoch; no attempt is checked before it. */
+    locked_until: number
+    last_attempt_at: number
+  }
+  /** Who granted or revoked which role, when: an audit trail, never read to decide access. */
+  role_changes: {
+    id: string
+    user_id: string
+    role: string
+    change: 'grant' | 'revoke'
+    /** The admin's user id, or `bootstrap` for the admin script. */
+    changed_by: string
+    changed_at: string
+  }
 }

@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
 import { type DatabaseConfig, databaseConfigFromEnv } from './database-config.ts'
+import { ensurePrivateDir, ensurePrivateFile, tightenIfExists } from './private-files.ts'
 
 /** An open, migrated database of one service. `close()` ends its connections. */
 export interface ServiceDatabase<DB> {
@@ -22,8 +22,10 @@ const SAFE_IDENTIFIER = /^[a-z_][a-z0-9_]*$/
  * Rejects when a migration fails; the connections are closed then.
  *
  * SQLite runs in WAL mode with a busy timeout, so several instances of a service (one
- * file, several processes) can read while one writes. PostgreSQL gets the service's own
- * schema (created if missing) as its `search_path`.
+ * file, several processes) can read while one writes. Its folder is 0700 and its files
+ * 0600 whatever the umask (they hold password hashes and orders), also when an older
+ * run left them looser. PostgreSQL gets the service's own schema (created if missing)
+ * as its `search_path`.
  *
  * @example
  * const { db, close } = await openDatabase<CatalogDb>('catalog', migrations)
@@ -44,7 +46,15 @@ export async function openDatabase<DB>(
 }
 
 function openSqlite<DB>(file: string): Kysely<DB> {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  if (file !== ':memory:') {
+    ensurePrivateDir(dirname(file))
+    // SQLite would create the file with the umask's mode (0644 under 022) and gives its
+    // -wal and -shm the main file's mode: made 0600 first, the companions follow.
+    // Companions left by an older run are tightened before SQLite opens them.
+    tightenIfExists(`${file}-wal`, 0o600)
+    tightenIfExists(`${file}-shm`, 0o600)
+    ensurePrivateFile(file)
+  }
   const database = new SQLite(file)
   database.pragma('journal_mode = WAL')
   database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`)

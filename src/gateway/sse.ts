@@ -169,10 +169,13 @@ export class SseHub {
 
   /**
    * Takes over `res` as an event stream until the client goes away, its token expires
-   * or is revoked, or the hub closes. Throws (before anything is written) RATE_LIMITED
+   * or is revoked, or the hub closes; does nothing when the client is already gone. Throws (before anything is written) RATE_LIMITED
    * past the principal's (or anonymous IP's) cap, OVERLOADED past `maxClients`.
    */
   attach(res: ServerResponse, headers: Record<string, string>, stream: StreamClient): void {
+    // The client may have left while its token was checked: its 'close' already fired,
+    // so it would never be removed and would hold a slot of its principal for good.
+    if (res.destroyed || !res.socket || res.socket.destroyed) return
     const key = stream.principal ? `p:${stream.principal.id}` : `ip:${stream.ip}`
     const same = this.#perKey.get(key)
     const cap = stream.principal ? (this.#options.maxPerPrincipal ?? 5) : (this.#options.maxPerIp ?? 20)

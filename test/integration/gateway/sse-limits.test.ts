@@ -102,6 +102,27 @@ describe('event stream limits', () => {
     }
   })
 
+  it('does not count streams whose client left while its token was being checked', async () => {
+    await using sys = await startGateway([orders], {
+      auth: {
+        jwt: { secret: SECRET, issuer: ISSUER, audience: AUDIENCE },
+        isRevoked: () => new Promise((resolve) => setTimeout(() => resolve(false), 300)),
+      },
+      sse: { events: ['order.placed'] },
+    })
+    const ada = await bearer('ada')
+    const gone = Array.from({ length: 10 }, async () => {
+      const abort = new AbortController()
+      setTimeout(() => abort.abort(), 50)
+      await fetch(`${sys.url}/events`, { headers: ada, signal: abort.signal }).catch(() => undefined)
+    })
+    await Promise.all(gone)
+    await new Promise((r) => setTimeout(r, 500)) // the checks finish after their clients left
+    const stream = await openStream(sys.url, ada)
+    stream.close()
+    expect(stream.status).toBe(200)
+  })
+
   it('ends a logged-out stream at the next re-check when the revocation event never came', async () => {
     const revoked = new Set<string>()
     await using sys = await startGateway([orders], {

@@ -137,6 +137,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   app.setErrorHandler((err, req, reply) => {
     const answer = toHttpError(err)
     if (answer.internal) logger.error({ err, method: req.method, url: req.url }, 'request failed')
+    else if (answer.status === 401 || answer.status === 403) {
+      // Refusals are what an attack looks like from here: logged with the path only (a
+      // query may hold a secret) and never the token.
+      const path = req.url.split('?', 1)[0]
+      logger.warn(
+        {
+          method: req.method,
+          path,
+          ip: req.ip,
+          code: answer.body.error.code,
+          why: answer.body.error.message,
+        },
+        'request refused',
+      )
+    }
     if (!reply.hasHeader('x-request-id')) reply.header('x-request-id', requestIdOf(req))
     reply.code(answer.status).headers(answer.headers).send(answer.body)
   })

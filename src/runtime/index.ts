@@ -13,6 +13,8 @@ export {
 } from './adapter.ts'
 export {
   type ConfigIssue,
+  // Joins a running system from a tool or a test: `createTransport(sup.transport, logger, sup.issueCredential(...))`.
+  createTransport,
   defineSystem,
   type GroupConfig,
   loadSystem,

@@ -1,10 +1,21 @@
+import type { NodeCredential } from '../../identity/index.ts'
 import type { Logger } from '../../observability/index.ts'
 import type { Transport } from '../../transport/index.ts'
 import { natsTransportOf } from './transport-nats.ts'
 import { socketTransportOf } from './transport-socket.ts'
 import type { ResolvedTransport } from './units.ts'
 
-/** Builds the transport every instance and the supervisor's own caller share. */
-export function createTransport(config: ResolvedTransport, logger?: Logger): Transport & AsyncDisposable {
-  return config.kind === 'socket' ? socketTransportOf(config, logger) : natsTransportOf(config, logger)
+/**
+ * Builds the transport every instance and the supervisor's own caller share. With a
+ * credential (the runtime's, see Supervisor.issueCredential) the transport proves this
+ * node's identity to its peers and refuses peers that cannot prove theirs.
+ */
+export function createTransport(
+  config: ResolvedTransport,
+  logger?: Logger,
+  credential?: NodeCredential,
+): Transport & AsyncDisposable {
+  return config.kind === 'socket'
+    ? socketTransportOf(config, logger, credential)
+    : natsTransportOf(config, logger)
 }

@@ -3,6 +3,7 @@ import { extname } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { TesseraError } from '../../errors/index.ts'
+import type { NodeCredential } from '../../identity/index.ts'
 import { type FromInstance, INSTANCE_ENV, type InstanceEnv, type ToInstance } from './protocol.ts'
 
 /** Where one instance process is in its life. */
@@ -29,6 +30,8 @@ export interface InstanceOptions {
   onLine: (label: string, line: string) => void
   /** A listening socket's fd in this process, inherited by the instance as fd 4 (`env.listen.fd`). */
   listenFd?: number
+  /** Handed to the instance over IPC when it asks (`env.identity` is then set). */
+  credential?: NodeCredential
 }
 
 /** The fd a shared listening socket has in an instance: the stdio entry after the IPC channel. */
@@ -165,6 +168,10 @@ export class InstanceProcess {
         return
       case 'failed':
         this.#killReason = `failed to start: ${msg.message}`
+        return
+      case 'credential?':
+        if (this.#opts.credential)
+          this.#child.send({ type: 'credential', credential: this.#opts.credential } satisfies ToInstance)
         return
     }
   }

@@ -1,3 +1,4 @@
+import type { NodeCredential } from '../../identity/index.ts'
 import type { ResolvedTransport } from '../config/index.ts'
 
 /** What the supervisor tells an instance, in TESSERA_INSTANCE (JSON). */
@@ -10,17 +11,27 @@ export interface InstanceEnv {
   drainTimeoutMs: number
   drainGraceMs: number
   readyTimeoutMs: number
+  /**
+   * True when the supervisor holds a credential for this instance: the instance asks for
+   * it over IPC (`credential?`) before it joins. It never travels in the environment,
+   * which other processes of the same user can read (/proc/<pid>/environ).
+   */
+  identity?: boolean
   /** The unit's shared listening socket, inherited as this file descriptor (config `listen`). */
   listen?: { fd: number; host: string; port: number }
 }
 
 /** Supervisor → instance, over the IPC channel. */
-export type ToInstance = { type: 'ping'; n: number } | { type: 'drain' }
+export type ToInstance =
+  | { type: 'ping'; n: number }
+  | { type: 'drain' }
+  | { type: 'credential'; credential: NodeCredential }
 
 /** Instance → supervisor, over the IPC channel. */
 export type FromInstance =
   | { type: 'ready'; services: { name: string; version: string }[]; adapters?: string[] }
   | { type: 'pong'; n: number; handled: number; inFlight: number }
   | { type: 'failed'; message: string }
+  | { type: 'credential?' }
 
 export const INSTANCE_ENV = 'TESSERA_INSTANCE'

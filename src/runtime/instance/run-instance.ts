@@ -14,6 +14,7 @@
  */
 import { createBroker } from '../../broker/index.ts'
 import type { AnyService } from '../../contract/index.ts'
+import type { NodeCredential } from '../../identity/index.ts'
 import type { Logger } from '../../observability/index.ts'
 import type { Transport } from '../../transport/index.ts'
 import { type AdapterDefinition, isAdapter, type RunningAdapter } from '../adapter.ts'
@@ -24,7 +25,7 @@ import { type FromInstance, INSTANCE_ENV, type InstanceEnv, type ToInstance } fr
 export interface InstanceProgram {
   /** Imports one service entry (by its absolute path, as in TESSERA_INSTANCE). */
   load(entry: string): Promise<Record<string, unknown>>
-  transport(config: ResolvedTransport, logger: Logger): Transport
+  transport(config: ResolvedTransport, logger: Logger, credential?: NodeCredential): Transport
 }
 
 export async function runInstance(program: InstanceProgram): Promise<void> {
@@ -39,9 +40,11 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
   }
   const logger = lineLogger({})
   let handled = 0
+  const credential = env.identity ? await receiveCredential(env.readyTimeoutMs) : undefined
   const broker = createBroker({
     nodeId: env.nodeId,
-    transport: program.transport(env.transport, logger),
+    transport: program.transport(env.transport, logger, credential),
+    ...(credential ? { credential } : {}),
     logger,
     drainTimeoutMs: env.drainTimeoutMs,
     drainGraceMs: env.drainGraceMs,
@@ -134,6 +137,27 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
     // Stopped while it was starting: the stop already ran without it.
     if (stopping) await started.close()
   }
+}
+
+/**
+ * Asks the supervisor for this instance's credential and waits for it. Exits 1 when none
+ * comes in time: an instance without its credential would be refused by every peer.
+ */
+function receiveCredential(timeoutMs: number): Promise<NodeCredential> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      process.stderr.write('tessera instance: no credential from the supervisor in time\n')
+      process.exit(1)
+    }, timeoutMs)
+    const onMessage = (msg: ToInstance) => {
+      if (msg.type !== 'credential') return
+      clearTimeout(timer)
+      process.off('message', onMessage)
+      resolve(msg.credential)
+    }
+    process.on('message', onMessage)
+    process.send?.({ type: 'credential?' } satisfies FromInstance)
+  })
 }
 
 /** One line per record on stdout; the supervisor prefixes and files it. */

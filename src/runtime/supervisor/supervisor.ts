@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type Broker, createBroker } from '../../broker/index.ts'
 import { TesseraError } from '../../errors/index.ts'
+import { createAuthority, type NodeCredential } from '../../identity/index.ts'
 import { buildUnit, buildUnits, removeBuild, type UnitBuild } from '../build/index.ts'
 import {
   configError,
@@ -68,8 +69,23 @@ export interface Supervisor extends AsyncDisposable {
   readonly logsDir: string
   /** Transport settings instances use; a test or tool can join the system with them. */
   readonly transport: ResolvedTransport
-  /** A broker hosting nothing, joined to the system: it can call any service. Started by `up`. */
+  /**
+   * A broker hosting nothing, joined to the system: it can call any service whose
+   * `callers` rule allows the unit `supervisor`, and may assert a principal (it acts
+   * for the operator). Started by `up`.
+   */
   readonly caller: Broker
+  /**
+   * A credential for a node that joins this system from outside its config (a test, a
+   * tool), for `createBroker({ credential })` and `createTransport(sup.transport, logger,
+   * credential)`; undefined when the system runs without credentials (NATS, for now).
+   * Instances get theirs without asking. Never log it.
+   */
+  issueCredential(options: {
+    node: string
+    unit?: string
+    assertsPrincipal?: boolean
+  }): NodeCredential | undefined
   /**
    * Starts every unit in dependency order (a unit after all it depends on serve).
    * Resolves with the units that failed (crash loop) or were skipped because a dependency failed.
@@ -118,9 +134,22 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const stats = new ProcStats()
   let logs: LogFiles | undefined
   let downing: Promise<void> | undefined
+  // One authority per supervisor lifetime, in memory only: every instance it starts gets a
+  // credential from it, so a process it did not start cannot join (decision 0011).
+  const authority = transport.kind === 'socket' ? createAuthority() : undefined
+  const issueCredential = (o: { node: string; unit?: string; assertsPrincipal?: boolean }) =>
+    authority?.issue({
+      node: o.node,
+      unit: o.unit ?? 'client',
+      services: [],
+      assertsPrincipal: o.assertsPrincipal ?? false,
+    })
+  const callerId = `${config.name}-supervisor-${stateKey}-${process.pid}`
+  const callerCredential = issueCredential({ node: callerId, unit: 'supervisor', assertsPrincipal: true })
   const caller = createBroker({
-    nodeId: `${config.name}-supervisor-${stateKey}-${process.pid}`,
-    transport: createTransport(transport),
+    nodeId: callerId,
+    transport: createTransport(transport, undefined, callerCredential),
+    ...(callerCredential ? { credential: callerCredential } : {}),
   })
 
   const emit = (event: SupervisorEvent) => {
@@ -151,6 +180,15 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         options.onLog?.(label, line)
       },
       awaitVisible: (nodeId, services) => awaitVisible(caller.registry, nodeId, services, 5000),
+      // A unit that serves outside traffic (config `listen`, e.g. the HTTP gateway) verifies
+      // its users and may say whom a call is for; no other unit may.
+      credentialFor: (nodeId, spec) =>
+        authority?.issue({
+          node: nodeId,
+          unit: spec.name,
+          services: spec.services.map((s) => s.name),
+          assertsPrincipal: spec.listen !== undefined,
+        }),
       build:
         config.build === false
           ? undefined
@@ -195,6 +233,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     logsDir,
     transport,
     caller,
+    issueCredential,
     async up(progress) {
       if (runners.size > 0 || downing) throw new TesseraError('CONFLICT', `${config.name} is already up`)
       // Logs, builds and control.json live here: this user's only, also when it existed looser.

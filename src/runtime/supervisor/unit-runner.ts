@@ -1,4 +1,5 @@
 import { TesseraError } from '../../errors/index.ts'
+import type { NodeCredential } from '../../identity/index.ts'
 import { removeBuild, type UnitBuild } from '../build/index.ts'
 import type { ResolvedTransport, UnitSpec } from '../config/index.ts'
 import { bootstrapProgram, InstanceProcess, LISTEN_FD } from '../instance/instance-process.ts'
@@ -35,6 +36,8 @@ export interface UnitContext {
   build: ((spec: UnitSpec) => Promise<UnitBuild>) | undefined
   /** Where builds go (readable by instances under the permission model). */
   buildDir: string
+  /** A fresh credential for one instance, handed over IPC; undefined = the system runs without credentials. */
+  credentialFor?(nodeId: string, spec: UnitSpec): NodeCredential | undefined
 }
 
 /** `build-failed`: the unit's code did not build when it started; `deploy` or `restart` retries. */
@@ -305,7 +308,9 @@ export class UnitRunner {
     const gen = ++this.#gen
     const nodeId = `${ctx.system}-${spec.name}-${index}-${gen}-${Math.random().toString(36).slice(2, 6)}`
     const useCgroup = spec.memoryMb !== undefined && ctx.cgroup !== undefined
+    const credential = ctx.credentialFor?.(nodeId, spec)
     const inst = new InstanceProcess({
+      ...(credential ? { credential } : {}),
       label: `${spec.name}#${index}`,
       env: {
         nodeId,
@@ -315,6 +320,7 @@ export class UnitRunner {
         drainTimeoutMs: ctx.timing.drainTimeoutMs,
         drainGraceMs: ctx.timing.drainGraceMs,
         readyTimeoutMs: ctx.timing.readyTimeoutMs,
+        ...(credential ? { identity: true } : {}),
         ...(this.#socket
           ? { listen: { fd: LISTEN_FD, host: this.#socket.host, port: this.#socket.port } }
           : {}),

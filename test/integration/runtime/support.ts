@@ -39,9 +39,12 @@ export async function runSystem(config: Omit<SystemConfig, 'stateDir'>, root = f
       ? { onLog: (l: string, line: string) => console.log(`[${l}] ${line}`) }
       : {}),
   })
+  const nodeId = `test-client-${process.pid}`
+  const credential = sup.issueCredential({ node: nodeId, unit: 'test-client' })
   const client = createBroker({
-    nodeId: `test-client-${process.pid}`,
-    transport: createTransport(sup.transport),
+    nodeId,
+    transport: createTransport(sup.transport, undefined, credential),
+    ...(credential ? { credential } : {}),
   })
   const cleanup = async () => {
     await client.stop().catch(() => {})

@@ -96,6 +96,8 @@ export function createCatalogService(options: CatalogOptions = {}) {
         }),
         // Idempotent by its key, so the broker may retry it on another instance.
         idempotent: true,
+        // Stock is taken for orders only: no other service (nor the gateway) may reserve.
+        callers: ['orders'],
         handler: async ({ key, items }) => {
           assertDistinct(items)
           const lines = await reserve(store.db, key, items, new Date())
@@ -107,6 +109,7 @@ export function createCatalogService(options: CatalogOptions = {}) {
         input: T.Object({ key: ReservationKey }, { additionalProperties: false }),
         output: T.Object({ released: T.Boolean() }),
         idempotent: true,
+        callers: ['orders'],
         handler: async ({ key }) => ({ released: await release(store.db, key, new Date()) }),
       }),
     }),

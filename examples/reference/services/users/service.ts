@@ -47,6 +47,8 @@ export function createUsersService(options: UsersOptions = {}) {
         output: User,
         // Same id and email → the same profile, so auth may retry after a lost answer.
         idempotent: true,
+        // Profiles are made on register, by auth only.
+        callers: ['auth'],
         handler: async ({ id, email, name }) => {
           // The same spelling auth keys accounts under, so one address is one profile here too.
           const normalized = normalizeEmail(email)

@@ -11,15 +11,16 @@
  *
  * Environment: `PORT` (8080), `TESSERA_JWT_PRIVATE_KEY` / `TESSERA_JWT_PUBLIC_KEY` (else a key
  * pair generated once in `<data dir>/keys`), `TESSERA_DATA_DIR`, `DATABASE_URL`,
- * `QUOTES_API_URL`, `TESSERA_ADMIN_EMAILS`, and the gateway's (see gateway/options.ts).
+ * `QUOTES_API_URL`, and the gateway's (see gateway/options.ts). No variable grants roles:
+ * the first admin is made with `npm run reference:admin -- <email>` (admin.ts).
  */
-import { mkdir } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import {
   type ControlServer,
   createSupervisor,
   describeEvent,
+  ensurePrivateDir,
   removeControlState,
   type ServiceConfig,
   type Supervisor,
@@ -36,7 +37,7 @@ import config from './tessera.config.ts'
 export const REFERENCE_ROOT = dirname(fileURLToPath(import.meta.url))
 
 /** Variables handed on from `env` to every service process. */
-const SERVICE_ENV = ['TESSERA_JWT_PUBLIC_KEY', 'DATABASE_URL', 'TESSERA_ADMIN_EMAILS'] as const
+const SERVICE_ENV = ['TESSERA_JWT_PUBLIC_KEY', 'DATABASE_URL'] as const
 /** Variables handed on to auth's processes only: no other unit gets the signing key. */
 const AUTH_ENV = ['TESSERA_JWT_PRIVATE_KEY'] as const
 /** Variables handed on to the gateway's processes as well. */
@@ -109,7 +110,16 @@ export async function startReference(options: ReferenceOptions = {}): Promise<Ru
       quotesUrl = quotesApi.url
       progress(`fake quotes API on ${quotesUrl} (set QUOTES_API_URL to use another)`)
     }
-    const shared: Record<string, string> = { TESSERA_DATA_DIR: dataDir, QUOTES_API_URL: quotesUrl }
+    if (env.TESSERA_ADMIN_EMAILS) {
+      // It used to make whoever registered such an email first an admin (issue 9): say loudly that it no longer does.
+      progress('WARNING: TESSERA_ADMIN_EMAILS is ignored; make an admin with `npm run reference:admin -- <email>`')
+    }
+    const shared: Record<string, string> = {
+      TESSERA_DATA_DIR: dataDir,
+      QUOTES_API_URL: quotesUrl,
+      // Not handed on: an old value in the launcher's environment must not reach auth.
+      TESSERA_ADMIN_EMAILS: '',
+    }
     // Set even when empty (= unset for the services): the launcher's own environment, which
     // every instance inherits, must not override what `env` says.
     for (const name of SERVICE_ENV) shared[name] = env[name] ?? ''
@@ -143,8 +153,10 @@ export async function startReference(options: ReferenceOptions = {}): Promise<Ru
     progress(
       env.DATABASE_URL ? 'data: PostgreSQL (DATABASE_URL), one schema per service' : `data: ${dataDir}`,
     )
-    await mkdir(stateDir, { recursive: true, mode: 0o700 })
-    if (!env.DATABASE_URL) await mkdir(dataDir, { recursive: true })
+    // Both this user's only (0700), also outside `.tessera` and whatever the umask: the
+    // data folder holds the databases and the token keys.
+    ensurePrivateDir(stateDir)
+    if (!env.DATABASE_URL) ensurePrivateDir(dataDir)
     if (!authEnv.TESSERA_JWT_PRIVATE_KEY && !shared.TESSERA_JWT_PUBLIC_KEY) {
       // Made here once rather than by the first instance to ask (which would be safe too).
       await ensureKeyFiles(keyDirFromEnv({ TESSERA_DATA_DIR: dataDir }))
@@ -238,6 +250,7 @@ async function main(): Promise<void> {
     say(`                npx tessera status -c ${config}`)
   }
   say(`  logs          ${logsHint}`)
+  say('  first admin   npm run reference:admin -- <email of an account you registered>')
 
   let stopping = false
   const stop = (signal: string) => {

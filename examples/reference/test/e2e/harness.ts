@@ -5,6 +5,7 @@
  */
 import { createPrivateKey, type KeyObject, randomUUID } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SignJWT } from 'jose'
@@ -28,7 +29,9 @@ export interface E2eSystem extends AsyncDisposable {
  * Starts the system in a fresh temp dir (SQLite files there, or schemas in `databaseUrl`),
  * with the gateway on a free port; rejects (everything stopped) when a unit did not start.
  */
-export async function startE2e(options: { databaseUrl?: string } = {}): Promise<E2eSystem> {
+export async function startE2e(
+  options: { databaseUrl?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<E2eSystem> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-e2e-'))
   const logs: string[] = []
   const env: NodeJS.ProcessEnv = {
@@ -38,6 +41,7 @@ export async function startE2e(options: { databaseUrl?: string } = {}): Promise<
     // Tests make many calls from one IP; the limit itself has its own tests.
     RATE_LIMIT_PER_MINUTE: '10000',
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...options.env,
   }
   let ref: RunningReference
   try {
@@ -81,16 +85,27 @@ export interface Answer {
   ms: number
 }
 
-/** One HTTP request; `body` is JSON-encoded unless it is a string (sent as is). */
+/**
+ * One HTTP request; `body` is JSON-encoded unless it is a string (sent as is). `from`
+ * sends it from another loopback address (any of 127.0.0.0/8 works on Linux), so the
+ * gateway sees another client IP.
+ */
 export async function http(
   base: string,
   method: string,
   path: string,
-  options: { body?: unknown; token?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    body?: unknown
+    token?: string
+    headers?: Record<string, string>
+    timeoutMs?: number
+    from?: string
+  } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { ...options.headers }
   if (options.body !== undefined) headers['content-type'] ??= 'application/json'
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
+  if (options.from !== undefined) return httpFrom(options.from, base, method, path, headers, options)
   const started = Date.now()
   const init: RequestInit = { method, headers, signal: AbortSignal.timeout(options.timeoutMs ?? 15_000) }
   if (options.body !== undefined)
@@ -104,6 +119,52 @@ export async function http(
     // not JSON: keep the text
   }
   return { status: res.status, headers: res.headers, body, ms: Date.now() - started }
+}
+
+/** `http` over node:http, which (unlike fetch) can pick the local address. */
+function httpFrom(
+  localAddress: string,
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  options: { body?: unknown; timeoutMs?: number },
+): Promise<Answer> {
+  const started = Date.now()
+  const payload =
+    options.body === undefined
+      ? undefined
+      : typeof options.body === 'string'
+        ? options.body
+        : JSON.stringify(options.body)
+  return new Promise((resolve, reject) => {
+    const req = request(
+      new URL(path, base),
+      { method, headers, localAddress, agent: false, timeout: options.timeoutMs ?? 15_000 },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('error', reject)
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          let body: unknown = text
+          try {
+            body = text ? JSON.parse(text) : undefined
+          } catch {
+            // not JSON: keep the text
+          }
+          const answer = new Headers()
+          for (const [name, value] of Object.entries(res.headers)) {
+            if (value !== undefined) answer.set(name, Array.isArray(value) ? value.join(', ') : value)
+          }
+          resolve({ status: res.statusCode ?? 0, headers: answer, body, ms: Date.now() - started })
+        })
+      },
+    )
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 15_000} ms`)))
+    req.on('error', reject)
+    req.end(payload)
+  })
 }
 
 export interface Tokens {

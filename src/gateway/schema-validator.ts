@@ -11,7 +11,10 @@ export type InputCheck = (value: unknown) => void
  * Ajv, not TypeBox: announced schemas arrive as plain JSON (TypeBox's `Kind` symbols do
  * not survive the wire) and TypeBox's `Value`/`TypeCompiler` refuse schemas without
  * them. Ajv compiles plain JSON Schema, and since v7 its code generation escapes every
- * schema value, so a hostile schema cannot inject code. Formats are not checked here
+ * schema value, so a hostile schema cannot inject code. It is set to the service's
+ * semantics, so the gateway never lets through what the service refuses or the other
+ * way round: string lengths in UTF-16 code units (JavaScript's `.length`, what TypeBox
+ * counts; JSON Schema's own unit is the code point) and patterns without the `u` flag. Formats are not checked here
  * (the callee checks them with its own format registry); the first error is reported,
  * as collecting all errors of untrusted input costs more than it is worth.
  *
@@ -27,6 +30,8 @@ export function createSchemaCompiler(): { compile(schema: unknown): InputCheck }
     addUsedSchema: false,
     validateFormats: false,
     logger: false,
+    unicode: false,
+    unicodeRegExp: false,
   })
   const cache = new Map<string, InputCheck>()
   return {

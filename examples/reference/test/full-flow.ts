@@ -105,6 +105,38 @@ export function fullFlowTests(fresh: FreshDatabases): void {
     )
   })
 
+  it('backs off logins per account in the database: of 12 wrong at once 5 are checked, then even the right one waits', async () => {
+    const dbs = await fresh()
+    const clock = { now: Date.now() }
+    const system = await startTestSystem({
+      services: [
+        createAuthService({
+          database: dbs.configFor('auth'),
+          privateKey: TEST_KEYS.privateKey,
+          now: () => clock.now,
+        }),
+        createUsersService({ database: dbs.configFor('users') }),
+      ],
+    })
+    try {
+      const auth = system.client<AuthService>('auth')
+      await auth.register({ ...ada, email: 'Ada@Example.com' })
+      const wrong = { email: 'ADA@example.com', password: 'not the password' }
+      const codes = await Promise.all(
+        Array.from({ length: 12 }, async () => (await rejectionOf(auth.login(wrong))).code),
+      )
+      expect(codes.filter((c) => c === 'UNAUTHORIZED')).toHaveLength(5)
+      expect(codes.filter((c) => c === 'RATE_LIMITED')).toHaveLength(7)
+      const locked = await rejectionOf(auth.login({ email: ada.email, password: ada.password }))
+      expect(locked).toMatchObject({ code: 'RATE_LIMITED', data: { retryAfterSec: 1 } })
+      clock.now += 1_000
+      expect((await auth.login({ email: ada.email, password: ada.password })).userId).toBeDefined()
+    } finally {
+      await system.stop()
+      await dbs.dispose()
+    }
+  })
+
   it('keeps taking orders while notifications is down', async () => {
     await using ref = await startReference(fresh)
     const { as } = await ref.signUp()

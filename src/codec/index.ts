@@ -1,4 +1,5 @@
 export {
+  type AnnounceAuth,
   type ControlMessage,
   decodeEnvelope,
   type Envelope,

@@ -189,6 +189,16 @@ describe('message codec', () => {
     })
   })
 
+  it('carries a certificate on HELLO and (for NATS) on ANNOUNCE', () => {
+    const info = { nodeId: 'orders-1', seq: 2, services: [] }
+    const hello: Envelope = { kind: 'hello', info, auth: { certificate: 'c.s', nonce: 'n' } }
+    const announce: Envelope = { kind: 'announce', info, auth: { certificate: 'c.s' } }
+    for (const m of [hello, announce]) expect(decodeEnvelope(encodeEnvelope(m))).toEqual(m)
+    expect(decodeEnvelope(encodeEnvelope({ kind: 'announce', info }))).toEqual({ kind: 'announce', info })
+    const badAuth = packr.pack([17, info, { certificate: 7 }])
+    expect(() => decodeEnvelope(badAuth)).toThrow(/auth.certificate/)
+  })
+
   it('throws BAD_REQUEST for a message msgpack cannot encode', () => {
     expect(() => encodeEnvelope({ kind: 'response', id: 1, ok: true, output: 10n ** 30n })).toThrow(
       expect.objectContaining({ code: 'BAD_REQUEST' }),

@@ -25,14 +25,23 @@ export const Kind = {
 /** What a node that holds a credential adds to its HELLO (docs/protocol.md, "Identity"). */
 export interface HelloAuth {
   certificate: string
-  /** The nonce the peer must sign in its PROOF. */
+  /**
+   * The nonce the peer must sign in its PROOF. Over NATS it is sent too, so a HELLO has
+   * one form on every transport, but unused: there is no per-connection proof there, the
+   * server's permissions vouch for the sender (decision 0011).
+   */
   nonce: string
+}
+
+/** What a node that holds a credential adds to its ANNOUNCE over NATS (decision 0011). */
+export interface AnnounceAuth {
+  certificate: string
 }
 
 export type ControlMessage =
   | { kind: 'hello'; info: NodeInfo; auth?: HelloAuth }
   | { kind: 'proof'; proof: string }
-  | { kind: 'announce'; info: NodeInfo }
+  | { kind: 'announce'; info: NodeInfo; auth?: AnnounceAuth }
   | { kind: 'bye'; nodeId: string }
   | { kind: 'ping'; n: number }
   | { kind: 'pong'; n: number }
@@ -114,7 +123,7 @@ export function toTuple(m: Envelope): unknown[] {
     case 'proof':
       return [Kind.PROOF, m.proof]
     case 'announce':
-      return [Kind.ANNOUNCE, m.info]
+      return m.auth ? [Kind.ANNOUNCE, m.info, m.auth] : [Kind.ANNOUNCE, m.info]
     case 'bye':
       return [Kind.BYE, m.nodeId]
     case 'ping':
@@ -220,9 +229,13 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     case Kind.PROOF:
       arity(raw, 2)
       return { kind: 'proof', proof: str(raw[1], 'proof') }
-    case Kind.ANNOUNCE:
-      arity(raw, 2)
-      return { kind: 'announce', info: nodeInfo(raw[1]) }
+    case Kind.ANNOUNCE: {
+      if (raw.length !== 2 && raw.length !== 3) arity(raw, 2)
+      const info = nodeInfo(raw[1])
+      return raw.length === 3
+        ? { kind: 'announce', info, auth: announceAuth(raw[2]) }
+        : { kind: 'announce', info }
+    }
     case Kind.BYE:
       arity(raw, 2)
       return { kind: 'bye', nodeId: str(raw[1], 'nodeId') }
@@ -300,6 +313,11 @@ function wireContext(v: unknown): WireContext {
 function helloAuth(v: unknown): HelloAuth {
   if (!isObject(v)) throw malformed('hello auth must be a map')
   return { certificate: str(v.certificate, 'auth.certificate'), nonce: str(v.nonce, 'auth.nonce') }
+}
+
+function announceAuth(v: unknown): AnnounceAuth {
+  if (!isObject(v)) throw malformed('announce auth must be a map')
+  return { certificate: str(v.certificate, 'auth.certificate') }
 }
 
 function wireError(v: unknown): WireError {

@@ -16,6 +16,8 @@ export interface NatsServerOptions {
   pass?: string
   /** Server max_payload in bytes; 16 MiB by default so 8 MB messages fit. */
   maxPayload?: number
+  /** More server config, appended as is (e.g. a generated `authorization { users: [...] }`). */
+  extraConfig?: string
 }
 
 /** A running nats-server owned by one test file. */
@@ -83,6 +85,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       `authorization { user: ${JSON.stringify(options.user)}, password: ${JSON.stringify(options.pass ?? '')} }`,
     )
   }
+  if (options.extraConfig !== undefined) lines.push(options.extraConfig)
   await writeFile(config, `${lines.join('\n')}\n`)
 
   let child = await launch(bin, config)

@@ -28,14 +28,14 @@ export async function openConnection(options: ResolvedNatsOptions, name: string)
   }
 }
 
-type NatsModule = typeof import('nats')
+export type NatsModule = typeof import('nats')
 
 /**
  * `nats` is an optional peer dependency: only systems on the NATS transport need it, so
  * it is loaded when the first connection opens. Missing, it is a BAD_REQUEST naming the
  * package to install rather than a module-resolution error from deep inside Tessera.
  */
-async function loadNats(): Promise<NatsModule> {
+export async function loadNats(): Promise<NatsModule> {
   try {
     return await import('nats')
   } catch (err) {
@@ -56,6 +56,16 @@ async function credentialOptions(
   if (credentials === undefined) return {}
   if ('token' in credentials) return { token: credentials.token }
   if ('user' in credentials) return { user: credentials.user, pass: credentials.pass }
+  if ('nkeySeed' in credentials) {
+    const seed = new TextEncoder().encode(credentials.nkeySeed)
+    try {
+      nats.nkeys.fromSeed(seed)
+    } catch (err) {
+      // Never the seed itself in the message: it is the login.
+      throw new TesseraError('BAD_REQUEST', 'the NATS nkey seed is malformed', undefined, { cause: err })
+    }
+    return { authenticator: nats.nkeyAuthenticator(seed) }
+  }
   try {
     return { authenticator: nats.credsAuthenticator(await readFile(credentials.credsFile)) }
   } catch (err) {

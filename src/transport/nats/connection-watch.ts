@@ -31,7 +31,15 @@ export function watchConnection(nc: NatsConnection, discovery: Discovery, deps: 
           discovery.reconnected()
           break
         case 'error':
-          logger.error({ err: String(status.data) }, 'nats: server reported an error')
+          // A permissions violation names the subject: a server whose permissions do
+          // not fit this node's unit and namespace (decision 0011) shows up here.
+          logger.error(
+            {
+              err: String(status.data),
+              ...(status.permissionContext ? { permission: status.permissionContext } : {}),
+            },
+            'nats: server reported an error',
+          )
           break
         case 'ldm':
           logger.warn({ server: status.data }, 'nats: server entering lame duck mode')

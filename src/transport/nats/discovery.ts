@@ -1,10 +1,12 @@
 import type { Msg } from 'nats'
-import { type ControlMessage, decodeEnvelope } from '../../codec/index.ts'
+import { type AnnounceAuth, type ControlMessage, decodeEnvelope } from '../../codec/index.ts'
+import { createNonce } from '../../identity/index.ts'
 import type { Logger } from '../../observability/index.ts'
 import type { NodeInfo } from '../../wire/index.ts'
 import type { TransportHandlers } from '../transport.ts'
-import { PeerTable } from './peer-table.ts'
-import { nodeIdOf, nodeToken, type Subjects } from './subjects.ts'
+import { type Peer, PeerTable } from './peer-table.ts'
+import type { PeerVetting, Sender } from './peer-vetting.ts'
+import { nodeIdOf, nodeToken, type Subjects, senderOf } from './subjects.ts'
 
 /** What discovery needs from the transport around it. */
 export interface DiscoveryDeps {
@@ -13,6 +15,10 @@ export interface DiscoveryDeps {
   logger: Logger
   heartbeatMs: number
   peerTimeoutMs: number
+  /** Decides who becomes a peer (certificates, when this node holds a credential). */
+  vetting: PeerVetting
+  /** This node's certificate, sent with every HELLO and ANNOUNCE; undefined without a credential. */
+  auth: AnnounceAuth | undefined
   /** This node's current info. */
   local(): NodeInfo
   /** Publishes a control message; logs instead of throwing (timers call it). */
@@ -20,7 +26,7 @@ export interface DiscoveryDeps {
 }
 
 /**
- * Who is out there, and who left. Protocol (docs/decisions/0003-nats-subjects.md):
+ * Who is out there, and who left. Protocol (docs/decisions/0003-nats-subjects.md, 0011):
  *
  * - on start and after every reconnect: HELLO with full info on the discovery subject;
  *   each peer answers with its ANNOUNCE sent directly to the newcomer's node subject
@@ -30,12 +36,17 @@ export interface DiscoveryDeps {
  * - on close: BYE → peers report it gone at once
  * - a peer silent for `peerTimeoutMs` (SIGKILL, network loss) → gone; a "no
  *   responders" status for a send to it → gone at once (its subscription vanished)
+ *
+ * Every message names its sender's unit and node in the subject; a node id is only ever
+ * taken from the unit it was learnt under, and, with a credential, only learnt from an
+ * announcement whose certificate names that node and unit (peer-vetting.ts).
  */
 export class Discovery {
   readonly peers: PeerTable
   readonly #deps: DiscoveryDeps
   readonly #askedAt = new Map<string, number>()
-  readonly #ownToken: string
+  /** `<unit>.<node>` of this node, the rest of its own discovery subject. */
+  readonly #ownSender: string
   readonly #sweepMs: number
   #timers: NodeJS.Timeout[] = []
   #lastSweep = Date.now()
@@ -47,7 +58,7 @@ export class Discovery {
   constructor(deps: DiscoveryDeps) {
     this.#deps = deps
     this.peers = new PeerTable(deps.subjects)
-    this.#ownToken = nodeToken(deps.local().nodeId)
+    this.#ownSender = deps.subjects.ownDiscovery.slice(deps.subjects.discoveryPrefix.length)
     this.#sweepMs = Math.max(10, Math.floor(deps.heartbeatMs / 4))
   }
 
@@ -64,7 +75,7 @@ export class Discovery {
   }
 
   announce(): void {
-    this.#deps.publish(this.#deps.subjects.ownDiscovery, { kind: 'announce', info: this.#deps.local() })
+    this.#deps.publish(this.#deps.subjects.ownDiscovery, this.#announcement())
   }
 
   /** Stops timers and says BYE (published before the connection drains). */
@@ -92,57 +103,74 @@ export class Discovery {
     this.#hello(this.#deps.subjects.ownDiscovery)
   }
 
-  /** A message on `tessera.<ns>.discovery.*`. Malformed ones are logged and dropped. */
+  /** A message on `tessera.<ns>.discovery.*.*`. Malformed ones are logged and dropped. */
   onDiscovery(msg: Msg): void {
-    const token = msg.subject.slice(this.#deps.subjects.discoveryPrefix.length)
-    if (token === this.#ownToken) return
-    const from = nodeIdOf(token)
-    const message = from === undefined ? undefined : this.#decode(msg, from)
-    if (from === undefined || message === undefined) return
+    const rest = msg.subject.slice(this.#deps.subjects.discoveryPrefix.length)
+    if (rest === this.#ownSender) return
+    const sender = senderOf(rest)
+    const message = sender === undefined ? undefined : this.#decode(msg, sender.nodeId)
+    if (sender === undefined || message === undefined) return
     switch (message.kind) {
       case 'hello':
       case 'announce':
-        this.onControl(from, message)
+        this.onControl(sender, message)
         return
       case 'ping':
-        this.#heartbeat(from, message.n)
+        this.#heartbeat(sender, message.n)
         return
       case 'bye':
-        this.gone(from, 'said bye')
+        if (this.#known(sender) !== undefined) this.gone(sender.nodeId, 'said bye')
         return
       default:
         this.#deps.logger.warn(
-          { from, kind: message.kind },
+          { from: sender.nodeId, kind: message.kind },
           'nats: dropped a non-discovery message on the discovery subject',
         )
     }
   }
 
   /** A HELLO or ANNOUNCE, broadcast or sent directly; a HELLO is answered directly. */
-  onControl(from: string, message: ControlMessage): void {
+  onControl(sender: Sender, message: ControlMessage): void {
     if (message.kind !== 'hello' && message.kind !== 'announce') return
-    const info = message.info
-    if (info.nodeId !== from || info.nodeId === this.#deps.local().nodeId) {
+    const from = sender.nodeId
+    if (message.info.nodeId !== from || from === this.#deps.local().nodeId) {
       this.#deps.logger.warn(
-        { from, claimed: info.nodeId },
+        { from, claimed: message.info.nodeId },
         'nats: dropped an announcement for another node id',
       )
       return
     }
-    let learned = this.peers.learn(info, Date.now())
+    const known = this.peers.get(from)
+    if (known !== undefined && known.unit !== sender.unit) {
+      this.#deps.vetting.refuse(sender, `node ${from} is known as unit ${known.unit}`)
+      return
+    }
+    const info = this.#deps.vetting.vet(sender, message.info, message.auth)
+    if (info === undefined) return
+    let learned = this.peers.learn(info, sender.unit, Date.now())
     if (learned === 'older') {
       if (message.kind === 'announce') return
       // A HELLO with a lower seq is a new incarnation of the node: whatever was in
       // flight to the old one is lost.
       this.gone(from, 'restarted')
-      learned = this.peers.learn(info, Date.now())
+      learned = this.peers.learn(info, sender.unit, Date.now())
     }
-    if (learned !== 'same') this.#notify(info)
+    // Answered before the broker hears of the peer, so our ANNOUNCE reaches it ahead of
+    // any message the broker sends it.
     if (message.kind === 'hello') {
       this.#askedAt.delete(from)
       const peer = this.peers.get(from)
-      if (peer) this.#deps.publish(peer.subject, { kind: 'announce', info: this.#deps.local() })
+      if (peer) this.#deps.publish(peer.subject, this.#announcement())
     }
+    if (learned !== 'same') this.#notify(info)
+  }
+
+  /** The peer a message under `sender` may come from: known, and under the same unit. */
+  #known(sender: Sender): Peer | undefined {
+    const peer = this.peers.get(sender.nodeId)
+    if (peer === undefined || peer.unit === sender.unit) return peer
+    this.#deps.vetting.refuse(sender, `node ${sender.nodeId} is known as unit ${peer.unit}`)
+    return undefined
   }
 
   /** The server said nobody subscribes to a peer's subject any more (HMSG 503). */
@@ -160,23 +188,46 @@ export class Discovery {
     guard(this.#deps.logger, () => this.#deps.handlers.onPeerGone(nodeId, reason))
   }
 
-  #heartbeat(from: string, seq: number): void {
-    const peer = this.peers.get(from)
-    if (peer !== undefined) peer.lastSeen = Date.now()
-    if (peer === undefined || peer.seq < seq) this.#ask(from)
+  #heartbeat(sender: Sender, seq: number): void {
+    const now = Date.now()
+    const peer = this.peers.get(sender.nodeId)
+    if (peer === undefined) {
+      // A refused node keeps beating: it is not asked (and logged) again until it changes.
+      if (!this.#deps.vetting.refusedLately(sender, now)) this.#ask(sender)
+      return
+    }
+    if (peer.unit !== sender.unit) {
+      this.#known(sender)
+      return
+    }
+    peer.lastSeen = now
+    if (peer.seq < seq) this.#ask(sender)
   }
 
   // Asks an unknown (or stale) peer for its info, at most once per heartbeat period,
   // by sending it our HELLO directly; it answers with its ANNOUNCE.
-  #ask(nodeId: string): void {
+  #ask(sender: Sender): void {
     const now = Date.now()
-    if (now - (this.#askedAt.get(nodeId) ?? 0) < this.#deps.heartbeatMs) return
-    this.#askedAt.set(nodeId, now)
-    this.#hello(this.#deps.subjects.toPeer(nodeToken(nodeId)))
+    const key = `${sender.unit}.${sender.nodeId}`
+    if (now - (this.#askedAt.get(key) ?? 0) < this.#deps.heartbeatMs) return
+    this.#askedAt.set(key, now)
+    this.#hello(this.#deps.subjects.toPeer(sender.unit, nodeToken(sender.nodeId)))
   }
 
   #hello(subject: string): void {
-    this.#deps.publish(subject, { kind: 'hello', info: this.#deps.local() })
+    const auth = this.#deps.auth
+    const info = this.#deps.local()
+    // The nonce only keeps HELLO in the one form every transport reads; nobody signs it here.
+    this.#deps.publish(
+      subject,
+      auth ? { kind: 'hello', info, auth: { ...auth, nonce: createNonce() } } : { kind: 'hello', info },
+    )
+  }
+
+  #announcement(): ControlMessage {
+    const auth = this.#deps.auth
+    const info = this.#deps.local()
+    return auth ? { kind: 'announce', info, auth } : { kind: 'announce', info }
   }
 
   #beat(): void {
@@ -205,9 +256,10 @@ export class Discovery {
         this.#deps.handlers.onPeerGone(nodeId, `no heartbeat for ${this.#deps.peerTimeoutMs} ms`),
       )
     }
-    for (const [nodeId, at] of this.#askedAt) {
-      if (now - at > this.#deps.peerTimeoutMs) this.#askedAt.delete(nodeId)
+    for (const [key, at] of this.#askedAt) {
+      if (now - at > this.#deps.peerTimeoutMs) this.#askedAt.delete(key)
     }
+    this.#deps.vetting.forget(now - this.#deps.peerTimeoutMs)
   }
 
   #notify(info: NodeInfo): void {

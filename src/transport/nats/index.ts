@@ -1,3 +1,10 @@
 export { natsTransport } from './nats-transport.ts'
+export { createNatsUserKey, type NatsUserKey, natsUserPublicKey } from './nkeys.ts'
 export type { NatsCredentials, NatsTransportOptions } from './options.ts'
-export { natsSubjects, nodeIdOf, nodeToken, type Subjects } from './subjects.ts'
+export {
+  type NatsPermissions,
+  type NatsServerUser,
+  natsAuthorizationBlock,
+  natsPermissions,
+} from './permissions.ts'
+export { NO_UNIT, natsSubjects, nodeIdOf, nodeToken, type Subjects } from './subjects.ts'

@@ -135,13 +135,16 @@ describe('natsTransport', () => {
     const { a, rb, logger, namespace } = await pair()
     const raw: NatsConnection = await connect({ servers: server.url })
     try {
-      raw.publish(`tessera.${namespace}.node.node-b.node-a`, new Uint8Array([0xc1, 0xff, 0x00]))
+      raw.publish(`tessera.${namespace}.node._.node-b._.node-a`, new Uint8Array([0xc1, 0xff, 0x00]))
       raw.publish(
-        `tessera.${namespace}.node.node-b.node-a`,
+        `tessera.${namespace}.node._.node-b._.node-a`,
         encodeEnvelope({ kind: 'cancel', id: 1 }).subarray(0, 1),
       )
-      raw.publish(`tessera.${namespace}.node.node-b.node-a`, new TextEncoder().encode('{"kind":"request"}'))
-      raw.publish(`tessera.${namespace}.discovery.node-x`, new Uint8Array([1, 2, 3]))
+      raw.publish(
+        `tessera.${namespace}.node._.node-b._.node-a`,
+        new TextEncoder().encode('{"kind":"request"}'),
+      )
+      raw.publish(`tessera.${namespace}.discovery._.node-x`, new Uint8Array([1, 2, 3]))
       await raw.flush()
     } finally {
       await raw.close()
@@ -158,12 +161,12 @@ describe('natsTransport', () => {
     const raw: NatsConnection = await connect({ servers: server.url })
     try {
       const wire: { to: string; data: Uint8Array }[] = []
-      raw.subscribe(`tessera.${namespace}.node.*.node-a`, {
-        callback: (_e, m) => wire.push({ to: m.subject.split('.')[3]!, data: m.data }),
+      raw.subscribe(`tessera.${namespace}.node.*.*._.node-a`, {
+        callback: (_e, m) => wire.push({ to: m.subject.split('.')[4]!, data: m.data }),
       })
       // An older node: announces itself without "tessera.nats.batch" in its meta.
       raw.publish(
-        `tessera.${namespace}.discovery.old`,
+        `tessera.${namespace}.discovery._.old`,
         encodeEnvelope({ kind: 'hello', info: nodeInfo('old') }),
       )
       await raw.flush()

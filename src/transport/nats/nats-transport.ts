@@ -10,7 +10,8 @@ import { watchConnection } from './connection-watch.ts'
 import { Discovery } from './discovery.ts'
 import { type NatsTransportOptions, type ResolvedNatsOptions, resolveOptions } from './options.ts'
 import { BATCH_META, type Peer } from './peer-table.ts'
-import { natsSubjects, nodeIdOf, type Subjects } from './subjects.ts'
+import { PeerVetting, type Sender, withoutIdentity } from './peer-vetting.ts'
+import { NO_UNIT, natsSubjects, type Subjects, senderOf } from './subjects.ts'
 
 /**
  * A transport over NATS, for nodes on many machines. Each node subscribes to its own
@@ -19,8 +20,13 @@ import { natsSubjects, nodeIdOf, type Subjects } from './subjects.ts'
  * reported gone on BYE, after `peerTimeoutMs` of silence, or at once when the server
  * answers "no responders" for a send to it. Survives server restarts by reconnecting.
  *
- * `start` rejects with UNAUTHORIZED for refused credentials and UNAVAILABLE when no
- * server answers. `send` throws PAYLOAD_TOO_LARGE above the smaller of `maxPayload`
+ * With a `credential`, peers are known by their verified certificates and nodes without
+ * one are ignored (decision 0011); sender authenticity then rests on per-unit NATS
+ * permissions (`natsPermissions`), without which any client of the account could publish
+ * under another node's id.
+ *
+ * `start` rejects with UNAUTHORIZED for refused credentials, UNAVAILABLE when no
+ * server answers, and BAD_REQUEST for a credential issued to another node id. `send` throws PAYLOAD_TOO_LARGE above the smaller of `maxPayload`
  * and the server's max_payload.
  *
  * @example
@@ -48,10 +54,12 @@ class NatsTransport implements Transport, AsyncDisposable {
   #flushScheduled = false
   /** `#local` as announced on the wire (with BATCH_META), rebuilt when it changes. */
   #announced: { from: NodeInfo; info: NodeInfo } | undefined
+  readonly #vetting: PeerVetting
 
   constructor(options: ResolvedNatsOptions, logger: Logger) {
     this.#options = options
     this.#logger = logger.child({ transport: 'nats' })
+    this.#vetting = new PeerVetting(options.credential, this.#logger)
   }
 
   async start(local: NodeInfo, handlers: TransportHandlers): Promise<void> {
@@ -63,7 +71,14 @@ class NatsTransport implements Transport, AsyncDisposable {
     this.#handlers = handlers
     let nc: NatsConnection | undefined
     try {
-      const subjects = natsSubjects(this.#options.namespace, local.nodeId)
+      const credential = this.#options.credential
+      if (credential && credential.identity.node !== local.nodeId) {
+        throw new TesseraError(
+          'BAD_REQUEST',
+          `natsTransport: the credential was issued to node ${credential.identity.node}, not ${local.nodeId}`,
+        )
+      }
+      const subjects = natsSubjects(this.#options.namespace, local.nodeId, this.#options.unit ?? NO_UNIT)
       nc = await openConnection(this.#options, this.#options.name ?? `tessera:${local.nodeId}`)
       if (this.#closing !== undefined)
         throw new TesseraError('UNAVAILABLE', 'natsTransport: closed while starting')
@@ -88,6 +103,8 @@ class NatsTransport implements Transport, AsyncDisposable {
       logger: this.#logger,
       heartbeatMs: this.#options.heartbeatMs,
       peerTimeoutMs: this.#options.peerTimeoutMs,
+      vetting: this.#vetting,
+      auth: this.#options.credential ? { certificate: this.#options.credential.certificate } : undefined,
       local: () => this.#announcedInfo(),
       publish: (subject, message) => this.#publishControl(subject, message),
     })
@@ -182,7 +199,8 @@ class NatsTransport implements Transport, AsyncDisposable {
   #announcedInfo(): NodeInfo {
     const local = this.#local!
     if (this.#announced?.from !== local) {
-      this.#announced = { from: local, info: { ...local, meta: { ...local.meta, [BATCH_META]: 1 } } }
+      const info = withoutIdentity(local)
+      this.#announced = { from: local, info: { ...info, meta: { ...info.meta, [BATCH_META]: 1 } } }
     }
     return this.#announced.info
   }
@@ -213,20 +231,27 @@ class NatsTransport implements Transport, AsyncDisposable {
     this.#logger.info({}, 'nats: closed')
   }
 
-  // The hot path of receiving: one slice for the sender per NATS message, then one
-  // decode and one handler call per envelope in it.
+  // The hot path of receiving: one slice for the sender and one peer lookup per NATS
+  // message, then one decode and one handler call per envelope in it.
   #onInbox(msg: Msg): void {
-    const from = nodeIdOf(msg.subject.slice(this.#subjects!.inboxPrefix.length))
-    if (from === undefined) {
+    const sender = senderOf(msg.subject.slice(this.#subjects!.inboxPrefix.length))
+    if (sender === undefined) {
       this.#logger.warn({ subject: msg.subject }, 'nats: dropped a message with a bad sender token')
       return
     }
-    if (!forEachEnvelope(msg.data, (bytes) => this.#deliver(from, bytes))) {
-      this.#logger.warn({ from }, 'nats: dropped the malformed rest of a batch')
+    // A known node id under another unit: a client of that unit posing as the node.
+    const peer = this.#discovery!.peers.get(sender.nodeId)
+    if (peer !== undefined && peer.unit !== sender.unit) {
+      this.#vetting.refuse(sender, `node ${sender.nodeId} is known as unit ${peer.unit}`)
+      return
+    }
+    if (!forEachEnvelope(msg.data, (bytes) => this.#deliver(sender, bytes))) {
+      this.#logger.warn({ from: sender.nodeId }, 'nats: dropped the malformed rest of a batch')
     }
   }
 
-  #deliver(from: string, bytes: Uint8Array): void {
+  #deliver(sender: Sender, bytes: Uint8Array): void {
+    const from = sender.nodeId
     let message: ReturnType<typeof decodeEnvelope>
     try {
       message = decodeEnvelope(bytes)
@@ -247,7 +272,7 @@ class NatsTransport implements Transport, AsyncDisposable {
         }
         return
       default:
-        this.#discovery!.onControl(from, message)
+        this.#discovery!.onControl(sender, message)
     }
   }
 

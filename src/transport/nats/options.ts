@@ -1,8 +1,17 @@
 import { TesseraError } from '../../errors/index.ts'
+import { type LoadedCredential, loadCredential, type NodeCredential } from '../../identity/index.ts'
 import type { Logger } from '../../observability/index.ts'
 
-/** How to authenticate with the NATS server. */
-export type NatsCredentials = { user: string; pass: string } | { token: string } | { credsFile: string }
+/**
+ * How to authenticate with the NATS server. `nkeySeed` (a user nkey seed, `SU...`) is
+ * what the runtime hands each unit (decision 0011): the server holds only its public
+ * key and challenges the client to sign a nonce, so no secret crosses the wire.
+ */
+export type NatsCredentials =
+  | { user: string; pass: string }
+  | { token: string }
+  | { credsFile: string }
+  | { nkeySeed: string }
 
 /** Options of `natsTransport`. */
 export interface NatsTransportOptions {
@@ -14,6 +23,21 @@ export interface NatsTransportOptions {
    */
   namespace?: string
   credentials?: NatsCredentials
+  /**
+   * This node's credential from the runtime. With it the node's HELLO and ANNOUNCE carry
+   * its certificate, and a peer is known only once its certificate verifies against the
+   * same authority, names the node id and unit it publishes under, and then only with the
+   * services the certificate allows (decision 0011). Peers without one are ignored
+   * (logged once). The certificate proves who a node id is; that a message under that id
+   * really comes from it is the NATS server's job: give each unit its own login with the
+   * permissions of `natsPermissions` (the runtime generates them).
+   */
+  credential?: NodeCredential
+  /**
+   * The unit this node belongs to, as a subject token (subjects.ts). Default: the
+   * credential's unit, else '_'. Must match the credential's when both are given.
+   */
+  unit?: string
   /** How often this node publishes a heartbeat. Default 500 ms. */
   heartbeatMs?: number
   /**
@@ -38,6 +62,8 @@ export interface ResolvedNatsOptions {
   servers: string[]
   namespace: string
   credentials: NatsCredentials | undefined
+  credential: LoadedCredential | undefined
+  unit: string | undefined
   heartbeatMs: number
   peerTimeoutMs: number
   maxPayload: number
@@ -59,10 +85,16 @@ export function resolveOptions(options: NatsTransportOptions): ResolvedNatsOptio
   }
   const servers = Array.isArray(options.servers) ? options.servers : [options.servers]
   if (servers.length === 0) throw invalid('servers must name at least one NATS server')
+  const credential = options.credential ? loadCredential(options.credential) : undefined
+  if (credential && options.unit !== undefined && options.unit !== credential.identity.unit) {
+    throw invalid(`unit ${options.unit} differs from the credential's unit ${credential.identity.unit}`)
+  }
   return {
     servers,
     namespace: options.namespace ?? 'default',
     credentials: options.credentials,
+    credential,
+    unit: credential?.identity.unit ?? options.unit,
     heartbeatMs,
     peerTimeoutMs,
     maxPayload: options.maxPayload ?? Number.POSITIVE_INFINITY,

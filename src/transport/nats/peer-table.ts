@@ -1,3 +1,4 @@
+import type { Identity } from '../../identity/index.ts'
 import type { NodeInfo } from '../../wire/index.ts'
 import type { BatchTarget } from './batch.ts'
 import { nodeToken, type Subjects } from './subjects.ts'
@@ -12,7 +13,15 @@ export const BATCH_META = 'tessera.nats.batch'
 /** What the transport keeps per peer: precomputed publish arguments and liveness. */
 export interface Peer extends BatchTarget {
   readonly nodeId: string
-  /** `tessera.<ns>.node.<peer>.<me>`, built once so `send` does no string work. */
+  /**
+   * The unit token the peer was learnt under. Every later message claiming its node id
+   * must come with the same unit token: with per-unit NATS permissions, another unit's
+   * client cannot publish under it (decision 0011).
+   */
+  readonly unit: string
+  /** What its verified certificate says, when this node holds a credential. */
+  identity: Identity | undefined
+  /** `tessera.<ns>.node.<unit>.<peer>.<myUnit>.<me>`, built once so `send` does no string work. */
   readonly subject: string
   /** Passed to every publish; its reply subject lets the server report "no responders". */
   readonly publishOptions: { reply: string }
@@ -23,8 +32,11 @@ export interface Peer extends BatchTarget {
   lastSeen: number
 }
 
-/** How an announcement compares with what is known of the peer. */
-export type Learned = 'new' | 'newer' | 'same' | 'older'
+/**
+ * How an announcement compares with what is known of the peer; `other-unit` when the
+ * node id is known under another unit (the announcement is not taken).
+ */
+export type Learned = 'new' | 'newer' | 'same' | 'older' | 'other-unit'
 
 /**
  * The peers this node knows. Only the transport's own timers and subscriptions touch
@@ -47,14 +59,19 @@ export class PeerTable {
     return this.#peers.get(nodeId)
   }
 
-  /** Records `info` unless it is older than what is known; says how it compared. */
-  learn(info: NodeInfo, now: number): Learned {
+  /**
+   * Records `info` of a node of `unit` (its subject token) unless it is older than what
+   * is known or the node is known under another unit; says how it compared.
+   */
+  learn(info: NodeInfo, unit: string, now: number): Learned {
     const known = this.#peers.get(info.nodeId)
     if (known === undefined) {
       const token = nodeToken(info.nodeId)
       this.#peers.set(info.nodeId, {
         nodeId: info.nodeId,
-        subject: this.#subjects.toPeer(token),
+        unit,
+        identity: info.identity,
+        subject: this.#subjects.toPeer(unit, token),
         publishOptions: { reply: this.#subjects.replyFor(token) },
         seq: info.seq,
         batches: info.meta?.[BATCH_META] === 1,
@@ -64,10 +81,12 @@ export class PeerTable {
       })
       return 'new'
     }
+    if (known.unit !== unit) return 'other-unit'
     known.lastSeen = now
     if (info.seq < known.seq) return 'older'
     if (info.seq === known.seq) return 'same'
     known.seq = info.seq
+    known.identity = info.identity
     known.batches = info.meta?.[BATCH_META] === 1
     return 'newer'
   }

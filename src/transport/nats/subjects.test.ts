@@ -1,14 +1,33 @@
 import { describe, expect, it } from 'vitest'
 import { isTesseraError } from '../../errors/index.ts'
-import { natsSubjects, nodeIdOf, nodeToken } from './subjects.ts'
+import { natsPermissions } from './permissions.ts'
+import { natsSubjects, nodeIdOf, nodeToken, senderOf } from './subjects.ts'
 
 describe('natsSubjects', () => {
-  it('addresses a peer by target, then sender', () => {
-    const s = natsSubjects('shop', 'node-1')
-    expect(s.toPeer(nodeToken('node-2'))).toBe('tessera.shop.node.node-2.node-1')
-    expect(s.replyFor(nodeToken('node-2'))).toBe('tessera.shop.nr.node-1.node-2')
-    expect(s.inbox).toBe('tessera.shop.node.node-1.*')
-    expect(s.ownDiscovery).toBe('tessera.shop.discovery.node-1')
+  it('addresses a peer by unit and node, target first, then sender', () => {
+    const s = natsSubjects('shop', 'orders-1', 'orders')
+    expect(s.toPeer('users', nodeToken('users-2'))).toBe('tessera.shop.node.users.users-2.orders.orders-1')
+    expect(s.replyFor(nodeToken('users-2'))).toBe('tessera.shop.nr.orders.orders-1.users-2')
+    expect(s.inbox).toBe('tessera.shop.node.orders.orders-1.*.*')
+    expect(s.ownDiscovery).toBe('tessera.shop.discovery.orders.orders-1')
+    expect(s.discovery).toBe('tessera.shop.discovery.*.*')
+    expect(s.noResponders).toBe('tessera.shop.nr.orders.orders-1.*')
+  })
+
+  it('puts nodes without a unit under "_"', () => {
+    expect(natsSubjects('shop', 'node-1').ownDiscovery).toBe('tessera.shop.discovery._.node-1')
+  })
+
+  it('reads the sender back from the last two tokens', () => {
+    const s = natsSubjects('shop', 'a', 'u')
+    const subject = natsSubjects('shop', 'host.example', 'users').toPeer('u', 'a')
+    expect(senderOf(subject.slice('tessera.shop.node.u.a.'.length))).toEqual({
+      unit: 'users',
+      nodeId: 'host.example',
+    })
+    expect(s.inboxPrefix).toBe('tessera.shop.node.u.a.')
+    expect(senderOf('users')).toBeUndefined()
+    expect(senderOf('users.%zz')).toBeUndefined()
   })
 
   it('rejects a namespace that is not one plain token', () => {
@@ -21,6 +40,17 @@ describe('natsSubjects', () => {
       }
       expect(isTesseraError(thrown, 'BAD_REQUEST')).toBe(true)
     }
+  })
+})
+
+describe('natsPermissions', () => {
+  it('pins the unit in the sender position of publishes and the target of subscriptions', () => {
+    expect(natsPermissions('shop', 'orders')).toEqual({
+      publish: { allow: ['tessera.shop.node.*.*.orders.*', 'tessera.shop.discovery.orders.*'] },
+      subscribe: {
+        allow: ['tessera.shop.node.orders.*.*.*', 'tessera.shop.discovery.*.*', 'tessera.shop.nr.orders.*.*'],
+      },
+    })
   })
 })
 

@@ -1,6 +1,6 @@
 import { type Principal, parseTraceparent } from '../context/index.ts'
 import { normalizeError, TesseraError } from '../errors/index.ts'
-import type { Identity, PrincipalVerifier } from '../identity/index.ts'
+import { type Identity, mayHost, type PrincipalVerifier } from '../identity/index.ts'
 import type { Logger } from '../observability/index.ts'
 import type { Transport } from '../transport/index.ts'
 import type { EventMessage, Message, RequestMessage, WireContext } from '../wire/index.ts'
@@ -97,8 +97,7 @@ export class Inbound {
     if (!verify) return { caller: wire.caller, unit: undefined, principal: wire.principal }
     const identity = verify.identityOf(from)
     if (!identity) return `node ${from} has no verified identity`
-    const caller =
-      wire.caller !== undefined && identity.services.includes(wire.caller) ? wire.caller : undefined
+    const caller = wire.caller !== undefined && mayHost(identity, wire.caller) ? wire.caller : undefined
     if (wire.principalProof === undefined) {
       if (wire.principal !== undefined)
         return `${what} from ${identity.unit} names a principal no proof vouches for`

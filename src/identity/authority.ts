@@ -31,6 +31,7 @@ export function createAuthority(): Authority {
           unit: identity.unit,
           services: [...identity.services],
           assertsPrincipal: identity.assertsPrincipal,
+          ...(identity.hostsAnyExcept ? { hostsAnyExcept: [...identity.hostsAnyExcept] } : {}),
           key: der(pair.publicKey, 'spki'),
           iat: Date.now(),
         },

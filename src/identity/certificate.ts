@@ -13,6 +13,12 @@ export interface Identity {
   /** Services the node may host and call as. */
   services: string[]
   /**
+   * Also any service not named here: for units whose code adds services of its own at run
+   * time (an HTTP gateway's event subscriber), the list is every service other units of
+   * the system own, so such a node still cannot pose as one of them.
+   */
+  hostsAnyExcept?: string[]
+  /**
    * May assert a principal (who a call is made for) on calls it starts: true for units
    * that verify end users, such as the HTTP gateway. Others can only pass on a principal
    * they were given, signed by such a node.
@@ -83,7 +89,9 @@ function parseBody(payload: string): VerifiedCertificate | undefined {
       !Array.isArray(body.services) ||
       !body.services.every((s) => typeof s === 'string') ||
       typeof body.assertsPrincipal !== 'boolean' ||
-      typeof body.key !== 'string'
+      typeof body.key !== 'string' ||
+      (body.hostsAnyExcept !== undefined &&
+        !(Array.isArray(body.hostsAnyExcept) && body.hostsAnyExcept.every((s) => typeof s === 'string')))
     )
       return undefined
     const key = createPublicKey({ key: Buffer.from(body.key, 'base64url'), format: 'der', type: 'spki' })
@@ -94,10 +102,17 @@ function parseBody(payload: string): VerifiedCertificate | undefined {
         unit: body.unit,
         services: body.services,
         assertsPrincipal: body.assertsPrincipal,
+        ...(body.hostsAnyExcept ? { hostsAnyExcept: body.hostsAnyExcept } : {}),
       },
       key,
     }
   } catch {
     return undefined
   }
+}
+
+/** Whether a node of this identity may host (and call as) service `name`. */
+export function mayHost(identity: Identity, name: string): boolean {
+  if (identity.services.includes(name)) return true
+  return identity.hostsAnyExcept !== undefined && !identity.hostsAnyExcept.includes(name)
 }

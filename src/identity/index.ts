@@ -2,6 +2,7 @@ export { type Authority, createAuthority } from './authority.ts'
 export {
   type Certificate,
   type Identity,
+  mayHost,
   type VerifiedCertificate,
   verifyCertificate,
 } from './certificate.ts'

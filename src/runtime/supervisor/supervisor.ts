@@ -188,6 +188,15 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           unit: spec.name,
           services: spec.services.map((s) => s.name),
           assertsPrincipal: spec.listen !== undefined,
+          // Its code may add services of its own (the gateway's event subscriber), but
+          // never one that another unit owns.
+          ...(spec.listen !== undefined
+            ? {
+                hostsAnyExcept: Object.keys(config.services).filter(
+                  (name) => !spec.services.some((s) => s.name === name),
+                ),
+              }
+            : {}),
         }),
       build:
         config.build === false

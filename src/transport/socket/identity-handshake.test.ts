@@ -79,8 +79,10 @@ describe('socketTransport with credentials', () => {
       () => guarded.logger.warnings.some((w) => w.msg === 'peer refused: no valid identity'),
       'the refusal',
     )
+    // The intruder may think itself connected until the refusal's close reaches it; what
+    // it sends meanwhile must never arrive.
+    await until(() => !intruder.transport.send('math-1', { kind: 'cancel', id: 1 }), 'the intruder cut off')
     expect(guarded.rec.peers).toEqual([])
-    expect(intruder.transport.send('math-1', { kind: 'cancel', id: 1 })).toBe(false)
     expect(guarded.rec.messages).toEqual([])
   })
 
@@ -126,5 +128,41 @@ describe('socketTransport with credentials', () => {
       msg: 'peer announced services its identity does not allow',
     })
     void b
+  })
+
+  it('lets a unit with hostsAnyExcept host services of its own, never one another unit owns', async () => {
+    const a = await node('math-1', credentialFor('math-1'))
+    const gateway = authority.issue({
+      node: 'gateway-1',
+      unit: 'gateway',
+      services: ['gateway'],
+      assertsPrincipal: true,
+      hostsAnyExcept: ['math'],
+    })
+    const transport = socketTransport({
+      dir,
+      credential: gateway,
+      heartbeatIntervalMs: 100,
+      heartbeatTimeoutMs: 500,
+    })
+    cleanups.push(() => transport.close())
+    await transport.start(
+      {
+        nodeId: 'gateway-1',
+        seq: 1,
+        services: [
+          {
+            name: 'gateway-events',
+            version: '1.0.0',
+            actions: {},
+            subscriptions: { 'x.happened': 'broadcast' },
+          },
+          { name: 'math', version: '1.0.0', actions: { add: { idempotent: true } }, subscriptions: {} },
+        ],
+      },
+      recorder(),
+    )
+    await until(() => a.rec.peers.length > 0, 'the gateway')
+    expect(a.rec.peers[0]?.services.map((s) => s.name)).toEqual(['gateway-events'])
   })
 })

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import { type Envelope, encodeEnvelope } from '../../codec/index.ts'
 import type { Identity } from '../../identity/index.ts'
-import { checkPeerProof, createNonce, proveIdentity } from '../../identity/index.ts'
+import { checkPeerProof, createNonce, mayHost, proveIdentity } from '../../identity/index.ts'
 import type { Message, NodeInfo } from '../../wire/index.ts'
 import type { Transport, TransportHandlers } from '../transport.ts'
 import { Connection } from './connection.ts'
@@ -275,10 +275,9 @@ class SocketTransportImpl implements SocketTransport {
    */
   private vetted(info: NodeInfo, identity: Identity | undefined): NodeInfo {
     if (!identity) return withoutIdentity(info)
-    const allowed = new Set(identity.services)
-    const services = info.services.filter((s) => allowed.has(s.name))
+    const services = info.services.filter((s) => mayHost(identity, s.name))
     if (services.length !== info.services.length) {
-      const dropped = info.services.filter((s) => !allowed.has(s.name)).map((s) => s.name)
+      const dropped = info.services.filter((s) => !mayHost(identity, s.name)).map((s) => s.name)
       this.opts.logger.warn(
         { peer: info.nodeId, unit: identity.unit, dropped },
         'peer announced services its identity does not allow',

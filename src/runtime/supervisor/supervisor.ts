@@ -135,7 +135,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   let logs: LogFiles | undefined
   let downing: Promise<void> | undefined
   // One authority per supervisor lifetime, in memory only: every instance it starts gets a
-  // credential from it, so a process it did not start cannot join (decision 0012).
+  // credential from it, so a process it did not start cannot join (decision 0013).
   const authority = transport.kind === 'socket' ? createAuthority() : undefined
   const issueCredential = (o: { node: string; unit?: string; assertsPrincipal?: boolean }) =>
     authority?.issue({

@@ -223,6 +223,8 @@ export function createAuthService(options: AuthOptions = {}) {
         input: T.Object({ jti: T.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
         output: T.Object({ revoked: T.Boolean() }),
         idempotent: true,
+        // Only the gateway checks tokens; no service needs to probe which tokens exist.
+        callers: ['gateway'],
         handler: async ({ jti }) => {
           const row = await store.db
             .selectFrom('revoked_access_tokens')

@@ -112,7 +112,9 @@ export async function startReference(options: ReferenceOptions = {}): Promise<Ru
     }
     if (env.TESSERA_ADMIN_EMAILS) {
       // It used to make whoever registered such an email first an admin (issue 9): say loudly that it no longer does.
-      progress('WARNING: TESSERA_ADMIN_EMAILS is ignored; make an admin with `npm run reference:admin -- <email>`')
+      progress(
+        'WARNING: TESSERA_ADMIN_EMAILS is ignored; make an admin with `npm run reference:admin -- <email>`',
+      )
     }
     const shared: Record<string, string> = {
       TESSERA_DATA_DIR: dataDir,
@@ -160,7 +162,9 @@ export async function startReference(options: ReferenceOptions = {}): Promise<Ru
     if (!authEnv.TESSERA_JWT_PRIVATE_KEY && !shared.TESSERA_JWT_PUBLIC_KEY) {
       // Made here once rather than by the first instance to ask (which would be safe too).
       await ensureKeyFiles(keyDirFromEnv({ TESSERA_DATA_DIR: dataDir }))
-      progress(`access token keys: ${keyDirFromEnv({ TESSERA_DATA_DIR: dataDir })}`)
+      progress(
+        `DEVELOPMENT KEYS: access tokens are signed with a key pair generated for this machine in ${keyDirFromEnv({ TESSERA_DATA_DIR: dataDir })} (0600); set TESSERA_JWT_PRIVATE_KEY and TESSERA_JWT_PUBLIC_KEY to use your own`,
+      )
     }
 
     supervisor = createSupervisor({

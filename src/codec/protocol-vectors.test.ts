@@ -27,6 +27,7 @@ describe('protocol vectors', () => {
       'hello',
       'ping',
       'pong',
+      'proof',
       'request',
       'response',
     ])

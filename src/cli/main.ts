@@ -5,6 +5,7 @@
 import { Command } from 'commander'
 import { init } from './commands/init.ts'
 import { logs } from './commands/logs.ts'
+import { natsConfig } from './commands/nats-config.ts'
 import { add, call, down, op, scale, status } from './commands/ops.ts'
 import { up } from './commands/up.ts'
 import { handleClosedStdout, out } from './output.ts'
@@ -75,6 +76,12 @@ withState(
 )
   .option('-f, --follow', 'keep printing new lines')
   .action((s: string, o) => logs(s, o))
+program
+  .command('nats-config')
+  .description('the nats-server users of the system: one per unit, allowed only its own subjects')
+  .option('-c, --config <file>', 'system config', 'tessera.config.ts')
+  .option('-o, --output <file>', 'write the authorization block here instead of printing it')
+  .action((o) => natsConfig(o))
 withState(program.command('down').description('drain and stop the running system')).action((o) => down(o))
 
 try {

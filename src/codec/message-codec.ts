@@ -28,12 +28,12 @@ export interface HelloAuth {
   /**
    * The nonce the peer must sign in its PROOF. Over NATS it is sent too, so a HELLO has
    * one form on every transport, but unused: there is no per-connection proof there, the
-   * server's permissions vouch for the sender (decision 0011).
+   * server's permissions vouch for the sender (decision 0014).
    */
   nonce: string
 }
 
-/** What a node that holds a credential adds to its ANNOUNCE over NATS (decision 0011). */
+/** What a node that holds a credential adds to its ANNOUNCE over NATS (decision 0014). */
 export interface AnnounceAuth {
   certificate: string
 }

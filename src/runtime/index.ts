@@ -17,7 +17,10 @@ export {
   createTransport,
   defineSystem,
   type GroupConfig,
+  // Per-unit NATS logins and the server config admitting them (`tessera nats-config`).
+  loadNatsLogins,
   loadSystem,
+  type NatsLogins,
   type ServiceConfig,
   type SystemConfig,
   type TransportConfig,

@@ -32,7 +32,7 @@ export function watchConnection(nc: NatsConnection, discovery: Discovery, deps: 
           break
         case 'error':
           // A permissions violation names the subject: a server whose permissions do
-          // not fit this node's unit and namespace (decision 0011) shows up here.
+          // not fit this node's unit and namespace (decision 0014) shows up here.
           logger.error(
             {
               err: String(status.data),

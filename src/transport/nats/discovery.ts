@@ -26,7 +26,7 @@ export interface DiscoveryDeps {
 }
 
 /**
- * Who is out there, and who left. Protocol (docs/decisions/0003-nats-subjects.md, 0011):
+ * Who is out there, and who left. Protocol (docs/decisions/0003-nats-subjects.md, 0014):
  *
  * - on start and after every reconnect: HELLO with full info on the discovery subject;
  *   each peer answers with its ANNOUNCE sent directly to the newcomer's node subject

@@ -21,12 +21,13 @@ import { NO_UNIT, natsSubjects, type Subjects, senderOf } from './subjects.ts'
  * answers "no responders" for a send to it. Survives server restarts by reconnecting.
  *
  * With a `credential`, peers are known by their verified certificates and nodes without
- * one are ignored (decision 0011); sender authenticity then rests on per-unit NATS
+ * one are ignored (decision 0014); sender authenticity then rests on per-unit NATS
  * permissions (`natsPermissions`), without which any client of the account could publish
  * under another node's id.
  *
- * `start` rejects with UNAUTHORIZED for refused credentials, UNAVAILABLE when no
- * server answers, and BAD_REQUEST for a credential issued to another node id. `send` throws PAYLOAD_TOO_LARGE above the smaller of `maxPayload`
+ * `start` rejects with UNAUTHORIZED for refused credentials, FORBIDDEN when the server
+ * refuses its subscriptions (a login with another unit's permissions), UNAVAILABLE when
+ * no server answers, and BAD_REQUEST for a credential issued to another node id. `send` throws PAYLOAD_TOO_LARGE above the smaller of `maxPayload`
  * and the server's max_payload.
  *
  * @example
@@ -110,7 +111,11 @@ class NatsTransport implements Transport, AsyncDisposable {
     })
     this.#nc = nc
     this.#discovery = discovery
-    const failed = (err: Error) => this.#logger.error({ err: err.message }, 'nats: subscription failed')
+    const refused: string[] = []
+    const failed = (err: Error) => {
+      refused.push(err.message)
+      this.#logger.error({ err: err.message }, 'nats: subscription failed')
+    }
     nc.subscribe(subjects.inbox, { callback: (err, msg) => (err ? failed(err) : this.#onInbox(msg)) })
     nc.subscribe(subjects.discovery, {
       callback: (err, msg) => (err ? failed(err) : discovery.onDiscovery(msg)),
@@ -123,6 +128,14 @@ class NatsTransport implements Transport, AsyncDisposable {
     await nc.flush()
     if (this.#closing !== undefined)
       throw new TesseraError('UNAVAILABLE', 'natsTransport: closed while starting')
+    // The server answers a refused SUB before the flush's PONG: a login whose permissions
+    // are for another unit or namespace fails here instead of running deaf.
+    if (refused.length > 0) {
+      throw new TesseraError(
+        'FORBIDDEN',
+        `natsTransport: the NATS server refused this node's subscriptions as unit ${subjects.unit} in namespace ${this.#options.namespace} (${refused[0]}); is the login for another unit?`,
+      )
+    }
     watchConnection(nc, discovery, {
       logger: this.#logger,
       isClosing: () => this.#closing !== undefined,

@@ -4,7 +4,7 @@ import type { Logger } from '../../observability/index.ts'
 
 /**
  * How to authenticate with the NATS server. `nkeySeed` (a user nkey seed, `SU...`) is
- * what the runtime hands each unit (decision 0011): the server holds only its public
+ * what the runtime hands each unit (decision 0014): the server holds only its public
  * key and challenges the client to sign a nonce, so no secret crosses the wire.
  */
 export type NatsCredentials =
@@ -27,7 +27,7 @@ export interface NatsTransportOptions {
    * This node's credential from the runtime. With it the node's HELLO and ANNOUNCE carry
    * its certificate, and a peer is known only once its certificate verifies against the
    * same authority, names the node id and unit it publishes under, and then only with the
-   * services the certificate allows (decision 0011). Peers without one are ignored
+   * services the certificate allows (decision 0014). Peers without one are ignored
    * (logged once). The certificate proves who a node id is; that a message under that id
    * really comes from it is the NATS server's job: give each unit its own login with the
    * permissions of `natsPermissions` (the runtime generates them).

@@ -16,7 +16,7 @@ export interface Peer extends BatchTarget {
   /**
    * The unit token the peer was learnt under. Every later message claiming its node id
    * must come with the same unit token: with per-unit NATS permissions, another unit's
-   * client cannot publish under it (decision 0011).
+   * client cannot publish under it (decision 0014).
    */
   readonly unit: string
   /** What its verified certificate says, when this node holds a credential. */

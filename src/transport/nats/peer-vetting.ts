@@ -4,7 +4,7 @@ import type { Logger } from '../../observability/index.ts'
 import type { NodeInfo } from '../../wire/index.ts'
 import { nodeToken } from './subjects.ts'
 
-/** Who published a message, as its subject says (the server vouches for it, decision 0011). */
+/** Who published a message, as its subject says (the server vouches for it, decision 0014). */
 export interface Sender {
   /** The unit token of the subject. */
   unit: string

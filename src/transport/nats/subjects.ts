@@ -2,7 +2,7 @@ import { TesseraError } from '../../errors/index.ts'
 
 /**
  * The NATS subjects of one namespace (docs/decisions/0003-nats-subjects.md and
- * 0011-nats-identity-and-permissions.md):
+ * 0014-nats-identity-and-permissions.md):
  *
  * - `tessera.<ns>.node.<toUnit>.<to>.<fromUnit>.<from>`  messages to node `to`, sent by `from`
  * - `tessera.<ns>.discovery.<fromUnit>.<from>`  HELLO / ANNOUNCE / heartbeat / BYE of `from`

@@ -1,5 +1,5 @@
 import type { AnnounceAuth } from '../../codec/index.ts'
-import { type Identity, type LoadedCredential, verifyCertificate } from '../../identity/index.ts'
+import { type Identity, type LoadedCredential, mayHost, verifyCertificate } from '../../identity/index.ts'
 import type { Logger } from '../../observability/index.ts'
 import type { NodeInfo } from '../../wire/index.ts'
 import { nodeToken } from './subjects.ts'
@@ -45,10 +45,9 @@ export class PeerVetting {
       return undefined
     }
     this.#refused.delete(keyOf(sender))
-    const allowed = new Set(checked.services)
-    const services = info.services.filter((s) => allowed.has(s.name))
+    const services = info.services.filter((s) => mayHost(checked, s.name))
     if (services.length !== info.services.length) {
-      const dropped = info.services.filter((s) => !allowed.has(s.name)).map((s) => s.name)
+      const dropped = info.services.filter((s) => !mayHost(checked, s.name)).map((s) => s.name)
       this.#logger.warn(
         { peer: info.nodeId, unit: checked.unit, dropped },
         'nats: peer announced services its identity does not allow',

@@ -117,11 +117,9 @@ it('refuses and logs a forged token, a peer without a credential and a caller wi
 
   // 3. A node with a valid credential of another unit calling catalog.reserve, which only
   //    orders may call.
-  const credential = sup.issueCredential({ node: 'notifications-impostor-1', unit: 'notifications' })!
   const impostor = createBroker({
     nodeId: 'notifications-impostor-1',
-    credential,
-    transport: createTransport(sup.transport, undefined, credential),
+    ...(await sup.join({ node: 'notifications-impostor-1', unit: 'notifications' })),
   })
   await impostor.start()
   await impostor.waitFor(['catalog'], 5_000)

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { TesseraError } from '../../errors/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
+import type { NatsCredentials } from '../../transport/nats/index.ts'
 import { type FromInstance, INSTANCE_ENV, type InstanceEnv, type ToInstance } from './protocol.ts'
 
 /** Where one instance process is in its life. */
@@ -30,8 +31,9 @@ export interface InstanceOptions {
   onLine: (label: string, line: string) => void
   /** A listening socket's fd in this process, inherited by the instance as fd 4 (`env.listen.fd`). */
   listenFd?: number
-  /** Handed to the instance over IPC when it asks (`env.identity` is then set). */
+  /** Handed to the instance over IPC when it asks (`env.identity` is then set), with its unit's NATS login. */
   credential?: NodeCredential
+  natsLogin?: NatsCredentials
 }
 
 /** The fd a shared listening socket has in an instance: the stdio entry after the IPC channel. */
@@ -171,7 +173,11 @@ export class InstanceProcess {
         return
       case 'credential?':
         if (this.#opts.credential)
-          this.#child.send({ type: 'credential', credential: this.#opts.credential } satisfies ToInstance)
+          this.#child.send({
+            type: 'credential',
+            credential: this.#opts.credential,
+            ...(this.#opts.natsLogin ? { natsLogin: this.#opts.natsLogin } : {}),
+          } satisfies ToInstance)
         return
     }
   }

@@ -1,4 +1,5 @@
 import type { NodeCredential } from '../../identity/index.ts'
+import type { NatsCredentials } from '../../transport/nats/index.ts'
 import type { ResolvedTransport } from '../config/index.ts'
 
 /** What the supervisor tells an instance, in TESSERA_INSTANCE (JSON). */
@@ -25,7 +26,7 @@ export interface InstanceEnv {
 export type ToInstance =
   | { type: 'ping'; n: number }
   | { type: 'drain' }
-  | { type: 'credential'; credential: NodeCredential }
+  | { type: 'credential'; credential: NodeCredential; natsLogin?: NatsCredentials }
 
 /** Instance → supervisor, over the IPC channel. */
 export type FromInstance =

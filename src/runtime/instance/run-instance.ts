@@ -17,6 +17,7 @@ import type { AnyService } from '../../contract/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
 import type { Logger } from '../../observability/index.ts'
 import type { Transport } from '../../transport/index.ts'
+import type { NatsCredentials } from '../../transport/nats/index.ts'
 import { type AdapterDefinition, isAdapter, type RunningAdapter } from '../adapter.ts'
 import type { ResolvedTransport } from '../config/units.ts'
 import { counted, pickEntry } from './load-service.ts'
@@ -25,7 +26,12 @@ import { type FromInstance, INSTANCE_ENV, type InstanceEnv, type ToInstance } fr
 export interface InstanceProgram {
   /** Imports one service entry (by its absolute path, as in TESSERA_INSTANCE). */
   load(entry: string): Promise<Record<string, unknown>>
-  transport(config: ResolvedTransport, logger: Logger, credential?: NodeCredential): Transport
+  transport(
+    config: ResolvedTransport,
+    logger: Logger,
+    credential?: NodeCredential,
+    natsLogin?: NatsCredentials,
+  ): Transport
 }
 
 export async function runInstance(program: InstanceProgram): Promise<void> {
@@ -40,10 +46,11 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
   }
   const logger = lineLogger({})
   let handled = 0
-  const credential = env.identity ? await receiveCredential(env.readyTimeoutMs) : undefined
+  const secrets = env.identity ? await receiveCredential(env.readyTimeoutMs) : undefined
+  const credential = secrets?.credential
   const broker = createBroker({
     nodeId: env.nodeId,
-    transport: program.transport(env.transport, logger, credential),
+    transport: program.transport(env.transport, logger, credential, secrets?.natsLogin),
     ...(credential ? { credential } : {}),
     logger,
     drainTimeoutMs: env.drainTimeoutMs,
@@ -143,7 +150,9 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
  * Asks the supervisor for this instance's credential and waits for it. Exits 1 when none
  * comes in time: an instance without its credential would be refused by every peer.
  */
-function receiveCredential(timeoutMs: number): Promise<NodeCredential> {
+function receiveCredential(
+  timeoutMs: number,
+): Promise<{ credential: NodeCredential; natsLogin?: NatsCredentials }> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       process.stderr.write('tessera instance: no credential from the supervisor in time\n')
@@ -153,7 +162,7 @@ function receiveCredential(timeoutMs: number): Promise<NodeCredential> {
       if (msg.type !== 'credential') return
       clearTimeout(timer)
       process.off('message', onMessage)
-      resolve(msg.credential)
+      resolve(msg)
     }
     process.on('message', onMessage)
     process.send?.({ type: 'credential?' } satisfies FromInstance)

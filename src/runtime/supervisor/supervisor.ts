@@ -4,7 +4,11 @@ import { join, resolve } from 'node:path'
 import { type Broker, createBroker } from '../../broker/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 import { createAuthority, type NodeCredential } from '../../identity/index.ts'
+import type { Logger } from '../../observability/index.ts'
+import type { Transport } from '../../transport/index.ts'
+import type { NatsCredentials } from '../../transport/nats/index.ts'
 import { buildUnit, buildUnits, removeBuild, type UnitBuild } from '../build/index.ts'
+import { deferredTransport } from '../config/deferred-transport.ts'
 import {
   configError,
   createTransport,
@@ -17,6 +21,7 @@ import {
   type UnitSpec,
   validateSystem,
 } from '../config/index.ts'
+import { CLIENT_UNIT, loadNatsLogins, type NatsLogins, SUPERVISOR_UNIT } from '../config/nats-logins.ts'
 import { ensurePrivateDir } from '../files/index.ts'
 import { cgroupMemory } from '../isolation/index.ts'
 import { createLogFiles, type LogFiles } from '../logs/log-files.ts'
@@ -76,16 +81,19 @@ export interface Supervisor extends AsyncDisposable {
    */
   readonly caller: Broker
   /**
-   * A credential for a node that joins this system from outside its config (a test, a
-   * tool), for `createBroker({ credential })` and `createTransport(sup.transport, logger,
-   * credential)`; undefined when the system runs without credentials (NATS, for now).
-   * Instances get theirs without asking. Never log it.
+   * What a node that joins this system from outside its config (a test, a tool) needs:
+   * a credential of this system for `createBroker({ nodeId: node, credential, transport })`,
+   * and a transport carrying it (on NATS with the login of `unit`, default `client`).
+   * The unit names the caller for `callers` rules. Never log the credential.
+   *
+   * @example
+   * const { credential, transport } = await sup.join({ node: 'ops-1' })
+   * const broker = createBroker({ nodeId: 'ops-1', credential, transport })
    */
-  issueCredential(options: {
-    node: string
-    unit?: string
-    assertsPrincipal?: boolean
-  }): NodeCredential | undefined
+  join(options: { node: string; unit?: string; assertsPrincipal?: boolean; logger?: Logger }): Promise<{
+    credential: NodeCredential
+    transport: Transport & AsyncDisposable
+  }>
   /**
    * Starts every unit in dependency order (a unit after all it depends on serve).
    * Resolves with the units that failed (crash loop) or were skipped because a dependency failed.
@@ -136,20 +144,27 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   let downing: Promise<void> | undefined
   // One authority per supervisor lifetime, in memory only: every instance it starts gets a
   // credential from it, so a process it did not start cannot join (decision 0013).
-  const authority = transport.kind === 'socket' ? createAuthority() : undefined
-  const issueCredential = (o: { node: string; unit?: string; assertsPrincipal?: boolean }) =>
-    authority?.issue({
-      node: o.node,
-      unit: o.unit ?? 'client',
-      services: [],
-      assertsPrincipal: o.assertsPrincipal ?? false,
-    })
+  const authority = createAuthority()
+  // On NATS each unit has its own server login too (decision 0014), unless the config names
+  // one shared login for all. Read from the state dir, so loaded at `up` (and after `add`).
+  const perUnitLogins =
+    transport.kind === 'nats' && config.transport?.kind === 'nats' && !config.transport.credentials
+  let logins: NatsLogins | undefined
+  const loadLogins = async (): Promise<void> => {
+    if (perUnitLogins) logins = await loadNatsLogins(config, root)
+  }
+  const loginFor = (unit: string): NatsCredentials | undefined => logins?.loginFor(unit)
+  const issue = (o: { node: string; unit: string; assertsPrincipal: boolean }) =>
+    authority.issue({ node: o.node, unit: o.unit, services: [], assertsPrincipal: o.assertsPrincipal })
   const callerId = `${config.name}-supervisor-${stateKey}-${process.pid}`
-  const callerCredential = issueCredential({ node: callerId, unit: 'supervisor', assertsPrincipal: true })
+  const callerCredential = issue({ node: callerId, unit: SUPERVISOR_UNIT, assertsPrincipal: true })
   const caller = createBroker({
     nodeId: callerId,
-    transport: createTransport(transport, undefined, callerCredential),
-    ...(callerCredential ? { credential: callerCredential } : {}),
+    transport: deferredTransport(transport.kind, async () => {
+      await loadLogins()
+      return createTransport(transport, undefined, callerCredential, loginFor(SUPERVISOR_UNIT))
+    }),
+    credential: callerCredential,
   })
 
   const emit = (event: SupervisorEvent) => {
@@ -167,6 +182,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   let ctx: UnitContext | undefined
 
   const context = async (): Promise<UnitContext> => {
+    if (!ctx) await loadLogins()
     ctx ??= {
       system: config.name,
       root,
@@ -182,8 +198,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       awaitVisible: (nodeId, services) => awaitVisible(caller.registry, nodeId, services, 5000),
       // A unit that serves outside traffic (config `listen`, e.g. the HTTP gateway) verifies
       // its users and may say whom a call is for; no other unit may.
-      credentialFor: (nodeId, spec) =>
-        authority?.issue({
+      credentialFor: (nodeId, spec) => {
+        const natsLogin = loginFor(spec.name)
+        const credential = authority.issue({
           node: nodeId,
           unit: spec.name,
           services: spec.services.map((s) => s.name),
@@ -197,7 +214,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
                 ),
               }
             : {}),
-        }),
+        })
+        return natsLogin ? { credential, natsLogin } : { credential }
+      },
       build:
         config.build === false
           ? undefined
@@ -242,7 +261,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     logsDir,
     transport,
     caller,
-    issueCredential,
+    async join(o) {
+      await loadLogins()
+      const unit = o.unit ?? CLIENT_UNIT
+      const credential = issue({ node: o.node, unit, assertsPrincipal: o.assertsPrincipal ?? false })
+      return { credential, transport: createTransport(transport, o.logger, credential, loginFor(unit)) }
+    },
     async up(progress) {
       if (runners.size > 0 || downing) throw new TesseraError('CONFLICT', `${config.name} is already up`)
       // Logs, builds and control.json live here: this user's only, also when it existed looser.
@@ -342,6 +366,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       if (problems.length > 0) throw configError(problems)
       const spec = planUnits(next, root).find((u) => u.name === name)!
       config = next
+      await loadLogins() // a login for the new unit (the NATS server must be given it too)
       await startUnit(spec, progress)
     },
     async remove(name, progress) {

@@ -1,5 +1,6 @@
 import { TesseraError } from '../../errors/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
+import type { NatsCredentials } from '../../transport/nats/index.ts'
 import { removeBuild, type UnitBuild } from '../build/index.ts'
 import type { ResolvedTransport, UnitSpec } from '../config/index.ts'
 import { bootstrapProgram, InstanceProcess, LISTEN_FD } from '../instance/instance-process.ts'
@@ -36,8 +37,14 @@ export interface UnitContext {
   build: ((spec: UnitSpec) => Promise<UnitBuild>) | undefined
   /** Where builds go (readable by instances under the permission model). */
   buildDir: string
-  /** A fresh credential for one instance, handed over IPC; undefined = the system runs without credentials. */
-  credentialFor?(nodeId: string, spec: UnitSpec): NodeCredential | undefined
+  /**
+   * A fresh credential for one instance (and its unit's NATS login), handed over IPC;
+   * undefined = the system runs without credentials.
+   */
+  credentialFor?(
+    nodeId: string,
+    spec: UnitSpec,
+  ): { credential: NodeCredential; natsLogin?: NatsCredentials } | undefined
 }
 
 /** `build-failed`: the unit's code did not build when it started; `deploy` or `restart` retries. */
@@ -308,9 +315,10 @@ export class UnitRunner {
     const gen = ++this.#gen
     const nodeId = `${ctx.system}-${spec.name}-${index}-${gen}-${Math.random().toString(36).slice(2, 6)}`
     const useCgroup = spec.memoryMb !== undefined && ctx.cgroup !== undefined
-    const credential = ctx.credentialFor?.(nodeId, spec)
+    const secrets = ctx.credentialFor?.(nodeId, spec)
     const inst = new InstanceProcess({
-      ...(credential ? { credential } : {}),
+      ...(secrets ? { credential: secrets.credential } : {}),
+      ...(secrets?.natsLogin ? { natsLogin: secrets.natsLogin } : {}),
       label: `${spec.name}#${index}`,
       env: {
         nodeId,
@@ -320,7 +328,7 @@ export class UnitRunner {
         drainTimeoutMs: ctx.timing.drainTimeoutMs,
         drainGraceMs: ctx.timing.drainGraceMs,
         readyTimeoutMs: ctx.timing.readyTimeoutMs,
-        ...(credential ? { identity: true } : {}),
+        ...(secrets ? { identity: true } : {}),
         ...(this.#socket
           ? { listen: { fd: LISTEN_FD, host: this.#socket.host, port: this.#socket.port } }
           : {}),

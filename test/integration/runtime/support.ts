@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Broker, createBroker } from '../../../src/broker/index.ts'
-import { createTransport } from '../../../src/runtime/config/index.ts'
 import {
   createSupervisor,
   describeEvent,
@@ -40,12 +39,8 @@ export async function runSystem(config: Omit<SystemConfig, 'stateDir'>, root = f
       : {}),
   })
   const nodeId = `test-client-${process.pid}`
-  const credential = sup.issueCredential({ node: nodeId, unit: 'test-client' })
-  const client = createBroker({
-    nodeId,
-    transport: createTransport(sup.transport, undefined, credential),
-    ...(credential ? { credential } : {}),
-  })
+  const { credential, transport } = await sup.join({ node: nodeId })
+  const client = createBroker({ nodeId, credential, transport })
   const cleanup = async () => {
     await client.stop().catch(() => {})
     await sup.down().catch(() => {})

@@ -1,0 +1,124 @@
+/**
+ * The W3C ids of one span as Tessera carries them (structurally `TraceContext` of
+ * `src/context`, restated here because observability imports nothing).
+ */
+export interface SpanIds {
+  readonly traceId: string
+  readonly spanId: string
+  /** trace-flags; bit 0 = sampled. */
+  readonly flags: number
+  /** The vendor `tracestate` header, carried through untouched. */
+  readonly state?: string
+}
+
+/** How a hop ended: `'OK'`, or the code of the error it ended with (`TIMEOUT`, `INTERNAL`...). */
+export type Outcome = string
+
+/** A circuit's state after a change. */
+export type BreakerState = 'closed' | 'open' | 'half-open'
+
+/**
+ * What the broker and the gateway report at each hop, for tracing and metrics. Every
+ * hook is optional; a broker given no instrumentation calls nothing and allocates
+ * nothing for it. Hooks get strings and objects the broker already has (no per-call
+ * record is built for them) and must not throw: they run on the call path.
+ *
+ * The `...Started` hooks that take a `parent` may return the ids of a new span (a
+ * tracer does); the broker then carries that span onward — on the wire as
+ * `traceparent`, and as the handler's `ctx.trace` — and hands it back to the matching
+ * `...Ended` hook. Returning undefined leaves the trace as it was (metrics do).
+ * `durationMs` is measured by the broker with `performance.now()`.
+ *
+ * @example
+ * const broker = createBroker({ transport, instrumentation: combineInstrumentation(tracer, metrics) })
+ */
+export interface Instrumentation {
+  // Caller side: once per call, around all its attempts.
+  /** A call leaves `caller` (undefined outside any handler) for `service.action`. */
+  callStarted?(
+    service: string,
+    action: string,
+    caller: string | undefined,
+    parent: SpanIds | undefined,
+  ): SpanIds | undefined
+  /** The call settled, after any retries. */
+  callEnded?(
+    service: string,
+    action: string,
+    caller: string | undefined,
+    span: SpanIds | undefined,
+    outcome: Outcome,
+    durationMs: number,
+  ): void
+  /** Attempt `attempt` (1 = the first) failed with `code`; the next starts after `delayMs`. */
+  callRetried?(
+    service: string,
+    action: string,
+    span: SpanIds | undefined,
+    attempt: number,
+    code: Outcome,
+    delayMs: number,
+  ): void
+  /** The breaker of `service` on `nodeId` refused an attempt (CIRCUIT_OPEN). */
+  breakerRejected?(service: string, action: string, nodeId: string, span: SpanIds | undefined): void
+  /** The circuit of `service` on `nodeId` changed state. */
+  breakerChanged?(service: string, nodeId: string, state: BreakerState): void
+
+  // Callee side: once per handler run, local or remote.
+  /** A handler starts; `inFlight` counts the runs on this node, this one included. */
+  handleStarted?(
+    service: string,
+    action: string,
+    caller: string | undefined,
+    parent: SpanIds | undefined,
+    inFlight: number,
+  ): SpanIds | undefined
+  /** The handler's answer is ready; `inFlight` no longer counts it. */
+  handleEnded?(
+    service: string,
+    action: string,
+    caller: string | undefined,
+    span: SpanIds | undefined,
+    outcome: Outcome,
+    durationMs: number,
+    inFlight: number,
+  ): void
+  /** The bulkhead of `service.action` was full: this run waits, `queued` before it. */
+  bulkheadQueued?(service: string, action: string, queued: number): void
+  /** The bulkhead's queue was full too: the run was refused (OVERLOADED). */
+  bulkheadRejected?(service: string, action: string): void
+
+  // Events.
+  /** `service` emits `event` from the handler whose span is `parent`. */
+  emitStarted?(service: string, event: string, parent: SpanIds): SpanIds | undefined
+  /** The event was sent to `targets` nodes (or the emit failed with `outcome`). */
+  emitEnded?(
+    service: string,
+    event: string,
+    span: SpanIds | undefined,
+    outcome: Outcome,
+    targets: number,
+  ): void
+  /** A subscriber of `service` starts handling `event`. */
+  eventStarted?(service: string, event: string, parent: SpanIds | undefined): SpanIds | undefined
+  /** The subscriber finished. */
+  eventEnded?(
+    service: string,
+    event: string,
+    span: SpanIds | undefined,
+    outcome: Outcome,
+    durationMs: number,
+  ): void
+
+  // The gateway: once per HTTP request.
+  /** A request arrived; `route` is the matched pattern (`/users/:id`) or the raw path when none matched. */
+  requestStarted?(method: string, route: string, parent: SpanIds | undefined): SpanIds | undefined
+  /** The response was sent with `status`. */
+  requestEnded?(
+    method: string,
+    route: string,
+    span: SpanIds | undefined,
+    status: number,
+    durationMs: number,
+  ): void
+}

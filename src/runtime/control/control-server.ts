@@ -1,7 +1,8 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { isTesseraError, TesseraError } from '../../errors/index.ts'
 import type { ServiceConfig } from '../config/index.ts'
+import { createDashboard } from '../dashboard/index.ts'
 import type { Progress, Supervisor } from '../supervisor/index.ts'
 
 export interface ControlServerOptions {
@@ -25,10 +26,11 @@ type Route = (body: Body, progress: Progress) => Promise<unknown>
 
 /**
  * The control API on 127.0.0.1. Every request needs `Authorization: Bearer <token>`
- * (401 otherwise). `GET /status` answers JSON. Operations are `POST` with a JSON body
- * and answer NDJSON: `{"type":"progress","message"}` lines as they happen, then one
- * `{"type":"done","result"}` or `{"type":"error","code","message"}`. A client that
- * disconnects does not cancel the operation.
+ * or a dashboard session (401 otherwise); the dashboard itself is served at `/`.
+ * `GET /status` answers JSON. Operations are `POST` with a JSON body and answer NDJSON:
+ * `{"type":"progress","message"}` lines as they happen, then one `{"type":"done","result"}`
+ * or `{"type":"error","code","message"}`. A client that disconnects does not cancel the
+ * operation.
  *
  * | route | body |
  * |---|---|
@@ -41,7 +43,9 @@ type Route = (body: Body, progress: Progress) => Promise<unknown>
 export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
   const sup = options.supervisor
   const token = options.token ?? randomBytes(32).toString('hex')
-  const expected = Buffer.from(`Bearer ${token}`)
+  // The web dashboard's pages, login and catalog (src/runtime/dashboard/); its session
+  // cookie (+ CSRF header on POST) is accepted wherever the bearer token is.
+  const dashboard = createDashboard({ supervisor: sup, token })
   const routes: Record<string, Route> = {
     '/scale': (b, p) => sup.scale(str(b, 'unit'), int(b, 'instances'), p),
     '/restart': (b, p) => sup.restart(str(b, 'unit'), p),
@@ -66,12 +70,12 @@ export async function startControlServer(options: ControlServerOptions): Promise
   })
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const auth = Buffer.from(req.headers.authorization ?? '')
-    if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    if (await dashboard.serve(req, res, path)) return
+    if (!dashboard.authorize(req)) {
       json(res, 401, { code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' })
       return
     }
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname
     if (req.method === 'GET' && path === '/status') {
       json(res, 200, sup.status())
       return

@@ -1,0 +1,1 @@
+export { CSRF_HEADER, createDashboard, type Dashboard, type DashboardOptions } from './dashboard.ts'

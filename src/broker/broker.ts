@@ -10,6 +10,7 @@ import {
   principalVoucher,
 } from '../identity/index.ts'
 import {
+  type BreakerChange,
   createBreakerRegistry,
   createRetryBudget,
   fallback,
@@ -18,7 +19,7 @@ import {
   pipeline,
   retry,
 } from '../middleware/index.ts'
-import { type Logger, silentLogger } from '../observability/index.ts'
+import { type BreakerState, type Instrumentation, type Logger, silentLogger } from '../observability/index.ts'
 import {
   type Balancer,
   excludeTried,
@@ -85,6 +86,12 @@ export interface BrokerOptions {
    * allows it (a gateway) and refused (FORBIDDEN) otherwise. See docs/security.md.
    */
   credential?: NodeCredential
+  /**
+   * Told of every hop (calls on both sides, retries, breakers, bulkheads, events) for
+   * traces and metrics; combine several with `combineInstrumentation`. Without one the
+   * call path calls and allocates nothing for it.
+   */
+  instrumentation?: Instrumentation
 }
 
 export interface Broker extends AsyncDisposable {
@@ -137,13 +144,23 @@ export function createBroker(options: BrokerOptions = {}): Broker {
   const debug = options.debug ?? false
   const registry = new Registry(nodeId)
   const deadlines = new DeadlineWatch(clock)
+  const ins = options.instrumentation
   const host = new ServiceHost({
     logger,
+    instrumentation: ins,
     validateOutput: options.validateOutput ?? process.env.NODE_ENV !== 'production',
   })
   const pending = new PendingRequests(deadlines, (peer, id) => transport?.send(peer, { kind: 'cancel', id }))
   const outstanding = new Map<string, number>()
-  const breakers = createBreakerRegistry({ clock })
+  const breakers = createBreakerRegistry({
+    clock,
+    ...(ins?.breakerChanged && {
+      onChange: (c) => ins.breakerChanged?.(c.service, c.nodeId, breakerStateOf(c.type)),
+    }),
+    ...(ins?.breakerRejected && {
+      onReject: (call, node) => ins.breakerRejected?.(call.service, call.action, node, call.trace),
+    }),
+  })
   const budget = createRetryBudget({ ...options.retryBudget, clock })
   let seq = 0
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new'
@@ -151,6 +168,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
   const port: ContextPort = {
     now: () => clock.now(),
     deadlines,
+    logger,
     call: (parent, service, action, input, callOptions) =>
       caller.call(parent, service, action, input, callOptions),
     emit: (from, event, payload) => emitter.emit(from, event, payload),
@@ -161,7 +179,14 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     [
       fallback(),
       ...(options.middleware ?? []),
-      retry({ budget, clock }),
+      retry({
+        budget,
+        clock,
+        ...(ins?.callRetried && {
+          onRetry: (call, err, delay) =>
+            ins.callRetried?.(call.service, call.action, call.trace, call.attempt, err.code, delay),
+        }),
+      }),
       balance(registry, chooser),
       breakers.middleware(),
     ],
@@ -181,6 +206,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     waitForInstanceMs: options.waitForInstanceMs ?? 1_000,
     stopping: () => state === 'stopping' || state === 'stopped',
     unit: credential?.identity.unit,
+    instrumentation: ins,
     ...(credential ? { vouch: voucherOf(credential) } : {}),
   })
   const emitter = new Emitter({
@@ -191,6 +217,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     transport,
     port,
     handlerTimeout: resolvePolicy(options.policy).timeout,
+    instrumentation: ins,
   })
 
   function localInfo(services = host.infos()): NodeInfo {
@@ -328,6 +355,10 @@ function pickBalancer(
   const base =
     choice === 'least-outstanding' ? leastOutstanding((id) => outstanding.get(id) ?? 0) : roundRobin()
   return excludeUnavailable(isAvailable, excludeTried(preferLocal(base)))
+}
+
+function breakerStateOf(type: BreakerChange['type']): BreakerState {
+  return type === 'opened' ? 'open' : type === 'half-opened' ? 'half-open' : 'closed'
 }
 
 function defaultNodeId(): string {

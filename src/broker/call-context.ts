@@ -2,12 +2,15 @@ import type { Principal, TraceContext } from '../context/index.ts'
 import { childSpan, newTrace, remainingMs } from '../context/index.ts'
 import type { AnyService, CallOptions, Context, EventSchemas, ServiceClient } from '../contract/index.ts'
 import { TesseraError } from '../errors/index.ts'
+import type { Logger } from '../observability/index.ts'
 import type { DeadlineEntry, DeadlineWatch } from './deadline-watch.ts'
 
 /** What a context needs from its broker to make nested calls and emit events. */
 export interface ContextPort {
   readonly now: () => number
   readonly deadlines: DeadlineWatch
+  /** The broker's logger; each context makes its child on first `ctx.log`. */
+  readonly logger: Logger
   call(
     parent: CallContext,
     service: string,
@@ -43,6 +46,7 @@ export class CallContext<E extends EventSchemas = EventSchemas> implements Conte
   #controller: AbortController | undefined
   #abortReason: unknown
   #deadlineEntry: DeadlineEntry | undefined
+  #log: Logger | undefined
 
   // Positional on purpose: this runs once per call, and an options object would be one more allocation.
   constructor(
@@ -74,10 +78,26 @@ export class CallContext<E extends EventSchemas = EventSchemas> implements Conte
     return this.#trace
   }
 
+  /** The span this call's own is a child of (the caller's client span), if any. */
+  get parentTrace(): TraceContext | undefined {
+    return this.#parentTrace
+  }
+
+  /** Makes `span` this call's span: a tracer recorded it, so nested calls must be its children. */
+  useTrace(span: TraceContext): void {
+    this.#trace = span
+  }
+
   /** The id of the whole request; the trace id unless the edge (e.g. the gateway) set one. */
   get requestId(): string {
     if (this.#requestId === undefined) this.#requestId = this.trace.traceId
     return this.#requestId
+  }
+
+  /** Lazy like `trace`: a handler that never logs costs no child logger (and no trace ids). */
+  get log(): Logger {
+    this.#log ??= this.#port.logger.child({ requestId: this.requestId, traceId: this.trace.traceId })
+    return this.#log
   }
 
   get signal(): AbortSignal {

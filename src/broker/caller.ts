@@ -2,9 +2,11 @@ import { type Clock, nestedDeadline, parseTraceparent, type TraceContext } from 
 import type { CallOptions } from '../contract/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import type { Call, Next } from '../middleware/index.ts'
+import type { Instrumentation } from '../observability/index.ts'
 import type { ReadonlyRegistry } from '../registry/index.ts'
 import { CallContext, type ContextPort } from './call-context.ts'
 import { EMPTY_META, runLocal } from './dispatch.ts'
+import { outcomeOf } from './observed-run.ts'
 import { whenRegistry } from './registry-wait.ts'
 import type { Route, RouteCache, RouteTable } from './routes.ts'
 import type { ServiceHost } from './service-host.ts'
@@ -27,6 +29,8 @@ export interface CallerDeps {
   unit: string | undefined
   /** With a credential: signs a principal asserted at the edge; throws FORBIDDEN where not allowed. */
   vouch?: (principal: NonNullable<CallOptions['principal']>) => void
+  /** Told of every call (see Instrumentation); absent, the call path calls nothing for it. */
+  instrumentation: Instrumentation | undefined
 }
 
 /**
@@ -49,11 +53,57 @@ export class Caller {
     options: CallOptions | undefined,
     memo?: RouteCache,
   ): Promise<unknown> {
+    const ins = this.#d.instrumentation
+    if (ins === undefined) return this.#call(parent, service, action, input, options, memo, undefined)
+    return this.#observed(ins, parent, service, action, input, options, memo)
+  }
+
+  /**
+   * A call told to the instrumentation: its start (which may open a client span, then
+   * carried in place of the caller's) and its end with the outcome and duration.
+   */
+  #observed(
+    ins: Instrumentation,
+    parent: CallContext | undefined,
+    service: string,
+    action: string,
+    input: unknown,
+    options: CallOptions | undefined,
+    memo: RouteCache | undefined,
+  ): Promise<unknown> {
+    const started = performance.now()
+    const caller = parent?.service
+    const parentTrace = parent ? parent.trace : edgeTrace(options)
+    const span = ins.callStarted?.(service, action, caller, parentTrace) as TraceContext | undefined
+    const result = this.#call(parent, service, action, input, options, memo, span ?? parentTrace ?? null)
+    if (!ins.callEnded) return result
+    return result.then(
+      (value) => {
+        ins.callEnded?.(service, action, caller, span, 'OK', performance.now() - started)
+        return value
+      },
+      (err: unknown) => {
+        ins.callEnded?.(service, action, caller, span, outcomeOf(err), performance.now() - started)
+        throw err
+      },
+    )
+  }
+
+  /** `known`: the trace to carry when the instrumentation already settled it (null: none). */
+  #call(
+    parent: CallContext | undefined,
+    service: string,
+    action: string,
+    input: unknown,
+    options: CallOptions | undefined,
+    memo: RouteCache | undefined,
+    known: TraceContext | null | undefined,
+  ): Promise<unknown> {
     const d = this.#d
     const route = memo ? d.routes.cached(service, action, memo) : d.routes.get(service, action)
-    if (!route) return this.#unrouted(parent, service, action, input, options)
+    if (!route) return this.#unrouted(parent, service, action, input, options, known)
     // The caller's span; at the edge only if the caller brought a traceparent (else the callee starts the trace).
-    const trace = parent ? parent.trace : edgeTrace(options)
+    const trace = known !== undefined ? (known ?? undefined) : parent ? parent.trace : edgeTrace(options)
     const requestId = parent ? parent.requestId : options?.requestId
     const principal = parent ? parent.principal : options?.principal
     if (!parent && principal && d.vouch) {
@@ -136,6 +186,7 @@ export class Caller {
     action: string,
     input: unknown,
     options: CallOptions | undefined,
+    known: TraceContext | null | undefined,
   ): Promise<unknown> {
     const d = this.#d
     if (d.registry.endpoints(service).length > 0) {
@@ -147,7 +198,7 @@ export class Caller {
     const appeared = () => d.registry.endpoints(service).length > 0
     return whenRegistry(d.registry, d.clock, appeared, wait, options?.signal).then((found) =>
       found
-        ? this.call(parent, service, action, input, options)
+        ? this.#call(parent, service, action, input, options, undefined, known)
         : Promise.reject(
             new TesseraError('UNAVAILABLE', `no instance of ${service} is available`, {
               service,

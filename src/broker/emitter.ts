@@ -1,4 +1,6 @@
 import { type Clock, childSpan, formatTraceparent, type TraceContext } from '../context/index.ts'
+import { TesseraError } from '../errors/index.ts'
+import type { Instrumentation } from '../observability/index.ts'
 import type { Transport } from '../transport/index.ts'
 import type { WireContext } from '../wire/index.ts'
 import { CallContext, type ContextPort } from './call-context.ts'
@@ -15,6 +17,8 @@ export interface EmitterDeps {
   port: ContextPort
   /** Budget of an event handler: it is not bound by its emitter's deadline. */
   handlerTimeout: number
+  /** Told of every emit (a tracer's producer span parents the deliveries); absent, nothing is called. */
+  instrumentation: Instrumentation | undefined
 }
 
 /**
@@ -34,8 +38,31 @@ export class Emitter {
     const validator = d.host.get(from.service)?.eventValidators[event]
     if (!validator) throw undeclaredEvent(from.service, event)
     const valid = validator.assert(payload, `event ${event}`)
+    const ins = d.instrumentation
+    const span = ins?.emitStarted?.(from.service, event, from.trace) as TraceContext | undefined
+    let targets = 0
+    try {
+      targets = this.#send(from, event, valid, span)
+    } catch (err) {
+      ins?.emitEnded?.(
+        from.service,
+        event,
+        span,
+        err instanceof TesseraError ? err.code : 'INTERNAL',
+        targets,
+      )
+      throw err
+    }
+    ins?.emitEnded?.(from.service, event, span, 'OK', targets)
+  }
+
+  /** Sends to every target node; returns how many. `span`: the producer span, parent of every delivery. */
+  #send(from: CallContext, event: string, valid: unknown, span: TraceContext | undefined): number {
+    const d = this.#d
+    let targets = 0
     for (const [target, groups] of d.router.route(event)) {
-      const trace = childSpan(from.trace)
+      targets++
+      const trace = span ?? childSpan(from.trace)
       if (target === d.nodeId) {
         d.host.deliverEvent(event, valid, groups, (group) => this.#context(group, trace, from))
         continue
@@ -54,6 +81,7 @@ export class Emitter {
         },
       })
     }
+    return targets
   }
 
   #context(service: string, trace: TraceContext, from: CallContext): CallContext {

@@ -2,9 +2,10 @@ import type { ActionDefinition, AnyService } from '../contract/index.ts'
 import { resolvePolicy } from '../contract/index.ts'
 import { normalizeError, TesseraError } from '../errors/index.ts'
 import { type Bulkhead, createBulkhead } from '../middleware/index.ts'
-import type { Logger } from '../observability/index.ts'
+import type { Instrumentation, Logger } from '../observability/index.ts'
 import type { ActionInfo, ServiceInfo } from '../wire/index.ts'
 import type { CallContext } from './call-context.ts'
+import { ObservedRun, outcomeOf } from './observed-run.ts'
 
 /** One action hosted here, with what running it needs, resolved once. */
 export interface HostedAction {
@@ -55,6 +56,8 @@ export interface ServiceHostOptions {
   logger: Logger
   /** Check outputs against their schema too (dev and test); inputs are always checked. */
   validateOutput: boolean
+  /** Told of every handler run and event delivery; absent, the host calls nothing for it. */
+  instrumentation?: Instrumentation | undefined
 }
 
 /**
@@ -161,10 +164,13 @@ export class ServiceHost {
    * bad input, OVERLOADED when the bulkhead and its queue are full.
    */
   run(entry: HostedAction, input: unknown, ctx: CallContext, done: Completion): void {
+    const ins = this.#options.instrumentation
+    if (ins !== undefined) done = new ObservedRun(ins, this, entry, ctx, done)
     if (entry.definition.callers && !this.#callerAllowed(entry, ctx, done)) return
     const bulkhead = entry.bulkhead
     if (bulkhead && !bulkhead.tryEnter()) {
       // Full: queue through the bulkhead (only now is the signal worth creating).
+      ins?.bulkheadQueued?.(entry.service, entry.name, bulkhead.queued)
       bulkhead
         .run(
           () =>
@@ -181,7 +187,11 @@ export class ServiceHost {
         )
         .then(
           (value) => done.complete(undefined, value),
-          (err: unknown) => done.complete(err ?? new TesseraError('INTERNAL', 'unknown failure')),
+          (err: unknown) => {
+            if (ins && err instanceof TesseraError && err.code === 'OVERLOADED')
+              ins.bulkheadRejected?.(entry.service, entry.name)
+            done.complete(err ?? new TesseraError('INTERNAL', 'unknown failure'))
+          },
         )
       return
     }
@@ -304,16 +314,23 @@ export class ServiceHost {
         hosted && Object.hasOwn(hosted.definition.on, event) ? hosted.definition.on[event] : undefined
       if (!sub) continue
       const ctx = makeCtx(group)
+      const ins = this.#options.instrumentation
+      const started = ins === undefined ? 0 : performance.now()
+      const span = ins?.eventStarted?.(group, event, ctx.parentTrace) as CallContext['trace'] | undefined
+      if (span !== undefined) ctx.useTrace(span)
+      let outcome = 'OK'
       this.#inFlight++
       Promise.resolve()
         .then(() => sub.handler(payload, ctx))
         .catch((err: unknown) => {
           const e = normalizeError(err)
+          outcome = e.code
           this.#options.logger.error({ service: group, event, code: e.code, err }, 'event handler failed')
         })
         .finally(() => {
           ctx.finish()
           if (--this.#inFlight === 0) this.#wakeIdle()
+          ins?.eventEnded?.(group, event, span, outcome, performance.now() - started)
         })
     }
   }

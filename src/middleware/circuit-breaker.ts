@@ -2,7 +2,7 @@ import type { Clock } from '../context/index.ts'
 import type { BreakerPolicy } from '../contract/index.ts'
 import { type ErrorCode, normalizeError, TesseraError } from '../errors/index.ts'
 import { RollingWindow } from './rolling-window.ts'
-import type { Middleware } from './types.ts'
+import type { Call, Middleware } from './types.ts'
 
 /** The three states of a circuit, as their names. */
 export const BreakerStates = { closed: 'closed', open: 'open', halfOpen: 'half-open' } as const
@@ -43,6 +43,8 @@ export interface BreakerRegistryOptions {
   clock: Pick<Clock, 'now'>
   /** Told about every state change (for logs and metrics); must not throw. */
   onChange?: (change: BreakerChange) => void
+  /** Told of every attempt refused with CIRCUIT_OPEN (for traces and metrics); must not throw. */
+  onReject?: (call: Call, nodeId: string) => void
 }
 
 /** Circuit breakers for every endpoint this caller talks to, one per (service, node). */
@@ -84,7 +86,7 @@ export interface BreakerRegistry {
  * const send = pipeline([retry(...), balance(...), breakers.middleware()], transport)
  */
 export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerRegistry {
-  const { clock, onChange } = options
+  const { clock, onChange, onReject } = options
   const byNode = new Map<string, Map<string, Breaker>>()
 
   const find = (service: string, nodeId: string): Breaker | undefined => byNode.get(nodeId)?.get(service)
@@ -159,6 +161,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
           state.type === BreakerStates.open ||
           (state.type === BreakerStates.halfOpen && state.trialInFlight)
         ) {
+          onReject?.(call, nodeId)
           throw new TesseraError('CIRCUIT_OPEN', `circuit open for ${service} on node ${nodeId}`, {
             service,
             nodeId,

@@ -11,6 +11,8 @@ export interface RetryOptions {
   clock: Clock
   /** Jitter source in [0, 1). */
   random?: () => number
+  /** Told before each backoff wait: the attempt that failed, its error, the wait (for traces and metrics; must not throw). */
+  onRetry?: (call: Call, err: TesseraError, delayMs: number) => void
 }
 
 /**
@@ -32,7 +34,7 @@ export interface RetryOptions {
  * const send = pipeline([retry({ budget: createRetryBudget({ clock }), clock }), balance, breaker], transport)
  */
 export function retry(options: RetryOptions): Middleware {
-  const { budget, clock, random = Math.random } = options
+  const { budget, clock, random = Math.random, onRetry } = options
   return (call, next) => {
     if (call.attempt === 1) budget.recordRequest()
     if (call.policy.retry.attempts <= call.attempt) return next(call)
@@ -47,6 +49,7 @@ export function retry(options: RetryOptions): Middleware {
       } catch (err) {
         const delay = retryDelay(current, err, clock, random)
         if (delay === undefined || !budget.tryRetry()) throw err
+        onRetry?.(current, err as TesseraError, delay)
         if (!(await sleep(clock, delay, call.signal))) throw err
         current = { ...current, attempt: current.attempt + 1 }
       }

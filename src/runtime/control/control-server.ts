@@ -36,6 +36,7 @@ type Route = (body: Body, progress: Progress) => Promise<unknown>
  * |---|---|
  * | POST /scale | `{ unit, instances }` |
  * | POST /restart, /deploy, /remove | `{ unit }` |
+ * | POST /stop-instance | `{ instance, kill? }` (a label, `users#2`; SIGKILL with kill) |
  * | POST /add | `{ name, service }` (a service config) |
  * | POST /call | `{ service, action, input, timeoutMs? }` |
  * | POST /down | `{}` |
@@ -51,6 +52,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
     '/restart': (b, p) => sup.restart(str(b, 'unit'), p),
     '/deploy': (b, p) => sup.deploy(str(b, 'unit'), p),
     '/remove': (b, p) => sup.remove(str(b, 'unit'), p),
+    '/stop-instance': (b, p) => sup.stopInstance(str(b, 'instance'), { kill: b.kill === true }, p),
     '/add': (b, p) => sup.add(str(b, 'name'), b.service as ServiceConfig, p),
     '/call': (b) =>
       sup.caller.call(str(b, 'service'), str(b, 'action'), b.input ?? {}, {

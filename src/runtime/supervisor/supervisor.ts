@@ -107,6 +107,11 @@ export interface Supervisor extends AsyncDisposable {
   deploy(unit: string, progress?: Progress): Promise<void>
   add(name: string, service: ServiceConfig, progress?: Progress): Promise<void>
   remove(name: string, progress?: Progress): Promise<void>
+  /**
+   * Stops one instance by its label (`users#2`): SIGTERM, or SIGKILL with `kill`; its slot
+   * restarts it as after a crash. Resolves once the replacement serves (UnitRunner.stopInstance).
+   */
+  stopInstance(label: string, options?: { kill?: boolean }, progress?: Progress): Promise<void>
   /** Where a unit's shared socket listens (config `listen`); undefined if it has none or has not started. */
   address(unit: string): { host: string; port: number } | undefined
   /** The runner of a unit, or of the group hosting a service; rejects with NOT_FOUND. */
@@ -387,6 +392,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       const { [name]: _removed, ...rest } = config.services
       config = { ...config, services: rest }
       unitProgress(name, progress)('removed')
+    },
+    async stopInstance(label, o, progress) {
+      const hash = label.lastIndexOf('#')
+      const runner = runners.get(hash > 0 ? label.slice(0, hash) : '')
+      if (!runner) throw new TesseraError('NOT_FOUND', `no instance ${label} (labels look like users#1)`)
+      return runner.stopInstance(label, o?.kill === true, unitProgress(runner.spec.name, progress))
     },
     unit,
     address: (name) => runners.get(name)?.address,

@@ -242,6 +242,37 @@ export class UnitRunner {
     })
   }
 
+  /**
+   * Stops one instance the way a fault would (an operator's drill): SIGTERM (it drains,
+   * then exits) or, with `kill`, SIGKILL. The slot is kept, so the exit is handled as a
+   * crash: counted in `restarts` and toward a crash loop, and the slot restarts. Resolves
+   * once a replacement serves (or the slot was scaled away meanwhile); rejects NOT_FOUND
+   * for an unknown label, CONFLICT when the slot has no running instance, UNAVAILABLE when
+   * the unit stops or crash-loops first. Not queued behind other operations: a fault
+   * does not wait either.
+   */
+  async stopInstance(label: string, kill: boolean, progress: Progress = () => {}): Promise<void> {
+    const slot = this.#sortedSlots().find((s) => `${this.spec.name}#${s.index}` === label)
+    if (!slot) throw new TesseraError('NOT_FOUND', `${this.spec.name} has no instance ${label}`)
+    const inst = slot.instance
+    if (!inst || inst.state.type === 'exited')
+      throw new TesseraError('CONFLICT', `${label} is not running (${this.state})`)
+    const signal = kill ? 'SIGKILL' : 'SIGTERM'
+    progress(`${label}: sending ${signal} (pid ${inst.pid ?? '?'})`)
+    inst.kill(`stopped by an operator (${signal})`, signal)
+    const exited = await inst.exited
+    progress(`${label}: exited (${exited.signal ?? `code ${exited.code}`})`)
+    await this.#until(() => {
+      if (this.state === 'crash-loop')
+        throw new TesseraError('UNAVAILABLE', `${this.spec.name} is crash-looping`)
+      if (this.state !== 'running') throw new TesseraError('UNAVAILABLE', `${this.spec.name} was stopped`)
+      if (this.#slots.get(slot.index) !== slot) return true
+      return slot.instance !== inst && slot.instance !== undefined && this.#visible.has(slot.instance)
+    })
+    const next = this.#slots.get(slot.index)?.instance
+    progress(next ? `${label}: replacement ready (pid ${next.pid ?? '?'})` : `${label}: slot removed`)
+  }
+
   /** Drains every instance (also ones an operation is starting) and stops restarting. Idempotent. */
   async stop(): Promise<void> {
     if (this.state === 'stopped') return

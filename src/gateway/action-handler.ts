@@ -3,9 +3,10 @@ import { setMaxListeners } from 'node:events'
 import type { Socket } from 'node:net'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Broker } from '../broker/index.ts'
-import type { Principal } from '../context/index.ts'
+import { formatTraceparent, type Principal, parseTraceparent, type TraceContext } from '../context/index.ts'
 import type { CallOptions } from '../contract/index.ts'
 import { TesseraError } from '../errors/index.ts'
+import type { Instrumentation } from '../observability/index.ts'
 import type { Authenticator } from './auth.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import { createRouteRateLimits, type RouteRateLimits } from './route-rate-limits.ts'
@@ -21,6 +22,8 @@ export interface ActionHandlerDeps {
   staticFiles: StaticServer | undefined
   /** The limits routes declare themselves (`http.rateLimit`); default: counters of this handler's own. */
   routeLimits?: RouteRateLimits
+  /** Told of every routed request (its server span, its status); absent, nothing is called. */
+  instrumentation?: Instrumentation | undefined
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -48,6 +51,8 @@ export function actionHandler(deps: ActionHandlerDeps) {
     const match = table.lookup(req.method, path)
     if (!match) return noRoute(req, reply, path)
     const { route, params } = match
+    const ins = deps.instrumentation
+    const span = ins === undefined ? undefined : observeRequest(ins, req, reply, route.path)
 
     let principal: Principal | undefined
     if (route.auth === 'authenticated') principal = await auth.authenticate(req.headers.authorization)
@@ -60,7 +65,11 @@ export function actionHandler(deps: ActionHandlerDeps) {
     const options: CallOptions = { timeout: timeoutMs, signal: connectionSignal(req.raw.socket), requestId }
     if (principal) options.principal = principal
     const traceparent = req.headers.traceparent
-    if (typeof traceparent === 'string') {
+    if (span !== undefined) {
+      // The request's server span parents the call; tracestate travels with it.
+      options.traceparent = formatTraceparent(span)
+      if (span.state !== undefined) options.tracestate = span.state
+    } else if (typeof traceparent === 'string') {
       options.traceparent = traceparent
       const tracestate = req.headers.tracestate
       if (typeof tracestate === 'string') options.tracestate = tracestate
@@ -88,6 +97,33 @@ export function actionHandler(deps: ActionHandlerDeps) {
     if (req.method === 'GET' && staticFiles && (await staticFiles(path, reply))) return reply
     throw new TesseraError('NOT_FOUND', `no route for ${req.method} ${path}`)
   }
+}
+
+/**
+ * Tells the instrumentation a routed request started (it may open a server span, a
+ * child of the client's `traceparent`) and, once the response is written, its status.
+ */
+function observeRequest(
+  ins: Instrumentation,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  route: string,
+): TraceContext | undefined {
+  const started = performance.now()
+  const header = req.headers.traceparent
+  const state = req.headers.tracestate
+  const parent =
+    typeof header === 'string'
+      ? parseTraceparent(header, typeof state === 'string' ? state : undefined)
+      : undefined
+  const span = ins.requestStarted?.(req.method, route, parent) as TraceContext | undefined
+  if (ins.requestEnded) {
+    const method = req.method
+    reply.raw.once('finish', () =>
+      ins.requestEnded?.(method, route, span, reply.raw.statusCode, performance.now() - started),
+    )
+  }
+  return span
 }
 
 const CONTROLLER = Symbol('tessera.gateway.abort')

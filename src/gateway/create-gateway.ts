@@ -3,7 +3,7 @@ import { Server as NetServer } from 'node:net'
 import cors from '@fastify/cors'
 import Fastify, { type FastifyHttpOptions, type FastifyListenOptions } from 'fastify'
 import type { Broker } from '../broker/index.ts'
-import { type Logger, silentLogger } from '../observability/index.ts'
+import { type Instrumentation, type Logger, silentLogger } from '../observability/index.ts'
 import { actionHandler, requestIdOf } from './action-handler.ts'
 import { type AuthOptions, createAuthenticator } from './auth.ts'
 import { type ConnectionTimeouts, resolveTimeouts } from './connection-timeouts.ts'
@@ -58,6 +58,8 @@ export interface GatewayOptions {
   /** `info` of the OpenAPI document. */
   openapi?: Partial<OpenApiInfo>
   logger?: Logger
+  /** Told of every routed request (a tracer opens the request's server span); see `Instrumentation`. */
+  instrumentation?: Instrumentation
   /** Files served for GETs that match no action route. */
   static?: StaticOptions
   /** Trust `X-Forwarded-*` from a proxy in front (fastify's `trustProxy`), so limits key on the real client IP. */
@@ -195,6 +197,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         limiter,
         timeoutMs,
         staticFiles: options.static ? staticServer(options.static) : undefined,
+        instrumentation: options.instrumentation,
       }),
     })
 

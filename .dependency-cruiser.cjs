@@ -14,7 +14,8 @@ const layers = {
   context: ['errors'],
   // Outbound HTTP for services (bounded fetch): only the error table below it.
   fetch: ['errors'],
-  contract: ['errors', 'context'],
+  // The handler's context hands out the injected logger (`ctx.log`).
+  contract: ['errors', 'observability', 'context'],
   // Node credentials and principal proofs: node:crypto and plain types only.
   identity: ['errors', 'context'],
   // The wire vocabulary carries contract data (PolicyOverrides, HttpRoute, EventMode) and

@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox'
 import type { Principal, TraceContext } from '../context/index.ts'
+import type { Logger } from '../observability/index.ts'
 import type { AnyService, ServiceClient } from './service.ts'
 
 export type EventSchemas = Record<string, TSchema>
@@ -40,6 +41,11 @@ export interface Context<E extends EventSchemas = EventSchemas> {
   readonly meta: Readonly<Record<string, string>>
   /** Name of the service whose handler runs (or the broker's own name at top level). */
   readonly service: string
+  /**
+   * The process's logger bound to this call: every line carries `requestId` and
+   * `traceId` (secrets redacted under the runtime). Made on first use.
+   */
+  readonly log: Logger
   /** Time left before the deadline, in ms (never negative). */
   remaining(): number
   /** A typed client for another service; import its type with `import type`. */

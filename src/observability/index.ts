@@ -1,3 +1,5 @@
 export { combineInstrumentation } from './combine-instrumentation.ts'
 export type { BreakerState, Instrumentation, Outcome, SpanIds } from './instrumentation.ts'
+export { type JsonLoggerOptions, jsonLogger, type LogLevelName } from './json-logger.ts'
 export { type Logger, silentLogger } from './logger.ts'
+export { REDACT_PATHS, REDACTED, SECRET_KEYS } from './redact-paths.ts'

@@ -14,6 +14,8 @@ const layers = {
   context: ['errors'],
   // Outbound HTTP for services (bounded fetch): only the error table below it.
   fetch: ['errors'],
+  // OpenTelemetry tracing over the Instrumentation interface (new trace ids from context).
+  tracing: ['errors', 'observability', 'context'],
   // The handler's context hands out the injected logger (`ctx.log`).
   contract: ['errors', 'observability', 'context'],
   // Node credentials and principal proofs: node:crypto and plain types only.
@@ -42,7 +44,8 @@ const layers = {
 const belowBroker = [...layers.broker, 'broker']
 // testkit, runtime and gateway are siblings: none imports another.
 layers.testkit = belowBroker
-layers.runtime = belowBroker
+// The runtime gives each instance its tracer and keeps the spans they send.
+layers.runtime = [...belowBroker, 'tracing']
 layers.gateway = belowBroker
 // The CLI sits on top and may use any part (through its index.ts); nothing imports it.
 const parts = [...Object.keys(layers), 'cli']

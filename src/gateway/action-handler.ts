@@ -52,7 +52,7 @@ export function actionHandler(deps: ActionHandlerDeps) {
     if (!match) return noRoute(req, reply, path)
     const { route, params } = match
     const ins = deps.instrumentation
-    const span = ins === undefined ? undefined : observeRequest(ins, req, reply, route.path)
+    const span = ins === undefined ? undefined : observeRequest(ins, req, reply, route.path, requestId)
 
     let principal: Principal | undefined
     if (route.auth === 'authenticated') principal = await auth.authenticate(req.headers.authorization)
@@ -108,6 +108,7 @@ function observeRequest(
   req: FastifyRequest,
   reply: FastifyReply,
   route: string,
+  requestId: string,
 ): TraceContext | undefined {
   const started = performance.now()
   const header = req.headers.traceparent
@@ -116,7 +117,7 @@ function observeRequest(
     typeof header === 'string'
       ? parseTraceparent(header, typeof state === 'string' ? state : undefined)
       : undefined
-  const span = ins.requestStarted?.(req.method, route, parent) as TraceContext | undefined
+  const span = ins.requestStarted?.(req.method, route, parent, requestId) as TraceContext | undefined
   if (ins.requestEnded) {
     const method = req.method
     reply.raw.once('finish', () =>

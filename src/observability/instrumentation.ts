@@ -111,8 +111,13 @@ export interface Instrumentation {
   ): void
 
   // The gateway: once per HTTP request.
-  /** A request arrived; `route` is the matched pattern (`/users/:id`) or the raw path when none matched. */
-  requestStarted?(method: string, route: string, parent: SpanIds | undefined): SpanIds | undefined
+  /** A request arrived for `route`, the matched pattern (`/users/:id`); `requestId` is the one it answers with. */
+  requestStarted?(
+    method: string,
+    route: string,
+    parent: SpanIds | undefined,
+    requestId: string,
+  ): SpanIds | undefined
   /** The response was sent with `status`. */
   requestEnded?(
     method: string,

@@ -1,0 +1,2 @@
+export { serveTraces } from './trace-routes.ts'
+export { type TraceQuery, TraceStore, type TraceSummary } from './trace-store.ts'

@@ -3,12 +3,19 @@ import { setMaxListeners } from 'node:events'
 import type { Socket } from 'node:net'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Broker } from '../broker/index.ts'
-import { formatTraceparent, type Principal, parseTraceparent, type TraceContext } from '../context/index.ts'
+import {
+  formatTraceparent,
+  newTrace,
+  type Principal,
+  parseTraceparent,
+  type TraceContext,
+} from '../context/index.ts'
 import type { CallOptions } from '../contract/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import type { Instrumentation } from '../observability/index.ts'
 import type { Authenticator } from './auth.ts'
 import type { RateLimiter } from './rate-limit.ts'
+import { rememberTrace } from './request-log.ts'
 import { createRouteRateLimits, type RouteRateLimits } from './route-rate-limits.ts'
 import type { RouteTable } from './route-table.ts'
 import type { StaticServer } from './static-files.ts'
@@ -53,6 +60,10 @@ export function actionHandler(deps: ActionHandlerDeps) {
     const { route, params } = match
     const ins = deps.instrumentation
     const span = ins === undefined ? undefined : observeRequest(ins, req, reply, route.path, requestId)
+    // The trace the call joins (the server span, else the client's, else a new one) is
+    // fixed here, before any check, so the request's own log lines can name it.
+    const trace = span ?? clientTrace(req) ?? newTrace()
+    rememberTrace(req, trace.traceId)
 
     let principal: Principal | undefined
     if (route.auth === 'authenticated') principal = await auth.authenticate(req.headers.authorization)
@@ -64,16 +75,9 @@ export function actionHandler(deps: ActionHandlerDeps) {
 
     const options: CallOptions = { timeout: timeoutMs, signal: connectionSignal(req.raw.socket), requestId }
     if (principal) options.principal = principal
-    const traceparent = req.headers.traceparent
-    if (span !== undefined) {
-      // The request's server span parents the call; tracestate travels with it.
-      options.traceparent = formatTraceparent(span)
-      if (span.state !== undefined) options.tracestate = span.state
-    } else if (typeof traceparent === 'string') {
-      options.traceparent = traceparent
-      const tracestate = req.headers.tracestate
-      if (typeof tracestate === 'string') options.tracestate = tracestate
-    }
+    // The request's server span (or the client's trace) parents the call; tracestate travels with it.
+    options.traceparent = formatTraceparent(trace)
+    if (trace.state !== undefined) options.tracestate = trace.state
     const output = await broker.call(route.service, route.action, input, options)
     if (output === undefined) return reply.code(204).send()
     return reply.header('content-type', JSON_TYPE).send(JSON.stringify(output))
@@ -155,6 +159,13 @@ function connectionSignal(socket: TrackedSocket): AbortSignal {
 /** One shared listener (no closure per connection). */
 function abortOnClose(this: TrackedSocket): void {
   this[CONTROLLER]?.abort()
+}
+
+/** The client's `traceparent` (with its `tracestate`), when there is a valid one. */
+function clientTrace(req: FastifyRequest): TraceContext | undefined {
+  const { traceparent, tracestate } = req.headers
+  if (typeof traceparent !== 'string') return undefined
+  return parseTraceparent(traceparent, typeof tracestate === 'string' ? tracestate : undefined)
 }
 
 /** The client's `x-request-id` when it looks sane, else a fresh one. */

@@ -12,6 +12,7 @@ import { registerHealth } from './health.ts'
 import { toHttpError } from './http-error.ts'
 import { type OpenApiInfo, registerOpenApi } from './openapi.ts'
 import { createRateLimiter, type RateLimitOptions } from './rate-limit.ts'
+import { requestLogIds } from './request-log.ts'
 import { type RouteInfo, RouteTable } from './route-table.ts'
 import { SseHub, type SseOptions } from './sse.ts'
 import { registerSse } from './sse-route.ts'
@@ -138,13 +139,19 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   app.setErrorHandler((err, req, reply) => {
     const answer = toHttpError(err)
-    if (answer.internal) logger.error({ err, method: req.method, url: req.url }, 'request failed')
+    // Logged with the path only (a query may hold a secret), never a token, and with the
+    // request and trace ids the client and the services' lines share.
+    const path = req.url.split('?', 1)[0]
+    if (answer.internal)
+      logger.error(
+        { ...requestLogIds(req, reply, () => requestIdOf(req)), err, method: req.method, path },
+        'request failed',
+      )
     else if (answer.status === 401 || answer.status === 403) {
-      // Refusals are what an attack looks like from here: logged with the path only (a
-      // query may hold a secret) and never the token.
-      const path = req.url.split('?', 1)[0]
+      // Refusals are what an attack looks like from here.
       logger.warn(
         {
+          ...requestLogIds(req, reply, () => requestIdOf(req)),
           method: req.method,
           path,
           ip: req.ip,

@@ -167,12 +167,17 @@ class InboundCall implements Completion {
     this.#done = true
     const { transport, logger, debug } = this.deps
     const { from, msg } = this
+    // Failures are logged through the call's own logger: the line names its request and trace.
+    const ctx = this.running.get(msg.id)
     this.running.delete(msg.id)
     if (err === undefined) {
       try {
         transport.send(from, { kind: 'response', id: msg.id, ok: true, output })
       } catch (encodeErr) {
-        logger.error({ service: msg.service, action: msg.action, err: encodeErr }, 'output cannot be encoded')
+        logOf(ctx, logger).error(
+          { service: msg.service, action: msg.action, err: encodeErr },
+          'output cannot be encoded',
+        )
         const error = new TesseraError(
           'INTERNAL',
           `${msg.service}.${msg.action} returned an unencodable output`,
@@ -183,8 +188,16 @@ class InboundCall implements Completion {
     }
     const error = normalizeError(err)
     if (error.code === 'INTERNAL') {
-      logger.error({ service: msg.service, action: msg.action, err: error.cause ?? error }, 'handler failed')
+      logOf(ctx, logger).error(
+        { service: msg.service, action: msg.action, err: error.cause ?? error },
+        'handler failed',
+      )
     }
     transport.send(from, { kind: 'response', id: msg.id, ok: false, error: error.toWire(debug) })
   }
+}
+
+/** The call's logger, made only when a line is written (a call that succeeds costs none). */
+function logOf(ctx: CallContext | undefined, fallback: Logger): Logger {
+  return ctx === undefined ? fallback : ctx.log
 }

@@ -209,14 +209,9 @@ export class ServiceHost {
     const who = ctx.caller ?? ctx.callerUnit
     if (who === undefined) return true
     if (callers.has(who) || (ctx.callerUnit !== undefined && callers.has(ctx.callerUnit))) return true
-    this.#options.logger.warn(
-      {
-        service: entry.service,
-        action: entry.name,
-        caller: who,
-        unit: ctx.callerUnit,
-        requestId: ctx.requestId,
-      },
+    // `callerUnit`, not `unit`: under the runtime `unit` names the unit whose log this is.
+    ctx.log.warn(
+      { service: entry.service, action: entry.name, caller: who, callerUnit: ctx.callerUnit },
       'call refused: caller not allowed',
     )
     done.complete(
@@ -278,7 +273,7 @@ export class ServiceHost {
     try {
       action.output.assert(output, 'output')
     } catch (err) {
-      this.#options.logger.error({ service: ctx.service, err }, 'handler returned an invalid output')
+      ctx.log.error({ service: ctx.service, err }, 'handler returned an invalid output')
     }
     const error = new TesseraError(
       'INTERNAL',
@@ -325,7 +320,7 @@ export class ServiceHost {
         .catch((err: unknown) => {
           const e = normalizeError(err)
           outcome = e.code
-          this.#options.logger.error({ service: group, event, code: e.code, err }, 'event handler failed')
+          ctx.log.error({ service: group, event, code: e.code, err }, 'event handler failed')
         })
         .finally(() => {
           ctx.finish()

@@ -4,11 +4,12 @@ import { benchCodec } from './codec.ts'
 import { benchHttp } from './http.ts'
 import { benchInProcess } from './in-process.ts'
 import { printTable, type Row, writeJson } from './lib/report.ts'
+import { benchObservability } from './observability.ts'
 import { benchRemote } from './remote.ts'
 import { benchRuntime } from './runtime-child.ts'
 
 const ms = Number(process.env.BENCH_MS ?? 2_000)
-// 'in-process', 'remote', 'http', 'runtime' or 'codec', to run one part while working on it
+// 'in-process', 'remote', 'http', 'runtime', 'codec' or 'observability', to run one part while working on it
 const only = process.env.BENCH_ONLY
 const wants = (part: string) => only === undefined || only === part
 const rows: Row[] = []
@@ -17,5 +18,6 @@ if (wants('remote')) rows.push(...(await benchRemote(ms)))
 if (wants('http')) rows.push(...(await benchHttp(ms)))
 if (wants('runtime')) rows.push(...(await benchRuntime()))
 if (wants('codec')) rows.push(...benchCodec(ms))
+if (wants('observability')) rows.push(...(await benchObservability(ms)))
 printTable(rows)
 console.log(`\nwritten to ${writeJson(rows)}`)

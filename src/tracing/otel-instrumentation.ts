@@ -29,13 +29,17 @@ export function otelInstrumentation(
   const sampled = (parent: SpanIds | undefined): boolean =>
     parent ? (parent.flags & 1) === 1 : sampleRatio >= 1 || Math.random() < sampleRatio
 
+  /** The ids a hop carries when it is not sampled: none with a parent, an unsampled root without. */
+  const skip = (parent: SpanIds | undefined): SpanIds | undefined =>
+    parent ? undefined : { ...newIds(), flags: 0 }
+
+  // Callers check `sampled` first: attributes are built only for spans that are made.
   function start(
     name: string,
     kind: SpanKind,
     parent: SpanIds | undefined,
     attributes: Record<string, string | number>,
-  ): SpanIds | undefined {
-    if (!sampled(parent)) return parent ? undefined : { ...newIds(), flags: 0 }
+  ): SpanIds {
     const span = tracer.startSpan(name, { kind, attributes }, contextOf(parent))
     const ids = span.spanContext()
     const out: { traceId: string; spanId: string; flags: number; state?: string } = {
@@ -74,8 +78,10 @@ export function otelInstrumentation(
 
   return {
     callStarted: (service, action, caller, parent) =>
-      start(`${service}.${action}`, SpanKind.CLIENT, parent, rpc(service, action, caller, caller)),
-    callEnded: (_s, _a, _c, span, outcome) => end(span, outcome),
+      !sampled(parent)
+        ? skip(parent)
+        : start(`${service}.${action}`, SpanKind.CLIENT, parent, rpc(service, action, caller, caller)),
+    callEnded: (_s, _a, _c, span, outcome) => span !== undefined && span.flags === 1 && end(span, outcome),
     callRetried(_s, _a, span, attempt, code, delayMs) {
       if (span) open.get(span.spanId)?.addEvent('retry', { attempt, 'tessera.error.code': code, delayMs })
     },
@@ -83,31 +89,39 @@ export function otelInstrumentation(
       if (span) open.get(span.spanId)?.addEvent('circuit_open', { service, nodeId })
     },
     handleStarted: (service, action, caller, parent, inFlight) =>
-      start(`${service}.${action}`, SpanKind.SERVER, parent, {
-        ...rpc(service, action, caller, service),
-        'tessera.in_flight': inFlight,
-      }),
-    handleEnded: (_s, _a, _c, span, outcome) => end(span, outcome),
+      !sampled(parent)
+        ? skip(parent)
+        : start(`${service}.${action}`, SpanKind.SERVER, parent, {
+            ...rpc(service, action, caller, service),
+            'tessera.in_flight': inFlight,
+          }),
+    handleEnded: (_s, _a, _c, span, outcome) => span !== undefined && span.flags === 1 && end(span, outcome),
     emitStarted: (service, event, parent) =>
-      start(`${event} publish`, SpanKind.PRODUCER, parent, {
-        'messaging.system': 'tessera',
-        'messaging.destination.name': event,
-        'tessera.service': service,
-      }),
+      !sampled(parent)
+        ? skip(parent)
+        : start(`${event} publish`, SpanKind.PRODUCER, parent, {
+            'messaging.system': 'tessera',
+            'messaging.destination.name': event,
+            'tessera.service': service,
+          }),
     emitEnded: (_s, _e, span, outcome, targets) => end(span, outcome, { 'tessera.targets': targets }),
     eventStarted: (service, event, parent) =>
-      start(`${event} process`, SpanKind.CONSUMER, parent, {
-        'messaging.system': 'tessera',
-        'messaging.destination.name': event,
-        'tessera.service': service,
-      }),
+      !sampled(parent)
+        ? skip(parent)
+        : start(`${event} process`, SpanKind.CONSUMER, parent, {
+            'messaging.system': 'tessera',
+            'messaging.destination.name': event,
+            'tessera.service': service,
+          }),
     eventEnded: (_s, _e, span, outcome) => end(span, outcome),
     requestStarted: (method, route, parent, requestId) =>
-      start(`${method} ${route}`, SpanKind.SERVER, parent, {
-        'http.request.method': method,
-        'http.route': route,
-        'tessera.request_id': requestId,
-      }),
+      !sampled(parent)
+        ? skip(parent)
+        : start(`${method} ${route}`, SpanKind.SERVER, parent, {
+            'http.request.method': method,
+            'http.route': route,
+            'tessera.request_id': requestId,
+          }),
     requestEnded(_m, _r, span, status) {
       end(span, status >= 500 ? `HTTP ${status}` : 'OK', { 'http.response.status_code': status })
     },

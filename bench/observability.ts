@@ -1,0 +1,121 @@
+// Tracing overhead: the same echo call with no instrumentation, with tracing at 1 %
+// and at 100 % sampling (spans batched to a sink that drops them, as the runtime's IPC
+// sink costs about the same), in process and over the socket transport between two
+// brokers of this process (both sides traced). Rows alternate in rounds and keep each
+// one's best, so outside load hurts all alike. Metrics join this scenario when their
+// instrumentation lands (combineInstrumentation(tracing, metrics)).
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Broker, createBroker } from 'tessera/broker'
+import type { Instrumentation } from 'tessera/observability'
+import { createTracing, type Tracing } from 'tessera/tracing'
+import { socketTransport } from 'tessera/transport/socket'
+import { type EchoService, echo, input } from './lib/echo.ts'
+import { latency, rate } from './lib/measure.ts'
+import type { Row } from './lib/report.ts'
+
+const MODES = [
+  { name: 'off', ratio: 0 },
+  { name: 'tracing 1%', ratio: 0.01 },
+  { name: 'tracing 100%', ratio: 1 },
+] as const
+const ROUNDS = 3
+
+function tracing(ratio: number, unit: string): Tracing {
+  return createTracing({ service: unit, sampleRatio: ratio, sink: () => {} })
+}
+
+function opts(t: Tracing): { instrumentation?: Instrumentation } {
+  return t.instrumentation ? { instrumentation: t.instrumentation } : {}
+}
+
+export async function benchObservability(ms: number): Promise<Row[]> {
+  const rows: Row[] = []
+  const inProc = 'observability: in-process call'
+  const remote = 'observability: socket call, 64 in flight'
+  const remoteLat = 'observability: socket call, 1 in flight'
+  const best = new Map<string, number>()
+  const p99 = new Map<string, number>()
+  const dir = await mkdtemp(join(tmpdir(), 'tb-obs-'))
+  const setups = await Promise.all(
+    MODES.map(async (mode, i) => {
+      const tLocal = tracing(mode.ratio, 'bench')
+      const local = createBroker({ services: [echo], validateOutput: false, ...opts(tLocal) })
+      await local.start()
+      const tServer = tracing(mode.ratio, 'echo')
+      const tClient = tracing(mode.ratio, 'client')
+      const sockets = join(dir, String(i))
+      const server = createBroker({
+        nodeId: `obs-server-${i}`,
+        services: [echo],
+        validateOutput: false,
+        transport: socketTransport({ dir: sockets }),
+        ...opts(tServer),
+      })
+      await server.start()
+      const client = createBroker({
+        nodeId: `obs-client-${i}`,
+        transport: socketTransport({ dir: sockets }),
+        ...opts(tClient),
+      })
+      await client.start()
+      await client.waitFor(['echo'])
+      const brokers: Broker[] = [local, server, client]
+      return {
+        mode,
+        local: local.client<EchoService>('echo'),
+        remote: client.client<EchoService>('echo'),
+        close: async () => {
+          for (const b of brokers) await b.stop()
+          for (const t of [tLocal, tServer, tClient]) await t.shutdown()
+        },
+      }
+    }),
+  )
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? setups : [...setups].reverse()
+      for (const s of order) {
+        const k = s.mode.name
+        const a = await rate(() => s.local.ping(input), { ms: ms / ROUNDS })
+        best.set(`${inProc}|${k}`, Math.max(best.get(`${inProc}|${k}`) ?? 0, a))
+        const b = await rate(() => s.remote.ping(input), { ms: ms / ROUNDS, concurrency: 64 })
+        best.set(`${remote}|${k}`, Math.max(best.get(`${remote}|${k}`) ?? 0, b))
+        const l = await latency(() => s.remote.ping(input), 5_000)
+        p99.set(k, Math.min(p99.get(k) ?? Number.POSITIVE_INFINITY, l.p99))
+      }
+    }
+  } finally {
+    for (const s of setups) await s.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+  for (const group of [inProc, remote]) {
+    for (const mode of MODES) {
+      const row: Row = { group, name: mode.name, value: best.get(`${group}|${mode.name}`)!, unit: 'calls/s' }
+      if (mode.ratio > 0) {
+        row.baseline = 'off'
+        row.aim = mode.ratio < 1 ? '>= 0.90x off' : '>= 0.75x off'
+      }
+      rows.push(row)
+    }
+  }
+  for (const mode of MODES) {
+    const row: Row = {
+      group: remoteLat,
+      name: `${mode.name} p99`,
+      value: p99.get(mode.name)!,
+      unit: 'µs',
+      lowerIsBetter: true,
+    }
+    if (mode.ratio > 0) row.baseline = 'off p99'
+    rows.push(row)
+  }
+  for (const row of rows) {
+    if (row.aim && row.baseline) {
+      const base = rows.find((r) => r.group === row.group && r.name === row.baseline)!
+      row.met = row.value / base.value >= (row.aim.includes('0.90') ? 0.9 : 0.75)
+    }
+  }
+  return rows
+}

@@ -78,6 +78,19 @@ describe('jsonLogger', () => {
     })
   })
 
+  it('redacts the runtime environment and transport credentials when a handler logs them', () => {
+    const { log, lines } = capture()
+    log.info(
+      {
+        env: { TESSERA_INSTANCE: '{"transport":{"credentials":{"pass":"p4ss"}}}', HOME: '/root' },
+        transport: { credentials: { user: 'u', pass: 'p4ss' } },
+      },
+      'config',
+    )
+    expect(lines.join('')).not.toContain('p4ss')
+    expect(lines.join('')).toContain('/root')
+  })
+
   it('redacts secrets an error carries in its own properties', () => {
     const { log, records } = capture()
     const err = Object.assign(new Error('refused'), { data: { token: 'tok-2' } })

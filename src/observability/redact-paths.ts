@@ -6,6 +6,7 @@
 export const SECRET_KEYS = [
   'password',
   'passwd',
+  'pass',
   'token',
   'accessToken',
   'refreshToken',
@@ -21,6 +22,9 @@ export const SECRET_KEYS = [
   'privateKey',
   'apiKey',
   'seed',
+  // The runtime's instance environment (node id, transport, NATS credentials if configured):
+  // a handler logging `process.env` must not copy it into the log.
+  'TESSERA_INSTANCE',
 ] as const
 
 /** `SECRET_KEYS` as pino `redact` paths: each key bare, under one and under two objects. */

@@ -18,6 +18,8 @@ export interface Catalog {
   services: CatalogService[]
   /** Units hosting only adapters (a gateway), with what they call. */
   adapters: { name: string; dependsOn: string[] }[]
+  /** Node id → the host it announced it runs on (NodeInfo.meta.host), where it did. */
+  hosts: Record<string, string>
 }
 
 /**
@@ -47,7 +49,9 @@ export function buildCatalog(sup: Supervisor): Catalog {
     }
     return s
   }
+  const hosts: Record<string, string> = {}
   for (const node of sup.caller.registry.nodes()) {
+    if (node.meta?.host !== undefined) hosts[node.nodeId] = String(node.meta.host)
     for (const info of node.services) {
       const s = entry(info.name)
       if (!s.versions.includes(info.version)) s.versions.push(info.version)
@@ -67,5 +71,6 @@ export function buildCatalog(sup: Supervisor): Catalog {
       name,
       dependsOn: [...(configured[name]?.dependsOn ?? [])],
     })),
+    hosts,
   }
 }

@@ -15,6 +15,7 @@ const supervisor = {
         {
           nodeId: 'users-1',
           seq: 1,
+          meta: { pid: 42, host: 'box-1' },
           services: [
             {
               name: 'users',
@@ -89,6 +90,7 @@ describe('the dashboard on the control server', () => {
       actions: { get: { input: { type: 'object' } } },
       subscriptions: { 'order.placed': 'balanced' },
     })
+    expect(catalog.hosts).toEqual({ 'users-1': 'box-1' })
     // The CLI's bearer token still works, without any cookie.
     expect((await s.get('/status', { authorization: `Bearer ${TOKEN}` })).status).toBe(200)
   })

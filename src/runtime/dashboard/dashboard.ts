@@ -62,7 +62,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
 
   const loginPage = (res: ServerResponse, status: number, message = '', headers = {}) => {
     const html = String(files.get('login.html')?.body ?? '')
-      .replace('{{message}}', message ? `<p role="alert" class="error">${escapeHtml(message)}</p>` : '')
+      .replace('{{message}}', message ? `<p role="alert" class="login-error">${escapeHtml(message)}</p>` : '')
       .replace('{{stateDir}}', escapeHtml(options.supervisor.stateDir))
     send(res, status, 'text/html; charset=utf-8', html, headers)
   }

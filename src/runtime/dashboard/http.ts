@@ -2,13 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 
 /**
  * Headers on every dashboard response: only this origin's scripts, styles and requests,
- * never framed, no referrer (a URL never carries a secret, but paths name services).
+ * never framed, no referrer to other sites (and `same-origin` rather than `no-referrer`: with
+ * that, Chromium sends `Origin: null` on the login form's POST, which the origin check refuses).
  */
 export const SECURITY_HEADERS = {
   'content-security-policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
 } as const
 

@@ -27,10 +27,11 @@ export interface E2eSystem extends AsyncDisposable {
 
 /**
  * Starts the system in a fresh temp dir (SQLite files there, or schemas in `databaseUrl`),
- * with the gateway on a free port; rejects (everything stopped) when a unit did not start.
+ * with the gateway on a free port (and, with `control`, the control API on another);
+ * rejects (everything stopped) when a unit did not start.
  */
 export async function startE2e(
-  options: { databaseUrl?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { databaseUrl?: string; env?: NodeJS.ProcessEnv; control?: boolean } = {},
 ): Promise<E2eSystem> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-e2e-'))
   const logs: string[] = []
@@ -48,7 +49,8 @@ export async function startE2e(
     ref = await startReference({
       env,
       stateDir: join(dir, 'state'),
-      control: false,
+      // The control API (and its dashboard) only for the tests that use it.
+      control: options.control ?? false,
       onLog: (label, line) => {
         if (logs.length < 2_000) logs.push(`[${label}] ${line}`)
       },

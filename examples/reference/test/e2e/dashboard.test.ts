@@ -1,0 +1,178 @@
+/**
+ * The runtime's dashboard in a real browser (headless Chromium driven by playwright-core)
+ * on the reference system under the runtime: login (a wrong token refused), the topology,
+ * killing an instance and its replacement, the metrics number, and an order as one trace.
+ * Screenshots go to `test-artifacts/dashboard/` (git-ignored). Needs /usr/bin/chromium.
+ */
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../../../../test/support/chromium.ts'
+import { type E2eSystem, http, register, startE2e } from './harness.ts'
+
+const POLL = { timeout: 15_000, interval: 100 }
+const ARTIFACTS = join(import.meta.dirname, '../../../../test-artifacts/dashboard')
+
+describe('the dashboard in Chromium', () => {
+  let starting: Promise<E2eSystem> | undefined
+  let system: E2eSystem | undefined
+  let browser: (Browser & AsyncDisposable) | undefined
+  let context: BrowserContext | undefined
+  let page: Page | undefined
+  let base = ''
+  let token = ''
+  /** Every URL the page asked for, to prove the token never travels in one. */
+  const requested: string[] = []
+  const problems: string[] = []
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true })
+    starting = startE2e({ control: true })
+    const [started, launched] = await Promise.allSettled([starting, launchChromium()])
+    if (launched.status === 'fulfilled') browser = launched.value
+    if (started.status === 'fulfilled') system = started.value
+    if (launched.status === 'rejected') throw launched.reason
+    if (started.status === 'rejected') throw started.reason
+    const state = JSON.parse(readFileSync(join(system!.ref.supervisor.stateDir, 'control.json'), 'utf8'))
+    base = `http://127.0.0.1:${state.port}`
+    token = state.token
+    context = await browser!.newContext({ viewport: { width: 1280, height: 900 } })
+    page = await context.newPage()
+    page.on('request', (r) => requested.push(r.url()))
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
+  }, 60_000)
+  afterAll(async () => {
+    try {
+      await browser?.close()
+    } finally {
+      await (await starting?.catch(() => undefined))?.close()
+    }
+  }, 30_000)
+
+  /** Runs a step; on failure keeps a screenshot of the page as it was. */
+  const step = async (name: string, body: (p: Page) => Promise<void>) => {
+    try {
+      await body(page!)
+      await page!.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
+    } catch (err) {
+      await page!.screenshot({ path: join(ARTIFACTS, `${name}-failed.png`), fullPage: true }).catch(() => {})
+      throw err
+    }
+  }
+
+  it('answers requests without a session with the login page or 401', async () => {
+    const page = await fetch(`${base}/`, { redirect: 'manual' })
+    expect(page.status).toBe(303)
+    expect(page.headers.get('location')).toBe('/login')
+    expect(await (await fetch(`${base}/login`)).text()).toContain('Control token')
+    for (const path of ['/status', '/catalog', '/traces', '/logs', '/metrics'])
+      expect((await fetch(`${base}${path}`)).status, path).toBe(401)
+    expect((await fetch(`${base}/stop-instance`, { method: 'POST', body: '{}' })).status).toBe(401)
+  })
+
+  it('refuses a wrong token, logs in with the right one and shows every service', async () => {
+    await step('login-refused', async (p) => {
+      await p.goto(`${base}/`)
+      expect(new URL(p.url()).pathname).toBe('/login')
+      await p.getByLabel('Control token').fill('not-the-token')
+      await p.getByRole('button', { name: 'Log in' }).click()
+      await expect.poll(() => p.getByRole('alert').textContent(), POLL).toBe('That is not the control token.')
+    })
+    await step('topology', async (p) => {
+      await p.getByLabel('Control token').fill(token)
+      await p.getByRole('button', { name: 'Log in' }).click()
+      await p.getByRole('heading', { name: 'Topology' }).waitFor()
+      const units = system!.ref.supervisor.status().units.map((u) => u.name)
+      expect(units).toEqual(
+        expect.arrayContaining(['users', 'auth', 'catalog', 'orders', 'notifications', 'quotes', 'gateway']),
+      )
+      for (const unit of units) {
+        await p.locator(`svg a.node[data-unit="${unit}"]`).waitFor()
+        await p
+          .getByRole('table', { name: 'Services' })
+          .getByRole('link', { name: unit, exact: true })
+          .waitFor()
+      }
+      // Every instance ready, shown as such.
+      await expect.poll(() => p.locator('svg .dot:not(.ready)').count(), POLL).toBe(0)
+      // The gateway's calls to orders drawn as an edge (from the config before any traffic).
+      expect(await p.locator('svg path.edge').count()).toBeGreaterThanOrEqual(6)
+    })
+    // The session cookie is HttpOnly: the page's scripts cannot read it.
+    expect(await page!.evaluate(() => (globalThis as any).document.cookie)).toBe('')
+  })
+
+  it('kills an instance from the service page: shown down, then a replacement ready', async () => {
+    await step('kill-instance', async (p) => {
+      await p.getByRole('link', { name: 'catalog', exact: true }).first().click()
+      await p.getByRole('heading', { name: 'catalog', level: 1 }).waitFor()
+      const row = p
+        .getByRole('table', { name: 'Instances of catalog' })
+        .getByRole('row', { name: /catalog#1/ })
+      await expect.poll(() => row.getByRole('cell').nth(0).textContent(), POLL).toBe('ready')
+      const pidBefore = Number(await row.getByRole('cell').nth(1).textContent())
+      expect(pidBefore).toBeGreaterThan(0)
+      // The action schemas are there too.
+      await p
+        .getByRole('table', { name: 'Actions of catalog' })
+        .getByRole('rowheader', { name: /^get/ })
+        .waitFor()
+
+      await p.getByRole('button', { name: 'Kill catalog#1' }).click()
+      const dialog = p.getByRole('dialog', { name: 'Kill catalog#1?' })
+      await dialog.waitFor()
+      // Focus is in the dialog (on the safe answer) and stays there.
+      expect(await p.evaluate(() => (globalThis as any).document.activeElement.textContent)).toBe('Cancel')
+      await p.keyboard.press('Tab')
+      await p.keyboard.press('Tab')
+      expect(await p.evaluate(() => (globalThis as any).document.activeElement.textContent)).toBe('Cancel')
+      await dialog.getByRole('button', { name: 'Kill' }).click()
+
+      const log = p.getByRole('log')
+      await log.getByText('catalog: catalog#1: exited (SIGKILL)').waitFor({ timeout: 15_000 })
+      await log.getByText(/catalog: catalog#1: replacement ready \(pid \d+\)/).waitFor({ timeout: 15_000 })
+      await log.getByText('done').waitFor()
+      await expect
+        .poll(async () => Number(await row.getByRole('cell').nth(1).textContent()), POLL)
+        .not.toBe(pidBefore)
+      await expect.poll(() => row.getByRole('cell').nth(0).textContent(), POLL).toBe('ready')
+      expect(system!.ref.supervisor.status().units.find((u) => u.name === 'catalog')!.restarts).toBe(1)
+    })
+  })
+
+  it('shows a number from the metrics endpoint', async () => {
+    const metrics = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+    expect(metrics.status).toBe(200)
+    expect(metrics.headers.get('content-type')).toContain('text/plain')
+    await http(system!.url, 'GET', '/products')
+    await step('metrics-number', async (p) => {
+      await p.getByRole('navigation').getByRole('link', { name: 'Topology' }).click()
+      const handled = p.locator('#calls-handled')
+      await expect.poll(async () => Number(await handled.textContent()), POLL).toBeGreaterThan(0)
+    })
+  })
+
+  it.todo('shows an order placed through the gateway as one trace across gateway, orders, users and catalog')
+
+  it('never puts the token in a URL, and reads well on a phone', async () => {
+    await step('phone', async (p) => {
+      await p.setViewportSize({ width: 390, height: 844 })
+      await p.getByRole('navigation').getByRole('link', { name: 'Operate' }).click()
+      await p.getByRole('table', { name: 'Units' }).waitFor()
+      const overflow = await p.evaluate(() => {
+        const d = (globalThis as any).document.documentElement
+        return d.scrollWidth - d.clientWidth
+      })
+      expect(overflow).toBeLessThanOrEqual(0)
+    })
+    expect(requested.length).toBeGreaterThan(10)
+    expect(requested.filter((u) => u.includes(token))).toEqual([])
+    expect(problems).toEqual([])
+  })
+})
+
+// Used by the trace test once it is switched on (see it.todo above).
+void register
+void randomUUID

@@ -41,11 +41,14 @@ const layers = {
     'registry',
   ],
 }
+// Prometheus metrics (prom-client): the instrumentation interface of observability, nothing else.
+layers.metrics = ['errors', 'observability']
 const belowBroker = [...layers.broker, 'broker']
 // testkit, runtime and gateway are siblings: none imports another.
 layers.testkit = belowBroker
-// The runtime gives each instance its tracer and keeps the spans they send.
-layers.runtime = [...belowBroker, 'tracing']
+// The runtime gives each instance its tracer and keeps the spans they send; it hosts each
+// instance's metrics and serves the system's (src/metrics).
+layers.runtime = [...belowBroker, 'tracing', 'metrics']
 layers.gateway = belowBroker
 // The CLI sits on top and may use any part (through its index.ts); nothing imports it.
 const parts = [...Object.keys(layers), 'cli']

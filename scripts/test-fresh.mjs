@@ -1,5 +1,5 @@
 // `npm run test:fresh`: everything the tests need, then the tests, on a machine that has
-// only Node and npm. Installs what is missing — nats-server, PostgreSQL 15 and Chromium
+// only Node and npm. Installs what is missing — nats-server, PostgreSQL 15, Chromium and Prometheus
 // from Debian (apt-get, as root; otherwise prints the exact command and stops) and the
 // npm packages (`npm ci`, when node_modules is missing or older than the lockfile) —
 // then runs `npm test`. `.ci/run` calls this same command.
@@ -17,6 +17,7 @@ const systemPackages = [
   { name: 'nats-server', present: () => onPath('nats-server') }, // test/support/nats-server.ts
   { name: 'postgresql', present: () => existsSync('/usr/lib/postgresql/15/bin/pg_ctl') }, // test/support/postgres.ts
   { name: 'chromium', present: () => existsSync('/usr/bin/chromium') }, // test/support/chromium.ts
+  { name: 'prometheus', present: () => existsSync('/usr/bin/prometheus') }, // test/support/prometheus-server.ts
 ]
 
 function step(title) {
@@ -29,7 +30,7 @@ function run(cmd, args, env = {}) {
 
 step('system packages')
 const missing = systemPackages.filter((p) => !p.present()).map((p) => p.name)
-if (missing.length === 0) console.log('nats-server, PostgreSQL 15 and Chromium are installed')
+if (missing.length === 0) console.log('nats-server, PostgreSQL 15, Chromium and Prometheus are installed')
 else {
   const install = `apt-get install -y --no-install-recommends ${missing.join(' ')}`
   const isRoot = process.getuid?.() === 0

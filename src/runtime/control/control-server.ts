@@ -4,6 +4,7 @@ import { isTesseraError, TesseraError } from '../../errors/index.ts'
 import type { ServiceConfig } from '../config/index.ts'
 import { createDashboard } from '../dashboard/index.ts'
 import type { Progress, Supervisor } from '../supervisor/index.ts'
+import { serveMetrics } from './metrics-route.ts'
 
 export interface ControlServerOptions {
   supervisor: Supervisor
@@ -82,6 +83,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
       json(res, 200, sup.status())
       return
     }
+    if (req.method === 'GET' && path === '/metrics') return serveMetrics(sup, res)
     const route = routes[path]
     if (req.method !== 'POST' || !route) {
       json(res, 404, { code: 'NOT_FOUND', message: `no route ${req.method} ${path}` })

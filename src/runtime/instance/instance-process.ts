@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { TesseraError } from '../../errors/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
+import type { MetricsSnapshot } from '../../metrics/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
 import { type FromInstance, INSTANCE_ENV, type InstanceEnv, type ToInstance } from './protocol.ts'
 
@@ -63,7 +64,13 @@ export class InstanceProcess {
   inFlight = 0
   /** Calls handled per second, over the last second or so of pongs. */
   reqPerSec = 0
-  #rateSample = { handled: 0, at: Date.now() }
+  /** CPU % of one core the instance reports (`process.cpuUsage()`): since it started at the first pong, then per second or so. */
+  cpuPercent: number | undefined
+  /** RSS the instance reports with each pong. */
+  rssBytes: number | undefined
+  #rateSample = { handled: 0, at: Date.now(), cpuMicros: 0 }
+  readonly #metricsWaiters = new Map<number, (m: MetricsSnapshot | undefined) => void>()
+  #metricsN = 0
   readonly ready: Promise<void>
   readonly exited: Promise<InstanceState & { type: 'exited' }>
   readonly #child: ChildProcess
@@ -122,6 +129,27 @@ export class InstanceProcess {
     return this.#child.pid
   }
 
+  /**
+   * Asks the instance for its metrics over IPC. Resolves undefined when it does not
+   * answer within `timeoutMs` (a blocked or stopped process), has no channel, or exits
+   * first; never rejects.
+   */
+  metrics(timeoutMs: number): Promise<MetricsSnapshot | undefined> {
+    if (!this.#child.connected || this.state.type === 'exited') return Promise.resolve(undefined)
+    const n = ++this.#metricsN
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(undefined), timeoutMs)
+      const done = (m: MetricsSnapshot | undefined) => {
+        clearTimeout(timer)
+        this.#metricsWaiters.delete(n)
+        resolve(m)
+      }
+      this.#metricsWaiters.set(n, done)
+      this.#send({ type: 'metrics?', n })
+      void this.exited.then(() => done(undefined))
+    })
+  }
+
   /** Drains: SIGTERM (the instance stops taking calls, answers those in flight, exits), SIGKILL after stopTimeoutMs. */
   async stop(): Promise<void> {
     if (this.state.type === 'exited') return
@@ -162,11 +190,21 @@ export class InstanceProcess {
         this.#lastPong = Date.now()
         this.handled = msg.handled
         this.inFlight = msg.inFlight
+        if (msg.rssBytes !== undefined) this.rssBytes = msg.rssBytes
+        // The first pong gives the average since the process started, so CPU is known at once.
+        if (this.cpuPercent === undefined && msg.cpuMicros !== undefined && msg.uptimeMs)
+          this.cpuPercent = Math.round(msg.cpuMicros / 10 / msg.uptimeMs)
         if (this.#lastPong - this.#rateSample.at >= 1000) {
           const ms = this.#lastPong - this.#rateSample.at
           this.reqPerSec = Math.round(((msg.handled - this.#rateSample.handled) * 1000) / ms)
-          this.#rateSample = { handled: msg.handled, at: this.#lastPong }
+          const cpuMicros = msg.cpuMicros ?? 0
+          if (msg.cpuMicros !== undefined && this.#rateSample.cpuMicros > 0)
+            this.cpuPercent = Math.round((cpuMicros - this.#rateSample.cpuMicros) / 10 / ms)
+          this.#rateSample = { handled: msg.handled, at: this.#lastPong, cpuMicros }
         }
+        return
+      case 'metrics':
+        this.#metricsWaiters.get(msg.n)?.(msg.metrics)
         return
       case 'failed':
         this.#killReason = `failed to start: ${msg.message}`

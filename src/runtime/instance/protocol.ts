@@ -1,4 +1,5 @@
 import type { NodeCredential } from '../../identity/index.ts'
+import type { MetricsSnapshot } from '../../metrics/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
 import type { ResolvedTransport } from '../config/index.ts'
 
@@ -26,12 +27,24 @@ export interface InstanceEnv {
 export type ToInstance =
   | { type: 'ping'; n: number }
   | { type: 'drain' }
+  /** Asks for the instance's metrics; answered by `metrics` with the same `n`. */
+  | { type: 'metrics?'; n: number }
   | { type: 'credential'; credential: NodeCredential; natsLogin?: NatsCredentials }
 
 /** Instance → supervisor, over the IPC channel. */
 export type FromInstance =
   | { type: 'ready'; services: { name: string; version: string }[]; adapters?: string[] }
-  | { type: 'pong'; n: number; handled: number; inFlight: number }
+  | {
+      type: 'pong'
+      n: number
+      handled: number
+      inFlight: number
+      /** `process.cpuUsage()` user + system, µs, and `process.uptime()` in ms: CPU % when /proc cannot be read. */
+      cpuMicros?: number
+      uptimeMs?: number
+      rssBytes?: number
+    }
+  | { type: 'metrics'; n: number; metrics: MetricsSnapshot }
   | { type: 'failed'; message: string }
   | { type: 'credential?' }
 

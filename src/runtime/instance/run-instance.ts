@@ -15,6 +15,7 @@
 import { createBroker } from '../../broker/index.ts'
 import type { AnyService } from '../../contract/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
+import { createInstanceMetrics, metricsInstrumentation } from '../../metrics/index.ts'
 import type { Logger } from '../../observability/index.ts'
 import type { Transport } from '../../transport/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
@@ -46,6 +47,8 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
   }
   const logger = lineLogger({})
   let handled = 0
+  // Default process metrics and the broker's per-action series; the supervisor asks for them (`metrics?`).
+  const metrics = createInstanceMetrics()
   const secrets = env.identity ? await receiveCredential(env.readyTimeoutMs) : undefined
   const credential = secrets?.credential
   const broker = createBroker({
@@ -55,6 +58,7 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
     logger,
     drainTimeoutMs: env.drainTimeoutMs,
     drainGraceMs: env.drainGraceMs,
+    instrumentation: metricsInstrumentation(metrics.registry),
   })
 
   let stopping = false
@@ -88,8 +92,24 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
   })
   process.on('message', (msg: ToInstance) => {
     switch (msg.type) {
-      case 'ping':
-        send({ type: 'pong', n: msg.n, handled, inFlight: broker.inFlight })
+      case 'ping': {
+        const cpu = process.cpuUsage()
+        send({
+          type: 'pong',
+          n: msg.n,
+          handled,
+          inFlight: broker.inFlight,
+          cpuMicros: cpu.user + cpu.system,
+          uptimeMs: Math.round(process.uptime() * 1000),
+          rssBytes: process.memoryUsage.rss(),
+        })
+        return
+      }
+      case 'metrics?':
+        void metrics.snapshot().then(
+          (snapshot) => send({ type: 'metrics', n: msg.n, metrics: snapshot }),
+          (err: unknown) => logger.warn({ err: (err as Error)?.message ?? String(err) }, 'metrics failed'),
+        )
         return
       case 'drain':
         stop('drain requested')

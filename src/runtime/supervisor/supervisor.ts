@@ -28,6 +28,7 @@ import { createLogFiles, type LogFiles } from '../logs/log-files.ts'
 import { defaultRestartPolicy } from './crash-history.ts'
 import type { Progress, SupervisorEvent } from './events.ts'
 import { ProcStats } from './proc-stats.ts'
+import { metricsScraper } from './scrape-metrics.ts'
 import {
   type InstanceStatus,
   type Timing,
@@ -102,6 +103,13 @@ export interface Supervisor extends AsyncDisposable {
   /** Drains everything, dependents first, then leaves. Idempotent. */
   down(progress?: Progress): Promise<void>
   status(): SystemStatus
+  /**
+   * The whole system in Prometheus text format: each instance's metrics (asked over IPC,
+   * labelled `unit` and `instance`) and the supervisor's own series. An instance that does
+   * not answer within ~1 s is left out (`tessera_instance_up` 0) and logged; never rejects
+   * because of one.
+   */
+  metrics(): Promise<{ contentType: string; text: string }>
   scale(unit: string, instances: number, progress?: Progress): Promise<void>
   restart(unit: string, progress?: Progress): Promise<void>
   deploy(unit: string, progress?: Progress): Promise<void>
@@ -145,6 +153,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   if (options.onEvent) listeners.add(options.onEvent)
   const runners = new Map<string, UnitRunner>()
   const stats = new ProcStats()
+  const scrape = metricsScraper()
   let logs: LogFiles | undefined
   let downing: Promise<void> | undefined
   // One authority per supervisor lifetime, in memory only: every instance it starts gets a
@@ -345,11 +354,30 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           restarts: r.restarts,
           instances: r.status().map((i) => {
             const sample = i.pid === undefined ? undefined : stats.sample(i.pid)
-            return { ...i, rssBytes: sample?.rssBytes, cpuPercent: sample?.cpuPercent }
+            // /proc gives nothing on its first sample of a pid (or off Linux): the
+            // instance's own figures from its last pong fill in.
+            const own = i.pid === undefined ? undefined : r.instances().find((p) => p.pid === i.pid)
+            return {
+              ...i,
+              rssBytes: sample?.rssBytes ?? own?.rssBytes,
+              cpuPercent: sample?.cpuPercent ?? own?.cpuPercent,
+            }
           }),
         })),
       }
     },
+    metrics: () =>
+      scrape({
+        system: config.name,
+        runners: runners.values(),
+        onSkipped(unit, instance) {
+          ctx?.onLine(
+            unit,
+            'supervisor',
+            `metrics: ${instance} did not answer within 1 s, left out of this scrape`,
+          )
+        },
+      }),
     scale(name, instances, progress) {
       const runner = unit(name)
       return runner.scale(instances, unitProgress(runner.spec.name, progress))

@@ -248,9 +248,11 @@ async function main(): Promise<void> {
   say(`  web page      ${ref.url}/`)
   say(`  API docs      ${ref.url}/docs   (OpenAPI: ${ref.url}/openapi.json)`)
   if (ref.control) {
+    const tokenFile = join(ref.supervisor.stateDir, 'control.json')
     say(
-      `  control API   http://127.0.0.1:${ref.control.port}   (token in ${join(ref.supervisor.stateDir, 'control.json')})`,
+      `  dashboard     http://127.0.0.1:${ref.control.port}/   (log in with the "token" field of ${tokenFile})`,
     )
+    say(`  control API   http://127.0.0.1:${ref.control.port}   (the same token, as a bearer token)`)
     say(`                npx tessera status -c ${config}`)
   }
   say(`  logs          ${logsHint}`)

@@ -19,11 +19,18 @@ export interface StaticFile {
 
 /**
  * The dashboard's static files, read once: only names listed in the folder at start are
- * ever served, so no request path reaches the file system.
+ * ever served, so no request path reaches the file system. A missing folder (a broken
+ * install) gives no files, so the pages answer 404 while the control API keeps working.
  */
 export function loadStaticFiles(dir = STATIC_DIR): Map<string, StaticFile> {
   const files = new Map<string, StaticFile>()
-  for (const name of readdirSync(dir)) {
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return files
+  }
+  for (const name of names) {
     const type = TYPES[extname(name)]
     if (type) files.set(name, { type, body: readFileSync(`${dir}${name}`) })
   }

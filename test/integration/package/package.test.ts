@@ -122,6 +122,9 @@ describe('the packed tarball', () => {
     expect(files).toContain('package/bin/tessera.mjs')
     expect(files).toContain('package/LICENSE')
     expect(files).toContain('package/templates/basic/tessera.config.ts')
+    // The dashboard's page files, which tsc does not emit (scripts/build.mjs copies them).
+    for (const f of ['index.html', 'login.html', 'app.js', 'style.css'])
+      expect(files).toContain(`package/dist/runtime/dashboard/static/${f}`)
     // The template's own test is for the user; no other test ships.
     const unwanted = files.filter(
       (f) =>

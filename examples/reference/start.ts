@@ -253,6 +253,9 @@ async function main(): Promise<void> {
       `  dashboard     http://127.0.0.1:${ref.control.port}/   (log in with the "token" field of ${tokenFile})`,
     )
     say(`  control API   http://127.0.0.1:${ref.control.port}   (the same token, as a bearer token)`)
+    say(
+      `  metrics       http://127.0.0.1:${ref.control.port}/metrics   (Prometheus text, the same bearer token)`,
+    )
     say(`                npx tessera status -c ${config}`)
   }
   say(`  logs          ${logsHint}`)

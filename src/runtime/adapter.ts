@@ -1,5 +1,5 @@
 import type { Broker } from '../broker/index.ts'
-import type { Logger } from '../observability/index.ts'
+import type { Instrumentation, Logger } from '../observability/index.ts'
 
 const ADAPTER = Symbol.for('tessera.adapter')
 
@@ -14,6 +14,11 @@ export interface AdapterContext {
   /** How long draining may take in total, and the grace for clients already on their way. */
   drain: { timeoutMs: number; graceMs: number }
   logger: Logger
+  /**
+   * What the instance's broker reports to (metrics, traces): hand it to what the adapter
+   * serves with, e.g. `createGateway({ instrumentation })`, so its requests are measured too.
+   */
+  instrumentation: Instrumentation | undefined
 }
 
 /** A started adapter: `close` stops taking new work and finishes what is in flight. */

@@ -11,11 +11,13 @@ import { referenceGatewayOptions } from './options.ts'
 
 export default defineAdapter({
   name: 'gateway',
-  async start(broker, { listen, drain, logger }) {
+  async start(broker, { listen, drain, logger, instrumentation }) {
     const gateway = await createGateway({
       ...(await referenceGatewayOptions(broker, process.env)),
       ...(listen ? { listen: { fd: listen.fd } } : {}),
       logger,
+      // Metrics (and traces) of every HTTP request, beside the broker's.
+      ...(instrumentation ? { instrumentation } : {}),
     })
     return { close: () => gateway.drain(drain) }
   },

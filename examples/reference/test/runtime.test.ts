@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createSupervisor, type ServiceConfig } from 'tessera/runtime'
 import { expect, it } from 'vitest'
+import { parsePrometheus, samples, total } from '../../../src/metrics/testing/parse-prometheus.ts'
 import type { AuthService } from '../services/auth/service.ts'
 import type { CatalogService } from '../services/catalog/service.ts'
 import type { NotificationsService } from '../services/notifications/service.ts'
@@ -49,4 +50,13 @@ it('runs under the runtime: concurrent retries of one order across instances mak
     const { items } = await client<NotificationsService>('notifications').list({}, as)
     return items.length === 2 ? items : undefined
   })
+
+  // The system's metrics (what GET /metrics serves): the four calls counted where they
+  // ran, orders' own calls to catalog with orders as the caller, process series per instance.
+  const parsed = parsePrometheus((await supervisor.metrics()).text)
+  expect(total(parsed, 'tessera_handled_total', { service: 'orders', action: 'place' })).toBe(4)
+  expect(total(parsed, 'tessera_calls_total', { caller: 'orders', service: 'catalog' })).toBeGreaterThan(0)
+  for (const unit of supervisor.status().units)
+    for (const instance of unit.instances)
+      expect(samples(parsed, 'process_resident_memory_bytes', { instance: instance.label })).toHaveLength(1)
 }, 60_000)

@@ -49,6 +49,7 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
   let handled = 0
   // Default process metrics and the broker's per-action series; the supervisor asks for them (`metrics?`).
   const metrics = createInstanceMetrics()
+  const instrumentation = metricsInstrumentation(metrics.registry)
   const secrets = env.identity ? await receiveCredential(env.readyTimeoutMs) : undefined
   const credential = secrets?.credential
   const broker = createBroker({
@@ -58,7 +59,7 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
     logger,
     drainTimeoutMs: env.drainTimeoutMs,
     drainGraceMs: env.drainGraceMs,
-    instrumentation: metricsInstrumentation(metrics.registry),
+    instrumentation,
   })
 
   let stopping = false
@@ -159,6 +160,7 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
       listen: env!.listen,
       drain: { timeoutMs: env!.drainTimeoutMs, graceMs: env!.drainGraceMs },
       logger: logger.child({ adapter: adapter.name }),
+      instrumentation,
     })
     running.push({ name: adapter.name, adapter: started })
     // Stopped while it was starting: the stop already ran without it.

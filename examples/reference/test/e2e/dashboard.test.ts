@@ -113,6 +113,8 @@ describe('the dashboard in Chromium', () => {
         .getByRole('row', { name: /catalog#1/ })
       await expect.poll(() => row.getByRole('cell').nth(0).textContent(), POLL).toBe('ready')
       const pidBefore = Number(await row.getByRole('cell').nth(1).textContent())
+      const restarts = () => system!.ref.supervisor.status().units.find((u) => u.name === 'catalog')!.restarts
+      const restartsBefore = restarts()
       expect(pidBefore).toBeGreaterThan(0)
       // The action schemas are there too.
       await p
@@ -138,7 +140,7 @@ describe('the dashboard in Chromium', () => {
         .poll(async () => Number(await row.getByRole('cell').nth(1).textContent()), POLL)
         .not.toBe(pidBefore)
       await expect.poll(() => row.getByRole('cell').nth(0).textContent(), POLL).toBe('ready')
-      expect(system!.ref.supervisor.status().units.find((u) => u.name === 'catalog')!.restarts).toBe(1)
+      expect(restarts()).toBe(restartsBefore + 1)
     })
   })
 
@@ -154,7 +156,31 @@ describe('the dashboard in Chromium', () => {
     })
   })
 
+  // TODO(issue 10, tracing): the runtime does not yet feed its trace store from the
+  // instances nor serve GET /traces (src/runtime/traces/ exists, unwired). Switch this
+  // to \`it(...)\` with the body of \`orderAsOneTrace\` below once it does; until then the
+  // traces page shows "no traces yet" and this test is not claimed.
   it.todo('shows an order placed through the gateway as one trace across gateway, orders, users and catalog')
+
+  it("computes rate, error rate and p99 from two scrapes (the page's own module)", async () => {
+    // As a string: vitest would rewrite an import() in a function it sees.
+    const result = await page!.evaluate(`(async () => {
+      const m = await import('/dashboard/metrics.js')
+      const scrape = (ok, failed, fast, slow) => m.parsePrometheus([
+        '# HELP tessera_calls_total Calls made.',
+        'tessera_calls_total{caller="orders",service="users",action="get",code="OK",instance="orders#1"} ' + ok,
+        'tessera_calls_total{caller="orders",service="users",action="get",code="NOT_FOUND",instance="orders#1"} ' + failed,
+        'tessera_call_duration_seconds_bucket{caller="orders",service="users",action="get",le="0.005"} ' + fast,
+        'tessera_call_duration_seconds_bucket{caller="orders",service="users",action="get",le="0.25"} ' + (fast + slow),
+        'tessera_call_duration_seconds_bucket{caller="orders",service="users",action="get",le="+Inf"} ' + (fast + slow),
+        'tessera_handled_total{service="users",action="get",code="OK"} ' + ok,
+      ].join('\\n'))
+      const s = m.summarize(scrape(100, 0, 100, 0), scrape(280, 20, 295, 5), 2)
+      return { edge: s.edges.get('orders>users'), handled: s.handled }
+    })()`)
+    // 200 calls in 2 s, 20 failed; 5 of 200 (2.5%) took over 5 ms, so p99 is in the 250 ms bucket.
+    expect(result).toEqual({ edge: { total: 300, rate: 100, errorRate: 0.1, p99Ms: 250 }, handled: 280 })
+  })
 
   it('never puts the token in a URL, and reads well on a phone', async () => {
     await step('phone', async (p) => {
@@ -173,6 +199,28 @@ describe('the dashboard in Chromium', () => {
   })
 })
 
-// Used by the trace test once it is switched on (see it.todo above).
-void register
-void randomUUID
+/**
+ * The body of the trace test (see the it.todo above): an order placed through the gateway
+ * with a known request id is found by it on the traces page, and its waterfall spans at
+ * least gateway, orders, users and catalog.
+ */
+export async function orderAsOneTrace(p: Page, gatewayUrl: string): Promise<void> {
+  const ada = await register(gatewayUrl, 'Ada')
+  const requestId = `dash-${randomUUID()}`
+  const placed = await http(gatewayUrl, 'POST', '/orders', {
+    token: ada.accessToken,
+    headers: { 'x-request-id': requestId },
+    body: { idempotencyKey: randomUUID(), items: [{ productId: 'mug-stoneware', quantity: 1 }] },
+  })
+  expect(placed.status).toBe(200)
+  await p.getByRole('navigation').getByRole('link', { name: 'Traces' }).click()
+  await p.getByLabel('Request id').fill(requestId)
+  await p.getByRole('button', { name: 'Search' }).click()
+  const row = p.getByRole('table', { name: 'Traces' }).getByRole('row').filter({ hasText: requestId })
+  await expect.poll(() => row.count(), POLL).toBe(1)
+  await row.getByRole('link').click()
+  const spans = p.getByRole('table', { name: 'Spans' })
+  await spans.waitFor()
+  const services = new Set(await spans.locator('tbody tr td:nth-child(2)').allTextContents())
+  for (const s of ['gateway', 'orders', 'users', 'catalog']) expect(services).toContain(s)
+}

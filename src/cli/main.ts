@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander'
 import { init } from './commands/init.ts'
-import { logs } from './commands/logs.ts'
+import { logs, logsArgs } from './commands/logs.ts'
 import { natsConfig } from './commands/nats-config.ts'
 import { add, call, down, op, scale, status } from './commands/ops.ts'
 import { up } from './commands/up.ts'
@@ -72,10 +72,23 @@ withState(
     .argument('[json]'),
 ).action((t: string, j: string | undefined, o) => call(t, j, o))
 withState(
-  program.command('logs').description('print (and follow) the logs of a service').argument('<service>'),
+  program
+    .command('logs')
+    .description('print (and follow) the logs of services (default: all), filtered')
+    .argument('[service...]', 'units to show (a group: its name)'),
 )
-  .option('-f, --follow', 'keep printing new lines')
-  .action((s: string, o) => logs(s, o))
+  .option('-f, --follow', 'keep printing new lines (with the same filters)')
+  .option('--json', 'print the JSON lines as filed')
+  .option('--level <min>', 'this level and above: trace, debug, info, warn, error, fatal', logsArgs.level)
+  .option('--request-id <id>', 'only lines of this request')
+  .option('--trace-id <id>', 'only lines of this trace')
+  .option(
+    '--since <duration>',
+    'only lines of the last 30s, 15m, 2h, 1d (or since an ISO time)',
+    logsArgs.since,
+  )
+  .option('-n, --lines <n>', 'only the last n matching lines', logsArgs.lines)
+  .action((s: string[], o) => logs(s, o))
 program
   .command('nats-config')
   .description('the nats-server users of the system: one per unit, allowed only its own subjects')

@@ -45,6 +45,21 @@ export { type WatchOptions, watchUnits } from './dev/index.ts'
 // The folder rule of the runtime (0700, a looser one of this user tightened), for launchers
 // that make state beside it (`tessera up --detach`, the reference system's data folder).
 export { ensurePrivateDir } from './files/index.ts'
+// Reading the per-unit JSON-lines logs: the tail matching a filter, new lines as they come.
+export {
+  type FollowLogsOptions,
+  followLogs,
+  formatLogRecord,
+  type LevelName,
+  type LogEntry,
+  type LogFilter,
+  type LogRecord,
+  logUnits,
+  parseLevel,
+  parseSince,
+  type ReadLogsOptions,
+  readLogs,
+} from './logs/index.ts'
 export {
   createSupervisor,
   describeEvent,

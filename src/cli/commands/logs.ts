@@ -1,39 +1,79 @@
-import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { InvalidArgumentError } from 'commander'
+import {
+  followLogs,
+  formatLogRecord,
+  type LevelName,
+  type LogEntry,
+  type LogFilter,
+  logUnits,
+  parseLevel,
+  parseSince,
+  readLogs,
+} from '../../runtime/index.ts'
 import { out } from '../output.ts'
 import { type StateOptions, stateDirOf } from '../state.ts'
 
+export interface LogsOptions extends StateOptions {
+  follow?: boolean
+  json?: boolean
+  level?: LevelName
+  requestId?: string
+  traceId?: string
+  since?: number
+  lines?: number
+}
+
 /**
- * `tessera logs <unit> [-f]`: prints `<stateDir>/logs/<unit>.log`; with `-f` keeps
- * printing what is appended, and starts over from the top when the file was rotated
- * (it got shorter). Works whether or not the system is running.
+ * `tessera logs [unit...]`: the lines of `<stateDir>/logs/<unit>.log` (and its rotated
+ * `.log.1`), of every unit when none is named, merged by time and filtered; one readable
+ * line each (`formatLogRecord`), or the raw JSON lines with `--json`. `-f` then keeps
+ * printing what is appended (filtered the same way, also across a rotation). Works whether
+ * or not the system is running. Naming a unit that has no log fails, unless following
+ * (its log may appear later).
  */
-export async function logs(unit: string, options: StateOptions & { follow?: boolean }): Promise<void> {
-  const file = join(await stateDirOf(options), 'logs', `${unit}.log`)
-  let offset = 0
-  const pump = async () => {
-    const size = await stat(file).then(
-      (s) => s.size,
-      () => 0,
-    )
-    if (size < offset) offset = 0
-    if (size === offset) return
-    await new Promise<void>((resolve, reject) => {
-      const stream = createReadStream(file, { start: offset, end: size - 1 })
-      stream.on('data', (chunk) => out.raw(chunk))
-      stream.on('end', resolve)
-      stream.on('error', reject)
-    })
-    offset = size
+export async function logs(names: string[], options: LogsOptions): Promise<void> {
+  const dir = join(await stateDirOf(options), 'logs')
+  const known = await logUnits(dir)
+  const unknown = names.filter((n) => !known.includes(n))
+  if (unknown.length > 0 && !options.follow) {
+    const have = known.length > 0 ? `units with logs: ${known.join(', ')}` : `none in ${dir} yet`
+    throw new Error(`no logs for ${unknown.join(', ')} (${have})`)
   }
-  await pump()
+  const filter: LogFilter = {}
+  if (options.level) filter.level = options.level
+  if (options.requestId) filter.requestId = options.requestId
+  if (options.traceId) filter.traceId = options.traceId
+  if (options.since !== undefined) filter.since = options.since
+  const units = names.length > 0 ? { units: names } : {}
+  const print = (e: LogEntry) => out.line(options.json ? e.line : formatLogRecord(e.record))
   if (!options.follow) {
-    if (offset === 0) out.error(`no logs for ${unit} yet (${file})`)
+    for (const entry of await readLogs(dir, { ...units, filter, ...limit(options) })) print(entry)
     return
   }
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 200))
-    await pump()
+  const last = options.lines ?? Number.POSITIVE_INFINITY
+  for await (const entry of followLogs(dir, { ...units, filter, last })) print(entry)
+}
+
+function limit(options: LogsOptions): { limit?: number } {
+  return options.lines === undefined ? {} : { limit: options.lines }
+}
+
+/** commander parsers: a bad value is a usage error naming the option and what it takes. */
+export const logsArgs = {
+  level: (text: string): LevelName => usage(() => parseLevel(text)),
+  since: (text: string): number => usage(() => parseSince(text)),
+  lines: (text: string): number => {
+    const n = Number(text)
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number of lines')
+    return n
+  },
+}
+
+function usage<T>(parse: () => T): T {
+  try {
+    return parse()
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message)
   }
 }

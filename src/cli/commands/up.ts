@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import {
   describeEvent,
   ensurePrivateDir,
+  formatLogRecord,
   readControlState,
   startSystem,
   watchUnits,
@@ -44,7 +45,7 @@ export async function up(options: UpOptions, dev = false): Promise<void> {
     onEvent: (e) => {
       if (!(starting && e.type === 'progress')) out.line(`tessera: ${describeEvent(e)}`)
     },
-    ...(options.quiet ? {} : { onLog: (label: string, line: string) => out.line(`[${label}] ${line}`) }),
+    ...(options.quiet ? {} : { onLog: (_label, _line, record) => out.line(formatLogRecord(record)) }),
     progress: (m) => out.line(`tessera: ${m}`),
     onDown: () => process.exit(0),
   })

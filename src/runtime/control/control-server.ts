@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { isTesseraError, TesseraError } from '../../errors/index.ts'
 import type { ServiceConfig } from '../config/index.ts'
 import { createDashboard } from '../dashboard/index.ts'
+import { logsRoute } from '../logs/index.ts'
 import type { Progress, Supervisor } from '../supervisor/index.ts'
 import { serveMetrics } from './metrics-route.ts'
 
@@ -81,6 +82,11 @@ export async function startControlServer(options: ControlServerOptions): Promise
     }
     if (req.method === 'GET' && path === '/status') {
       json(res, 200, sup.status())
+      return
+    }
+    if (req.method === 'GET' && path === '/logs') {
+      const answer = await logsRoute(sup.logsDir, new URL(req.url ?? '/', 'http://localhost').searchParams)
+      json(res, answer.status, answer.body)
       return
     }
     if (req.method === 'GET' && path === '/metrics') return serveMetrics(sup, res)

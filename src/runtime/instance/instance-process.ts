@@ -29,7 +29,8 @@ export interface InstanceOptions {
   readyTimeoutMs: number
   /** After SIGTERM, how long before SIGKILL. */
   stopTimeoutMs: number
-  onLine: (label: string, line: string) => void
+  /** Each line the instance writes, with the stream it came from. */
+  onLine: (label: string, line: string, stream: 'stdout' | 'stderr') => void
   /** A listening socket's fd in this process, inherited by the instance as fd 4 (`env.listen.fd`). */
   listenFd?: number
   /** Handed to the instance over IPC when it asks (`env.identity` is then set), with its unit's NATS login. */
@@ -94,8 +95,11 @@ export class InstanceProcess {
           ? ['ignore', 'pipe', 'pipe', 'ipc']
           : ['ignore', 'pipe', 'pipe', 'ipc', opts.listenFd],
     })
-    for (const stream of [this.#child.stdout, this.#child.stderr]) {
-      if (stream) createInterface({ input: stream }).on('line', (line) => opts.onLine(this.label, line))
+    for (const [name, stream] of [
+      ['stdout', this.#child.stdout],
+      ['stderr', this.#child.stderr],
+    ] as const) {
+      if (stream) createInterface({ input: stream }).on('line', (line) => opts.onLine(this.label, line, name))
     }
     this.exited = new Promise((resolve) => {
       const done = (code: number | null, signal: NodeJS.Signals | null) => {

@@ -16,7 +16,7 @@ import { createBroker } from '../../broker/index.ts'
 import type { AnyService } from '../../contract/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
 import { createInstanceMetrics, metricsInstrumentation } from '../../metrics/index.ts'
-import type { Logger } from '../../observability/index.ts'
+import { jsonLogger, type Logger, type LogLevelName } from '../../observability/index.ts'
 import type { Transport } from '../../transport/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
 import { type AdapterDefinition, isAdapter, type RunningAdapter } from '../adapter.ts'
@@ -45,7 +45,7 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
   const send = (msg: FromInstance): void => {
     process.send?.(msg)
   }
-  const logger = lineLogger({})
+  const logger = instanceLogger(env)
   let handled = 0
   // Default process metrics and the broker's per-action series; the supervisor asks for them (`metrics?`).
   const metrics = createInstanceMetrics()
@@ -191,26 +191,19 @@ function receiveCredential(
   })
 }
 
-/** One line per record on stdout; the supervisor prefixes and files it. */
-function lineLogger(bindings: Record<string, unknown>): Logger {
-  const write = (level: string) => (obj: object, msg?: string) => {
-    const fields = { ...bindings, ...obj }
-    const extra = Object.keys(fields).length > 0 ? ` ${safeJson(fields)}` : ''
-    process.stdout.write(`${level} ${msg ?? ''}${extra}\n`)
-  }
-  return {
-    debug() {},
-    info: write('info'),
-    warn: write('warn'),
-    error: write('error'),
-    child: (more) => lineLogger({ ...bindings, ...more }),
-  }
-}
+/**
+ * pino JSON lines on stdout, which the supervisor files per unit (adding the instance
+ * label). Every line names the unit's services and this node; `TESSERA_LOG_LEVEL`
+ * (e.g. in a service's `env`) lowers or raises the level, default `info`.
+ */
+const LOG_LEVELS: readonly LogLevelName[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
 
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value, (_k, v: unknown) => (v instanceof Error ? v.message : v))
-  } catch {
-    return '[unserialisable]'
-  }
+function instanceLogger(env: InstanceEnv): Logger {
+  const asked = process.env.TESSERA_LOG_LEVEL
+  // A misspelt level must not stop the instance (pino throws on one): it is ignored.
+  const level = LOG_LEVELS.find((l) => l === asked)
+  return jsonLogger({
+    bindings: { service: env.services.map((s) => s.name).join('+'), node: env.nodeId },
+    ...(level ? { level } : {}),
+  })
 }

@@ -1,10 +1,16 @@
 import { closeSync, fchmodSync, fstatSync, openSync, renameSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../files/index.ts'
+import type { LogRecord } from './log-record.ts'
+
+/** The current log file of a unit; the previous one is this path plus `.1`. */
+export function unitLogPath(dir: string, unit: string): string {
+  return join(dir, `${unit}.log`)
+}
 
 export interface LogFiles {
-  /** Appends `[label] line` to `<dir>/<unit>.log`. Never throws: a full disk must not stop the system. */
-  write(unit: string, label: string, line: string): void
+  /** Appends the record as one JSON line to `<dir>/<unit>.log`. Never throws: a full disk must not stop the system. */
+  append(unit: string, record: LogRecord): void
   /** Path of a unit's current log file. */
   path(unit: string): string
   close(): void
@@ -21,7 +27,7 @@ export interface LogFiles {
 export function createLogFiles(dir: string, maxBytes = 5 * 1024 * 1024): LogFiles {
   ensurePrivateDir(dir)
   const open = new Map<string, { fd: number; size: number }>()
-  const path = (unit: string) => join(dir, `${unit}.log`)
+  const path = (unit: string) => unitLogPath(dir, unit)
   const file = (unit: string) => {
     let f = open.get(unit)
     if (!f) {
@@ -34,7 +40,7 @@ export function createLogFiles(dir: string, maxBytes = 5 * 1024 * 1024): LogFile
   }
   return {
     path,
-    write(unit, label, line) {
+    append(unit, record) {
       try {
         let f = file(unit)
         if (f.size > maxBytes) {
@@ -43,7 +49,7 @@ export function createLogFiles(dir: string, maxBytes = 5 * 1024 * 1024): LogFile
           renameSync(path(unit), `${path(unit)}.1`)
           f = file(unit)
         }
-        const text = `${new Date().toISOString()} [${label}] ${line}\n`
+        const text = `${JSON.stringify(record)}\n`
         f.size += writeSync(f.fd, text)
       } catch {
         // Dropping a log line beats taking the supervisor down.

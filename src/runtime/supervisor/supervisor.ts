@@ -24,9 +24,15 @@ import {
 import { CLIENT_UNIT, loadNatsLogins, type NatsLogins, SUPERVISOR_UNIT } from '../config/nats-logins.ts'
 import { ensurePrivateDir } from '../files/index.ts'
 import { cgroupMemory } from '../isolation/index.ts'
-import { createLogFiles, type LogFiles } from '../logs/log-files.ts'
+import {
+  createLogFiles,
+  instanceRecord,
+  type LogFiles,
+  type LogRecord,
+  supervisorRecord,
+} from '../logs/index.ts'
 import { defaultRestartPolicy } from './crash-history.ts'
-import type { Progress, SupervisorEvent } from './events.ts'
+import { describeEvent, type Progress, type SupervisorEvent } from './events.ts'
 import { ProcStats } from './proc-stats.ts'
 import { metricsScraper } from './scrape-metrics.ts'
 import {
@@ -44,8 +50,11 @@ export interface SupervisorOptions {
   root?: string
   /** Every event, as it happens (the CLI prints them). */
   onEvent?: (event: SupervisorEvent) => void
-  /** Every line an instance writes, already attributed (`users#2`); they are also kept in log files. */
-  onLog?: (label: string, line: string) => void
+  /**
+   * Every line an instance writes, already attributed (`users#2`): the line as written and
+   * the record filed for it in the unit's log (`formatLogRecord` makes it readable).
+   */
+  onLog?: (label: string, line: string, record: LogRecord) => void
   /** Try cgroup v1 memory limits before the heap-limit fallback. Default true. */
   cgroups?: boolean
 }
@@ -184,7 +193,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const emit = (event: SupervisorEvent) => {
     for (const l of listeners) l(event)
     if ('unit' in event && event.type !== 'progress')
-      logs?.write(event.unit, 'supervisor', JSON.stringify(event))
+      logs?.append(event.unit, supervisorRecord(event, describeEvent(event)))
   }
   const timing: Timing = {
     pingIntervalMs: config.health?.pingIntervalMs ?? 1000,
@@ -205,9 +214,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       restartPolicy: { ...defaultRestartPolicy, ...config.restart },
       cgroup: options.cgroups === false ? undefined : await cgroupMemory(),
       emit,
-      onLine(unit, label, line) {
-        logs?.write(unit, label, line)
-        options.onLog?.(label, line)
+      onLine(unit, label, line, stream = 'stdout') {
+        const record = instanceRecord(line, unit, label, stream)
+        logs?.append(unit, record)
+        options.onLog?.(label, line, record)
       },
       awaitVisible: (nodeId, services) => awaitVisible(caller.registry, nodeId, services, 5000),
       // A unit that serves outside traffic (config `listen`, e.g. the HTTP gateway) verifies

@@ -27,7 +27,8 @@ export interface UnitContext {
   restartPolicy: RestartPolicy
   cgroup: CgroupMemory | undefined
   emit(e: SupervisorEvent): void
-  onLine(unit: string, label: string, line: string): void
+  /** A line of an instance (`stream` default stdout) or of the supervisor about it. */
+  onLine(unit: string, label: string, line: string, stream?: 'stdout' | 'stderr'): void
   /** Resolves once callers can see `nodeId` offering `services` (bounded: resolves anyway after a while). */
   awaitVisible(nodeId: string, services: string[]): Promise<void>
   /**
@@ -379,7 +380,7 @@ export class UnitRunner {
       pingTimeoutMs: ctx.timing.pingTimeoutMs,
       readyTimeoutMs: ctx.timing.readyTimeoutMs,
       stopTimeoutMs: ctx.timing.drainTimeoutMs + ctx.timing.drainGraceMs + 3000,
-      onLine: (label, line) => ctx.onLine(spec.name, label, line),
+      onLine: (label, line, stream) => ctx.onLine(spec.name, label, line, stream),
     })
     this.#all.add(inst)
     if (build) this.#useBuild(build, inst)
@@ -387,7 +388,8 @@ export class UnitRunner {
     if (useCgroup && inst.pid !== undefined) {
       ctx.cgroup!.limit(inst.pid, nodeId, spec.memoryMb!).then(
         (release) => inst.exited.then(release),
-        (err: Error) => ctx.onLine(spec.name, inst.label, `supervisor: cgroup limit failed: ${err.message}`),
+        (err: Error) =>
+          ctx.onLine(spec.name, inst.label, `supervisor: cgroup limit failed: ${err.message}`, 'stderr'),
       )
     }
     const serving = inst.ready

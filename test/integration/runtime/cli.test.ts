@@ -85,10 +85,12 @@ describe('the tessera CLI against a detached system', () => {
     expect((await api.status()).units.map((u) => u.name)).toEqual(['users', 'greeter'])
   })
 
-  it('keeps logs per service, prefixed by instance', async () => {
+  it('keeps logs per service as JSON lines labelled by instance, printed readably', async () => {
     const text = await tessera('logs', 'users')
-    expect(text).toMatch(/\[users#1\] info ready/)
-    expect(await readFile(join(stateDir, 'logs', 'greeter.log'), 'utf8')).toMatch(/\[greeter#1\]/)
+    expect(text).toMatch(/^\d\d:\d\d:\d\d\.\d{3} users#1 INFO {2}ready services=/m)
+    const greeter = (await readFile(join(stateDir, 'logs', 'greeter.log'), 'utf8')).trimEnd().split('\n')
+    for (const line of greeter) expect(JSON.parse(line)).toMatchObject({ unit: 'greeter' })
+    expect(greeter.some((l) => JSON.parse(l).instance === 'greeter#1')).toBe(true)
   })
 
   it('brings the system down and the supervisor exits', { timeout: 60_000 }, async () => {

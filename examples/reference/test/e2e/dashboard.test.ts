@@ -182,6 +182,33 @@ describe('the dashboard in Chromium', () => {
     expect(result).toEqual({ edge: { total: 300, rate: 100, errorRate: 0.1, p99Ms: 250 }, handled: 280 })
   })
 
+  it('shows the logs and traces pages, with data or saying there is none yet', async () => {
+    await step('logs', async (p) => {
+      await p.getByRole('navigation').getByRole('link', { name: 'Logs' }).click()
+      await p.getByRole('heading', { name: 'Logs', level: 1 }).waitFor()
+      await p.getByLabel('Unit').selectOption('orders')
+      // Lines of orders, or the message that this runtime has no logs endpoint.
+      await expect
+        .poll(async () => {
+          const lines = await p.getByRole('list', { name: 'Log lines' }).getByRole('listitem').count()
+          const note =
+            (await p
+              .getByRole('status')
+              .filter({ hasText: /line|logs/ })
+              .textContent()) ?? ''
+          return lines > 0 || /No logs endpoint|No lines match/.test(note)
+        }, POLL)
+        .toBe(true)
+    })
+    await step('traces', async (p) => {
+      await p.getByRole('navigation').getByRole('link', { name: 'Traces' }).click()
+      await p.getByRole('form', { name: 'Search traces' }).waitFor()
+      await expect
+        .poll(async () => (await p.locator('main p[role="status"]').textContent()) ?? '', POLL)
+        .toMatch(/trace\(s\)|No traces yet/)
+    })
+  })
+
   it('never puts the token in a URL, and reads well on a phone', async () => {
     await step('phone', async (p) => {
       await p.setViewportSize({ width: 390, height: 844 })

@@ -50,10 +50,15 @@ export function buildCatalog(sup: Supervisor): Catalog {
     return s
   }
   const hosts: Record<string, string> = {}
+  // A service a unit's code adds at run time (the gateway's event subscriber) is in no
+  // config: its unit is the one of the instance announcing it.
+  const unitOfNode = new Map<string, string>()
+  for (const u of status.units) for (const i of u.instances) if (i.nodeId) unitOfNode.set(i.nodeId, u.name)
   for (const node of sup.caller.registry.nodes()) {
     if (node.meta?.host !== undefined) hosts[node.nodeId] = String(node.meta.host)
     for (const info of node.services) {
       const s = entry(info.name)
+      s.unit ??= unitOfNode.get(node.nodeId)
       if (!s.versions.includes(info.version)) s.versions.push(info.version)
       Object.assign(s.actions, info.actions)
       Object.assign(s.subscriptions, info.subscriptions)
@@ -61,9 +66,6 @@ export function buildCatalog(sup: Supervisor): Catalog {
   }
   const adapterUnits = new Set(status.units.filter((u) => u.services.length === 0).map((u) => u.name))
   for (const name of Object.keys(configured)) if (!adapterUnits.has(name)) entry(name)
-  // The gateway's own event subscriber shows up as a service of the gateway unit: it is
-  // the adapter's, not a service of its own.
-  for (const name of adapterUnits) byName.delete(name)
   return {
     system: status.system,
     services: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)),

@@ -3,10 +3,19 @@ import { describe, expect, it } from 'vitest'
 import { startControlServer } from '../control/index.ts'
 import type { Supervisor, SystemStatus } from '../supervisor/index.ts'
 
-const status: SystemStatus = { system: 'shop', transport: 'socket', units: [] }
+const gateway = {
+  name: 'gateway',
+  services: [],
+  adapters: ['gateway'],
+  instances: [{ label: 'gateway#1', nodeId: 'gw-1' }],
+}
+const status = { system: 'shop', transport: 'socket', units: [gateway] } as unknown as SystemStatus
 /** Just what the control server and the dashboard read of a supervisor. */
 const supervisor = {
-  config: { name: 'shop', services: { users: { entry: './users.ts' } } },
+  config: {
+    name: 'shop',
+    services: { users: { entry: './users.ts' }, gateway: { entry: './gw.ts', dependsOn: ['users'] } },
+  },
   stateDir: '/state/of/shop',
   status: () => status,
   caller: {
@@ -23,6 +32,13 @@ const supervisor = {
               actions: { get: { idempotent: true, input: { type: 'object' } } },
               subscriptions: { 'order.placed': 'balanced' },
             },
+          ],
+        },
+        {
+          nodeId: 'gw-1',
+          seq: 1,
+          services: [
+            { name: 'gateway-events', version: '0.0.0', actions: {}, subscriptions: { 'x.y': 'broadcast' } },
           ],
         },
       ],
@@ -84,13 +100,16 @@ describe('the dashboard on the control server', () => {
     expect((await s.get('/', { cookie })).status).toBe(200)
     expect(await (await s.get('/status', { cookie })).json()).toEqual(status)
     const catalog = (await (await s.get('/catalog', { cookie })).json()) as any
-    expect(catalog.services[0]).toMatchObject({
+    expect(catalog.services[1]).toMatchObject({
       name: 'users',
       versions: ['1.2.0'],
       actions: { get: { input: { type: 'object' } } },
       subscriptions: { 'order.placed': 'balanced' },
     })
     expect(catalog.hosts).toEqual({ 'users-1': 'box-1' })
+    // A service the gateway's code adds at run time belongs to the unit announcing it.
+    expect(catalog.services[0]).toMatchObject({ name: 'gateway-events', unit: 'gateway' })
+    expect(catalog.adapters).toEqual([{ name: 'gateway', dependsOn: ['users'] }])
     // The CLI's bearer token still works, without any cookie.
     expect((await s.get('/status', { authorization: `Bearer ${TOKEN}` })).status).toBe(200)
   })

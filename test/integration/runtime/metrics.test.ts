@@ -16,7 +16,10 @@ let control: ControlServer
 beforeAll(async () => {
   run = await runSystem({
     name: 'metricstest',
-    services: { metered: { entry: './metered.ts', instances: 2 } },
+    services: {
+      metered: { entry: './metered.ts', instances: 2 },
+      web: { entry: './web-gateway.ts', dependsOn: ['metered'], listen: { port: 0 } },
+    },
     // A SIGSTOPped instance must still be there when the test scrapes, not replaced.
     health: { pingTimeoutMs: 120_000 },
   })
@@ -42,6 +45,8 @@ describe('GET /metrics on the control API', () => {
     const client = run.client.client<typeof import('./fixtures/metered.ts').default>('metered')
     for (let n = 0; n < 7; n++) await client.ok({ n })
     for (let n = 0; n < 2; n++) await expect(client.fail({})).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    const web = run.sup.address('web')!
+    for (let n = 0; n < 3; n++) expect((await fetch(`http://127.0.0.1:${web.port}/hello`)).status).toBe(200)
 
     const res = await scrape()
     expect(res.status).toBe(200)
@@ -59,12 +64,17 @@ describe('GET /metrics on the control API', () => {
       expect(samples(parsed, 'process_cpu_seconds_total', one)).toHaveLength(1)
       expect(samples(parsed, 'nodejs_eventloop_lag_p99_seconds', one)).toHaveLength(1)
     }
+    // The gateway unit: its HTTP requests by route pattern, and its calls made outside any handler.
+    expect(
+      total(parsed, 'tessera_http_requests_total', { unit: 'web', route: '/hello', status: '200' }),
+    ).toBe(3)
+    expect(
+      total(parsed, 'tessera_calls_total', { unit: 'web', caller: '(outside)', action: 'hello', code: 'OK' }),
+    ).toBe(3)
+    expect(total(parsed, 'tessera_handled_total', { ...handled, action: 'hello' })).toBe(3)
     expect(total(parsed, 'tessera_unit_state', { unit: 'metered', state: 'running' })).toBe(1)
     expect(total(parsed, 'tessera_instances', { unit: 'metered', state: 'ready' })).toBe(2)
     expect(samples(parsed, 'tessera_unit_restarts_total', { unit: 'metered' })).toHaveLength(1)
-
-    // CPU in status is known for every instance that has answered a ping.
-    for (const i of run.sup.status().units[0]?.instances ?? []) expect(i.cpuPercent).toBeTypeOf('number')
 
     // Prometheus itself scrapes with the bearer token (honor_labels keeps our instance label).
     await using prom = await startPrometheus({ target: `127.0.0.1:${control.port}`, token: control.token })
@@ -82,6 +92,12 @@ describe('GET /metrics on the control API', () => {
     expect(byLe.get('10')).toBe(7)
     expect(byLe.size).toBeGreaterThan(10)
     expect((await prom.query('sum(tessera_handle_duration_seconds_count{action="ok"})'))[0]?.value).toBe(7)
+    // Over the cumulative buckets (no rate(): that needs two scrapes), so it holds after one.
+    const p99 = await prom.query(
+      'histogram_quantile(0.99, sum by (le) (tessera_handle_duration_seconds_bucket{action="ok"}))',
+    )
+    expect(p99[0]?.value).toBeGreaterThan(0)
+    expect(p99[0]?.value).toBeLessThanOrEqual(10)
     const rss = await prom.query('process_resident_memory_bytes{unit="metered"}')
     expect(rss.map((r) => r.metric.instance).sort()).toEqual(['metered#1', 'metered#2'])
   }, 60_000)
@@ -107,6 +123,21 @@ describe('GET /metrics on the control API', () => {
     } finally {
       process.kill(hung.pid!, 'SIGCONT')
     }
+  })
+})
+
+describe('tessera status', () => {
+  it('shows CPU for an instance on the first status after its first pong, before /proc has two samples', async () => {
+    await run.sup.scale('metered', 3)
+    const added = run.sup.unit('metered').instances()[2]!
+    expect(added.label).toBe('metered#3')
+    await untilAsync(async () => added.cpuPercent !== undefined, 'the first pong of metered#3')
+    const row = run.sup
+      .status()
+      .units.find((u) => u.name === 'metered')
+      ?.instances.find((i) => i.label === 'metered#3')
+    expect(row?.cpuPercent).toBeTypeOf('number')
+    expect(row?.rssBytes).toBeGreaterThan(10_000_000)
   })
 })
 

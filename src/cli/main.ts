@@ -3,6 +3,7 @@
  * (`startSystem` for up/dev, the control API for everything else).
  */
 import { Command } from 'commander'
+import { dashboard } from './commands/dashboard.ts'
 import { init } from './commands/init.ts'
 import { logs, logsArgs } from './commands/logs.ts'
 import { natsConfig } from './commands/nats-config.ts'
@@ -95,6 +96,11 @@ program
   .option('-c, --config <file>', 'system config', 'tessera.config.ts')
   .option('-o, --output <file>', 'write the authorization block here instead of printing it')
   .action((o) => natsConfig(o))
+withState(
+  program
+    .command('dashboard')
+    .description('print the URL of the running system’s dashboard and where its login token is'),
+).action((o) => dashboard(o))
 withState(program.command('down').description('drain and stop the running system')).action((o) => down(o))
 
 try {

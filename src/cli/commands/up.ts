@@ -12,6 +12,7 @@ import {
 } from '../../runtime/index.ts'
 import { out, whenStdoutCloses } from '../output.ts'
 import { type StateOptions, stateDirOf } from '../state.ts'
+import { dashboardUrl } from './dashboard.ts'
 
 export interface UpOptions extends StateOptions {
   detach?: boolean
@@ -53,6 +54,9 @@ export async function up(options: UpOptions, dev = false): Promise<void> {
   const { state, failed } = running
   out.line(
     `tessera: ${state.system} is up; control API on 127.0.0.1:${state.port} (${state.stateDir}/control.json)`,
+  )
+  out.line(
+    `tessera: dashboard ${dashboardUrl(state.port)} (log in with the "token" field of ${state.stateDir}/control.json)`,
   )
   if (failed.length > 0) out.error(`tessera: not running: ${failed.join(', ')}`)
   const stopWatching = dev

@@ -1,8 +1,9 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
-import { mkdtemp, rm, utimes } from 'node:fs/promises'
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, utimes } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { fixtures, until } from './support.ts'
 
@@ -31,6 +32,7 @@ async function foreground(command: 'up' | 'dev') {
   })
   await until(() => /is up;/.test(output), `${command} is up`, 60_000)
   return {
+    stateDir,
     output: () => output,
     stop: async () => {
       child.kill('SIGTERM')
@@ -40,10 +42,22 @@ async function foreground(command: 'up' | 'dev') {
 }
 
 describe('tessera up and dev in the foreground', () => {
-  it('prints each step of up once', { timeout: 90_000 }, async () => {
+  it('prints each step of up once, and the dashboard URL', { timeout: 90_000 }, async () => {
     const up = await foreground('up')
+    // `tessera dashboard` prints the same URL and where the token is, never the token.
+    const env = { ...process.env, TESSERA_TEST_STATE_DIR: up.stateDir }
+    const printed = (await promisify(execFile)(process.execPath, [bin, 'dashboard', '-c', config], { env }))
+      .stdout
+    const state = JSON.parse(await readFile(join(up.stateDir, 'control.json'), 'utf8'))
+    expect(printed).toBe(
+      `dashboard: http://127.0.0.1:${state.port}/\nlog in with the "token" field of ${join(up.stateDir, 'control.json')}\n`,
+    )
     expect(await up.stop(), up.output()).toBe(0)
+    expect(up.output()).not.toContain(state.token)
     const lines = up.output().split('\n')
+    expect(lines).toContain(
+      `tessera: dashboard http://127.0.0.1:${state.port}/ (log in with the "token" field of ${up.stateDir}/control.json)`,
+    )
     expect(lines.filter((l) => /^tessera: users: built in \d+ ms$/.test(l))).toHaveLength(1)
     expect(lines.filter((l) => l === 'tessera: users: starting 2 instance(s)')).toHaveLength(1)
     expect(lines.filter((l) => /^tessera: greeter: built in \d+ ms$/.test(l))).toHaveLength(1)

@@ -60,10 +60,15 @@ export function mount(main) {
       const key = picture.outerHTML
       if (key !== drawn) {
         drawn = key
+        // A keyboard user on a node keeps their place across the redraw.
+        const focused = figure.contains(document.activeElement)
+          ? document.activeElement.dataset?.unit
+          : undefined
         figure.replaceChildren(
           picture,
           h('figcaption', { class: 'visually-hidden' }, `${status.units.length} units`),
         )
+        if (focused) picture.querySelector(`a[data-unit="${CSS.escape(focused)}"]`)?.focus()
       }
       const sources = new Set(es.map((e) => e.source))
       setText(

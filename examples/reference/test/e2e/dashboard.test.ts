@@ -106,7 +106,9 @@ describe('the dashboard in Chromium', () => {
 
   it('kills an instance from the service page: shown down, then a replacement ready', async () => {
     await step('kill-instance', async (p) => {
-      await p.getByRole('link', { name: 'catalog', exact: true }).first().click()
+      // By keyboard only: the topology's node is a link, the Kill button a button.
+      await p.locator('svg a.node[data-unit="catalog"]').focus()
+      await p.keyboard.press('Enter')
       await p.getByRole('heading', { name: 'catalog', level: 1 }).waitFor()
       const row = p
         .getByRole('table', { name: 'Instances of catalog' })
@@ -122,15 +124,26 @@ describe('the dashboard in Chromium', () => {
         .getByRole('rowheader', { name: /^get/ })
         .waitFor()
 
-      await p.getByRole('button', { name: 'Kill catalog#1' }).click()
+      const kill = p.getByRole('button', { name: 'Kill catalog#1' })
       const dialog = p.getByRole('dialog', { name: 'Kill catalog#1?' })
+      // Escape declines: nothing happens and focus is back on the button.
+      await kill.focus()
+      await p.keyboard.press('Enter')
+      await dialog.waitFor()
+      await p.keyboard.press('Escape')
+      await dialog.waitFor({ state: 'detached' })
+      expect(
+        await p.evaluate(() => (globalThis as any).document.activeElement.getAttribute('aria-label')),
+      ).toBe('Kill catalog#1')
+      await p.keyboard.press('Enter')
       await dialog.waitFor()
       // Focus is in the dialog (on the safe answer) and stays there.
       expect(await p.evaluate(() => (globalThis as any).document.activeElement.textContent)).toBe('Cancel')
       await p.keyboard.press('Tab')
       await p.keyboard.press('Tab')
       expect(await p.evaluate(() => (globalThis as any).document.activeElement.textContent)).toBe('Cancel')
-      await dialog.getByRole('button', { name: 'Kill' }).click()
+      await p.keyboard.press('Tab') // to Kill
+      await p.keyboard.press('Enter')
 
       const log = p.getByRole('log')
       await log.getByText('catalog: catalog#1: exited (SIGKILL)').waitFor({ timeout: 15_000 })

@@ -91,6 +91,26 @@ describe('jsonLogger', () => {
     expect(lines.join('')).toContain('/root')
   })
 
+  it('redacts in arrays, four levels down and in child bindings, and leaves the caller’s objects alone', () => {
+    const { log, lines, records } = capture()
+    const fields = {
+      users: [{ id: '1', password: 'p-arr' }],
+      a: { b: { c: { token: 't-deep' } } },
+      at: new Date(0),
+    }
+    log.child({ session: { cookie: 'c-bound' } }).info(fields, 'deep')
+    const text = lines.join('')
+    for (const secret of ['p-arr', 't-deep', 'c-bound']) expect(text).not.toContain(secret)
+    expect(records()[0]).toMatchObject({
+      users: [{ id: '1', password: '[Redacted]' }],
+      a: { b: { c: { token: '[Redacted]' } } },
+      session: { cookie: '[Redacted]' },
+      at: '1970-01-01T00:00:00.000Z',
+    })
+    expect(fields.users[0]!.password).toBe('p-arr')
+    expect(fields.a.b.c.token).toBe('t-deep')
+  })
+
   it('redacts secrets an error carries in its own properties', () => {
     const { log, records } = capture()
     const err = Object.assign(new Error('refused'), { data: { token: 'tok-2' } })
@@ -98,5 +118,7 @@ describe('jsonLogger', () => {
     expect(records()[0]).toMatchObject({
       err: { type: 'Error', message: 'refused', data: { token: '[Redacted]' } },
     })
+    expect((records()[0]!.err as { stack: string }).stack).toMatch(/^Error: refused\n/)
+    expect(err.data.token).toBe('tok-2')
   })
 })

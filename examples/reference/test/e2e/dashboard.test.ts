@@ -195,6 +195,37 @@ describe('the dashboard in Chromium', () => {
     expect(result).toEqual({ edge: { total: 300, rate: 100, errorRate: 0.1, p99Ms: 250 }, handled: 280 })
   })
 
+  it("orders the spans of a trace as a tree and summarizes it (the page's own module)", async () => {
+    const result = await page!.evaluate(`(async () => {
+      const m = await import('/dashboard/trace-model.js')
+      const span = (spanId, parentSpanId, service, startMs, durationMs, status = 'ok') =>
+        ({ traceId: 't', spanId, parentSpanId, name: service + ' ' + spanId, kind: 'server', service, unit: service, startMs, durationMs, status })
+      const spans = [
+        span('c', 'b', 'users', 12, 3),
+        span('a', undefined, 'gateway', 0, 30),
+        span('d', 'b', 'catalog', 16, 5, 'error'),
+        span('b', 'a', 'orders', 10, 15),
+      ]
+      return {
+        order: m.treeOrder(spans).map((x) => x.span.spanId + x.depth),
+        summary: m.summaries({ traces: [{ traceId: 't', spans }] })[0],
+        listed: m.summaries({ traces: [{ traceId: 'u', name: 'GET /x', startMs: 1, durationMs: 2, spans: 3, services: ['gateway'], status: 'ok' }] })[0],
+      }
+    })()`)
+    expect(result).toEqual({
+      order: ['a0', 'b1', 'c2', 'd2'],
+      summary: expect.objectContaining({
+        traceId: 't',
+        name: 'gateway a',
+        services: ['users', 'gateway', 'catalog', 'orders'], // in the order the spans came
+        durationMs: 30,
+        status: 'error',
+        spanCount: 4,
+      }),
+      listed: expect.objectContaining({ traceId: 'u', name: 'GET /x', spanCount: 3, services: ['gateway'] }),
+    })
+  })
+
   it('shows the logs and traces pages, with data or saying there is none yet', async () => {
     await step('logs', async (p) => {
       await p.getByRole('navigation').getByRole('link', { name: 'Logs' }).click()

@@ -1,14 +1,16 @@
-// Tracing overhead: the same echo call with no instrumentation, with tracing at 1 %
-// and at 100 % sampling (spans batched to a sink that drops them, as the runtime's IPC
-// sink costs about the same), in process and over the socket transport between two
-// brokers of this process (both sides traced). Rows alternate in rounds and keep each
-// one's best, so outside load hurts all alike. Metrics join this scenario when their
-// instrumentation lands (combineInstrumentation(tracing, metrics)).
+// Tracing and metrics overhead: the same echo call with no instrumentation, with
+// metrics alone (prom-client, as every runtime instance has them), and with tracing at
+// 1 % and at 100 % sampling plus metrics (spans batched to a sink that drops them, as
+// the runtime's IPC sink costs about the same), in process and over the socket
+// transport between two brokers of this process (both sides instrumented). Rows
+// alternate in rounds and keep each one's best, so outside load hurts all alike.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Registry } from 'prom-client'
 import { type Broker, createBroker } from 'tessera/broker'
-import type { Instrumentation } from 'tessera/observability'
+import { metricsInstrumentation } from 'tessera/metrics'
+import { combineInstrumentation, type Instrumentation } from 'tessera/observability'
 import { createTracing, type Tracing } from 'tessera/tracing'
 import { socketTransport } from 'tessera/transport/socket'
 import { type EchoService, echo, input } from './lib/echo.ts'
@@ -16,9 +18,10 @@ import { latency, rate } from './lib/measure.ts'
 import type { Row } from './lib/report.ts'
 
 const MODES = [
-  { name: 'off', ratio: 0 },
-  { name: 'tracing 1%', ratio: 0.01 },
-  { name: 'tracing 100%', ratio: 1 },
+  { name: 'off', ratio: 0, metrics: false },
+  { name: 'metrics', ratio: 0, metrics: true },
+  { name: 'tracing 1% + metrics', ratio: 0.01, metrics: true },
+  { name: 'tracing 100% + metrics', ratio: 1, metrics: true },
 ] as const
 const ROUNDS = 3
 
@@ -26,8 +29,12 @@ function tracing(ratio: number, unit: string): Tracing {
   return createTracing({ service: unit, sampleRatio: ratio, sink: () => {} })
 }
 
-function opts(t: Tracing): { instrumentation?: Instrumentation } {
-  return t.instrumentation ? { instrumentation: t.instrumentation } : {}
+function opts(t: Tracing, metrics: boolean): { instrumentation?: Instrumentation } {
+  const instrumentation = combineInstrumentation(
+    t.instrumentation,
+    metrics ? metricsInstrumentation(new Registry()) : undefined,
+  )
+  return instrumentation ? { instrumentation } : {}
 }
 
 export async function benchObservability(ms: number): Promise<Row[]> {
@@ -41,7 +48,7 @@ export async function benchObservability(ms: number): Promise<Row[]> {
   const setups = await Promise.all(
     MODES.map(async (mode, i) => {
       const tLocal = tracing(mode.ratio, 'bench')
-      const local = createBroker({ services: [echo], validateOutput: false, ...opts(tLocal) })
+      const local = createBroker({ services: [echo], validateOutput: false, ...opts(tLocal, mode.metrics) })
       await local.start()
       const tServer = tracing(mode.ratio, 'echo')
       const tClient = tracing(mode.ratio, 'client')
@@ -51,13 +58,13 @@ export async function benchObservability(ms: number): Promise<Row[]> {
         services: [echo],
         validateOutput: false,
         transport: socketTransport({ dir: sockets }),
-        ...opts(tServer),
+        ...opts(tServer, mode.metrics),
       })
       await server.start()
       const client = createBroker({
         nodeId: `obs-client-${i}`,
         transport: socketTransport({ dir: sockets }),
-        ...opts(tClient),
+        ...opts(tClient, mode.metrics),
       })
       await client.start()
       await client.waitFor(['echo'])
@@ -93,7 +100,7 @@ export async function benchObservability(ms: number): Promise<Row[]> {
   for (const group of [inProc, remote]) {
     for (const mode of MODES) {
       const row: Row = { group, name: mode.name, value: best.get(`${group}|${mode.name}`)!, unit: 'calls/s' }
-      if (mode.ratio > 0) {
+      if (mode.ratio > 0 || mode.metrics) {
         row.baseline = 'off'
         row.aim = mode.ratio < 1 ? '>= 0.90x off' : '>= 0.75x off'
       }
@@ -108,7 +115,7 @@ export async function benchObservability(ms: number): Promise<Row[]> {
       unit: 'µs',
       lowerIsBetter: true,
     }
-    if (mode.ratio > 0) row.baseline = 'off p99'
+    if (mode.ratio > 0 || mode.metrics) row.baseline = 'off p99'
     rows.push(row)
   }
   for (const row of rows) {

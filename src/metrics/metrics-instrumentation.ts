@@ -1,11 +1,10 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { Counter, Gauge, type Registry } from 'prom-client'
 import type { BreakerState, Instrumentation } from '../observability/index.ts'
 import { BoundedLabels, OTHER, UNMATCHED } from './bounded-labels.ts'
+import { bump, registerFamily } from './fast-families.ts'
+import { ActionStats, DURATION_BUCKETS, EventStats, Names, RouteStats } from './stats.ts'
 
-/** Seconds; from a local call (~50 µs) to a slow outside API. */
-export const DURATION_BUCKETS = [
-  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-]
+export { DURATION_BUCKETS }
 
 /** The caller label of calls made outside any handler (a script, a test, the gateway's routes). */
 export const OUTSIDE = '(outside)'
@@ -36,7 +35,9 @@ export interface MetricsInstrumentationOptions {
  * | `tessera_http_requests_total`, `tessera_http_request_duration_seconds` | method, route (+ status) |
  *
  * `code` is `OK` or a TesseraError code: calls are the sum over codes, errors the sum
- * over the others. Hooks never return spans, so the trace is left as it is.
+ * over the others. Hooks never return spans, so the trace is left as it is. The call
+ * path only bumps plain numbers in records found by name; samples are built when the
+ * registry is collected (prom-client's own metrics hash their labels on every update).
  *
  * @example
  * const metrics = createInstanceMetrics()
@@ -49,175 +50,221 @@ export function metricsInstrumentation(
   options: MetricsInstrumentationOptions = {},
 ): Instrumentation {
   const max = options.maxNames ?? 500
-  const actions = new BoundedLabels(max)
-  const events = new BoundedLabels(max)
-  const routes = new BoundedLabels(max)
+  const actions = new Names<ActionStats>(max, (service, action) => new ActionStats(service, action))
+  const events = new Names<EventStats>(max, (service, event) => new EventStats(service, event))
+  const routes = new Map<string, RouteStats>()
+  const routeNames = new BoundedLabels(max)
   const registers = [registry]
-  const counter = (name: string, help: string, labelNames: string[]) =>
-    children(new Counter({ name, help, labelNames, registers }))
-  const gauge = (name: string, help: string, labelNames: string[]) =>
-    children(new Gauge({ name, help, labelNames, registers }))
-  const histogram = (name: string, help: string, labelNames: string[]) =>
-    children(new Histogram({ name, help, labelNames, buckets: DURATION_BUCKETS, registers }))
 
-  const calls = counter(
+  const each = () => actions.all()
+  registerFamily(
+    registry,
     'tessera_calls_total',
     'Calls made, by outcome (OK or error code), retries included.',
-    ['caller', 'service', 'action', 'code'],
+    'counter',
+    () =>
+      each().flatMap((a) =>
+        [...a.callers].flatMap(([caller, c]) =>
+          [...c.codes].map(([code, value]) => ({
+            labels: { caller, service: a.service, action: a.action, code },
+            value,
+          })),
+        ),
+      ),
   )
-  const callDuration = histogram('tessera_call_duration_seconds', 'Call latency seen by the caller.', [
-    'caller',
-    'service',
-    'action',
-  ])
-  const callsInFlight = gauge('tessera_calls_in_flight', 'Calls made and not settled yet.', [
-    'service',
-    'action',
-  ])
-  const retries = counter('tessera_call_retries_total', 'Attempts retried, by the code they failed with.', [
-    'service',
-    'action',
-    'code',
-  ])
-  const handled = counter('tessera_handled_total', 'Handler runs, by outcome (OK or error code).', [
-    'service',
-    'action',
-    'code',
-  ])
-  const handleDuration = histogram('tessera_handle_duration_seconds', 'Handler latency on the callee.', [
-    'service',
-    'action',
-  ])
-  const handling = gauge('tessera_handling', 'Handler runs in progress.', ['service', 'action'])
-  const breakerRejections = counter(
+  registerFamily(
+    registry,
+    'tessera_call_duration_seconds',
+    'Call latency seen by the caller.',
+    'histogram',
+    () =>
+      each().flatMap((a) =>
+        [...a.callers].flatMap(([caller, c]) =>
+          c.hist.samples('tessera_call_duration_seconds', { caller, service: a.service, action: a.action }),
+        ),
+      ),
+  )
+  registerFamily(registry, 'tessera_calls_in_flight', 'Calls made and not settled yet.', 'gauge', () =>
+    each()
+      .filter((a) => a.called)
+      .map((a) => ({ labels: a.labels, value: a.inFlight })),
+  )
+  registerFamily(
+    registry,
+    'tessera_call_retries_total',
+    'Attempts retried, by the code they failed with.',
+    'counter',
+    () =>
+      each().flatMap((a) =>
+        [...a.retries].map(([code, value]) => ({ labels: { ...a.labels, code }, value })),
+      ),
+  )
+  registerFamily(
+    registry,
+    'tessera_handled_total',
+    'Handler runs, by outcome (OK or error code).',
+    'counter',
+    () =>
+      each().flatMap((a) =>
+        [...a.handled].map(([code, value]) => ({ labels: { ...a.labels, code }, value })),
+      ),
+  )
+  registerFamily(
+    registry,
+    'tessera_handle_duration_seconds',
+    'Handler latency on the callee.',
+    'histogram',
+    () =>
+      each()
+        .filter((a) => a.hosted)
+        .flatMap((a) => a.handleHist.samples('tessera_handle_duration_seconds', a.labels)),
+  )
+  registerFamily(registry, 'tessera_handling', 'Handler runs in progress.', 'gauge', () =>
+    each()
+      .filter((a) => a.hosted)
+      .map((a) => ({ labels: a.labels, value: a.handling })),
+  )
+  const perAction = (name: string, help: string, pick: (a: ActionStats) => number) =>
+    registerFamily(registry, name, help, 'counter', () =>
+      each()
+        .filter((a) => pick(a) > 0)
+        .map((a) => ({ labels: a.labels, value: pick(a) })),
+    )
+  perAction(
     'tessera_breaker_rejections_total',
     'Attempts an open circuit refused (CIRCUIT_OPEN).',
-    ['service', 'action'],
+    (a) => a.breakerRejections,
   )
-  const breakerTransitions = counter(
-    'tessera_breaker_transitions_total',
-    'Circuit state changes, by new state.',
-    ['service', 'state'],
+  perAction('tessera_bulkhead_queued_total', 'Runs that waited for a bulkhead slot.', (a) => a.bulkheadQueued)
+  perAction(
+    'tessera_bulkhead_rejected_total',
+    'Runs refused by a full bulkhead queue.',
+    (a) => a.bulkheadRejected,
   )
+  // Circuits change state rarely: prom-client's own metrics are fine here.
+  const breakerTransitions = new Counter({
+    name: 'tessera_breaker_transitions_total',
+    help: 'Circuit state changes, by new state.',
+    labelNames: ['service', 'state'],
+    registers,
+  })
   const breakerState = new Gauge({
     name: 'tessera_breaker_state',
     help: 'Circuits that are not closed: 1 half-open, 2 open.',
     labelNames: ['service', 'node'],
     registers,
   })
-  const bulkheadQueued = counter('tessera_bulkhead_queued_total', 'Runs that waited for a bulkhead slot.', [
-    'service',
-    'action',
-  ])
-  const bulkheadRejected = counter(
-    'tessera_bulkhead_rejected_total',
-    'Runs refused by a full bulkhead queue.',
-    ['service', 'action'],
+  registerFamily(registry, 'tessera_events_emitted_total', 'Events emitted, by outcome.', 'counter', () =>
+    [...events.all()].flatMap((e) =>
+      [...e.emitted].map(([code, value]) => ({ labels: { ...e.labels, code }, value })),
+    ),
   )
-  const emitted = counter('tessera_events_emitted_total', 'Events emitted, by outcome.', [
-    'service',
-    'event',
-    'code',
-  ])
-  const eventsHandled = counter('tessera_events_handled_total', 'Event deliveries handled, by outcome.', [
-    'service',
-    'event',
-    'code',
-  ])
-  const eventDuration = histogram('tessera_event_duration_seconds', 'Event handler latency.', [
-    'service',
-    'event',
-  ])
-  const requests = counter('tessera_http_requests_total', 'HTTP requests the gateway answered, by status.', [
-    'method',
-    'route',
-    'status',
-  ])
-  const requestDuration = histogram('tessera_http_request_duration_seconds', 'HTTP request latency.', [
-    'method',
-    'route',
-  ])
+  registerFamily(
+    registry,
+    'tessera_events_handled_total',
+    'Event deliveries handled, by outcome.',
+    'counter',
+    () =>
+      [...events.all()].flatMap((e) =>
+        [...e.handled].map(([code, value]) => ({ labels: { ...e.labels, code }, value })),
+      ),
+  )
+  registerFamily(registry, 'tessera_event_duration_seconds', 'Event handler latency.', 'histogram', () =>
+    [...events.all()]
+      .filter((e) => e.hist.count > 0)
+      .flatMap((e) => e.hist.samples('tessera_event_duration_seconds', e.labels)),
+  )
+  registerFamily(
+    registry,
+    'tessera_http_requests_total',
+    'HTTP requests the gateway answered, by status.',
+    'counter',
+    () =>
+      [...routes.values()].flatMap((r) =>
+        [...r.statuses].map(([status, value]) => ({ labels: { ...r.labels, status }, value })),
+      ),
+  )
+  registerFamily(
+    registry,
+    'tessera_http_request_duration_seconds',
+    'HTTP request latency.',
+    'histogram',
+    () =>
+      [...routes.values()].flatMap((r) => r.hist.samples('tessera_http_request_duration_seconds', r.labels)),
+  )
 
-  // (service, action) is capped as one pair: past the cap both read `(other)`.
-  const action = (service: string, name: string): [string, string] =>
-    actions.admit(`${service}\u0000${name}`) ? [service, name] : [OTHER, OTHER]
-  const event = (service: string, name: string): [string, string] =>
-    events.admit(`${service}\u0000${name}`) ? [service, name] : [OTHER, OTHER]
+  const routeOf = (method: string, route: string, status: number): RouteStats => {
+    // An unmatched request reports its raw path: it gets a series of its own only if
+    // that route was seen answering something other than 404/405 before.
+    const unmatched = status === 404 || status === 405
+    const key = `${method} ${route}`
+    const own = unmatched ? routeNames.has(key) : routeNames.admit(key)
+    const label = own ? route : unmatched ? UNMATCHED : OTHER
+    const k = `${method} ${label}`
+    let r = routes.get(k)
+    if (!r) {
+      r = new RouteStats(method, label)
+      routes.set(k, r)
+    }
+    return r
+  }
 
   return {
-    callStarted(service, name) {
-      callsInFlight.of(...action(service, name)).inc()
+    callStarted(service, action) {
+      const a = actions.of(service, action)
+      a.called = true
+      a.inFlight++
       return undefined
     },
-    callEnded(service, name, caller, _span, outcome, durationMs) {
-      const [s, a] = action(service, name)
-      const c = caller ?? OUTSIDE
-      callsInFlight.of(s, a).dec()
-      calls.of(c, s, a, outcome).inc()
-      callDuration.of(c, s, a).observe(durationMs / 1000)
+    callEnded(service, action, caller, _span, outcome, durationMs) {
+      const a = actions.of(service, action)
+      a.inFlight--
+      const c = a.caller(caller ?? OUTSIDE)
+      bump(c.codes, outcome)
+      c.hist.observe(durationMs / 1000)
     },
-    callRetried(service, name, _span, _attempt, code) {
-      retries.of(...action(service, name), code).inc()
+    callRetried(service, action, _span, _attempt, code) {
+      bump(actions.of(service, action).retries, code)
     },
-    breakerRejected(service, name) {
-      breakerRejections.of(...action(service, name)).inc()
+    breakerRejected(service, action) {
+      actions.of(service, action).breakerRejections++
     },
     breakerChanged(service, node, state) {
-      breakerTransitions.of(service, state).inc()
+      breakerTransitions.inc({ service, state })
       // Node ids change with every restart: a series lives only while its circuit is not closed.
       if (state === 'closed') breakerState.remove({ service, node })
       else breakerState.set({ service, node }, BREAKER_VALUE[state])
     },
-    handleStarted(service, name) {
-      handling.of(...action(service, name)).inc()
+    handleStarted(service, action) {
+      const a = actions.of(service, action)
+      a.hosted = true
+      a.handling++
       return undefined
     },
-    handleEnded(service, name, _caller, _span, outcome, durationMs) {
-      const [s, a] = action(service, name)
-      handling.of(s, a).dec()
-      handled.of(s, a, outcome).inc()
-      handleDuration.of(s, a).observe(durationMs / 1000)
+    handleEnded(service, action, _caller, _span, outcome, durationMs) {
+      const a = actions.of(service, action)
+      a.handling--
+      bump(a.handled, outcome)
+      a.handleHist.observe(durationMs / 1000)
     },
-    bulkheadQueued(service, name) {
-      bulkheadQueued.of(...action(service, name)).inc()
+    bulkheadQueued(service, action) {
+      actions.of(service, action).bulkheadQueued++
     },
-    bulkheadRejected(service, name) {
-      bulkheadRejected.of(...action(service, name)).inc()
+    bulkheadRejected(service, action) {
+      actions.of(service, action).bulkheadRejected++
     },
-    emitEnded(service, name, _span, outcome) {
-      emitted.of(...event(service, name), outcome).inc()
+    emitEnded(service, event, _span, outcome) {
+      bump(events.of(service, event).emitted, outcome)
     },
-    eventEnded(service, name, _span, outcome, durationMs) {
-      const [s, e] = event(service, name)
-      eventsHandled.of(s, e, outcome).inc()
-      eventDuration.of(s, e).observe(durationMs / 1000)
+    eventEnded(service, event, _span, outcome, durationMs) {
+      const e = events.of(service, event)
+      bump(e.handled, outcome)
+      e.hist.observe(durationMs / 1000)
     },
     requestEnded(method, route, _span, status, durationMs) {
-      // An unmatched request reports its raw path: it gets a series of its own only if
-      // that route was seen answering something other than 404/405 before.
-      const unmatched = status === 404 || status === 405
-      const r = (unmatched ? routes.has(route) : routes.admit(route)) ? route : unmatched ? UNMATCHED : OTHER
-      requests.of(method, r, String(status)).inc()
-      requestDuration.of(method, r).observe(durationMs / 1000)
-    },
-  }
-}
-
-/**
- * A metric's children cached by their label values (positional, in `labelNames` order),
- * so the call path builds no label object and hashes nothing after the first use.
- */
-function children<Child>(metric: { labels(...values: string[]): Child }): { of(...values: string[]): Child } {
-  const cache = new Map<string, Child>()
-  return {
-    of(...values) {
-      const key = values.join('\u0000')
-      let child = cache.get(key)
-      if (!child) {
-        child = metric.labels(...values)
-        cache.set(key, child)
-      }
-      return child
+      const r = routeOf(method, route, status)
+      bump(r.statuses, String(status))
+      r.hist.observe(durationMs / 1000)
     },
   }
 }

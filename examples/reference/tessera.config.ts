@@ -13,6 +13,9 @@ const port = process.env.PORT ? Number(process.env.PORT) : 8080
 export default defineSystem({
   name: 'reference',
   transport: { kind: 'socket' },
+  // Every request traced (the runtime keeps recent traces for the dashboard; a real
+  // deployment samples less: `TESSERA_TRACE_SAMPLE`).
+  tracing: { sampleRatio: 1 },
   services: {
     users: { entry: './services/users/service.ts' },
     auth: { entry: './services/auth/service.ts', dependsOn: ['users'] },

@@ -124,6 +124,20 @@ export const SystemConfig = T.Object(
         { additionalProperties: false },
       ),
     ),
+    tracing: T.Optional(
+      T.Object(
+        {
+          /**
+           * Share of new traces recorded, 0..1 (a call with a sampled parent follows it).
+           * Default 0.1; 0 turns tracing off (no span is made). `TESSERA_TRACE_SAMPLE` overrides.
+           */
+          sampleRatio: T.Optional(T.Number({ minimum: 0, maximum: 1 })),
+          /** OTLP/HTTP endpoint to export to as well; default `OTEL_EXPORTER_OTLP_ENDPOINT`. */
+          otlpEndpoint: T.Optional(T.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 )

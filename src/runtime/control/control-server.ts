@@ -5,6 +5,7 @@ import type { ServiceConfig } from '../config/index.ts'
 import { createDashboard } from '../dashboard/index.ts'
 import { logsRoute } from '../logs/index.ts'
 import type { Progress, Supervisor } from '../supervisor/index.ts'
+import { serveTraces } from '../traces/index.ts'
 import { serveMetrics } from './metrics-route.ts'
 
 export interface ControlServerOptions {
@@ -90,6 +91,8 @@ export async function startControlServer(options: ControlServerOptions): Promise
       return
     }
     if (req.method === 'GET' && path === '/metrics') return serveMetrics(sup, res)
+    if (req.method === 'GET' && serveTraces(sup.traces, new URL(req.url ?? '/', 'http://localhost'), res))
+      return
     const route = routes[path]
     if (req.method !== 'POST' || !route) {
       json(res, 404, { code: 'NOT_FOUND', message: `no route ${req.method} ${path}` })

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { TesseraError } from '../../errors/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
 import type { MetricsSnapshot } from '../../metrics/index.ts'
+import type { SpanRecord } from '../../tracing/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
 import { type FromInstance, INSTANCE_ENV, type InstanceEnv, type ToInstance } from './protocol.ts'
 
@@ -31,6 +32,8 @@ export interface InstanceOptions {
   stopTimeoutMs: number
   /** Each line the instance writes, with the stream it came from. */
   onLine: (label: string, line: string, stream: 'stdout' | 'stderr') => void
+  /** Finished spans the instance recorded (config `tracing`). */
+  onSpans?: (spans: SpanRecord[]) => void
   /** A listening socket's fd in this process, inherited by the instance as fd 4 (`env.listen.fd`). */
   listenFd?: number
   /** Handed to the instance over IPC when it asks (`env.identity` is then set), with its unit's NATS login. */
@@ -212,6 +215,9 @@ export class InstanceProcess {
         return
       case 'failed':
         this.#killReason = `failed to start: ${msg.message}`
+        return
+      case 'spans':
+        if (Array.isArray(msg.spans)) this.#opts.onSpans?.(msg.spans)
         return
       case 'credential?':
         if (this.#opts.credential)

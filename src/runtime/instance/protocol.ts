@@ -1,5 +1,6 @@
 import type { NodeCredential } from '../../identity/index.ts'
 import type { MetricsSnapshot } from '../../metrics/index.ts'
+import type { SpanRecord } from '../../tracing/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
 import type { ResolvedTransport } from '../config/index.ts'
 
@@ -21,6 +22,8 @@ export interface InstanceEnv {
   identity?: boolean
   /** The unit's shared listening socket, inherited as this file descriptor (config `listen`). */
   listen?: { fd: number; host: string; port: number }
+  /** Tracing of this system (config `tracing`); finished spans go to the supervisor as `spans`. */
+  tracing?: { sampleRatio: number; otlpEndpoint?: string }
 }
 
 /** Supervisor → instance, over the IPC channel. */
@@ -47,5 +50,7 @@ export type FromInstance =
   | { type: 'metrics'; n: number; metrics: MetricsSnapshot }
   | { type: 'failed'; message: string }
   | { type: 'credential?' }
+  /** Finished spans, batched, for the supervisor's trace store. */
+  | { type: 'spans'; spans: SpanRecord[] }
 
 export const INSTANCE_ENV = 'TESSERA_INSTANCE'

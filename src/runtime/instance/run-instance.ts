@@ -16,7 +16,13 @@ import { createBroker } from '../../broker/index.ts'
 import type { AnyService } from '../../contract/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
 import { createInstanceMetrics, metricsInstrumentation } from '../../metrics/index.ts'
-import { jsonLogger, type Logger, type LogLevelName } from '../../observability/index.ts'
+import {
+  combineInstrumentation,
+  type Instrumentation,
+  jsonLogger,
+  type Logger,
+  type LogLevelName,
+} from '../../observability/index.ts'
 import type { Transport } from '../../transport/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
 import { type AdapterDefinition, isAdapter, type RunningAdapter } from '../adapter.ts'
@@ -49,7 +55,13 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
   let handled = 0
   // Default process metrics and the broker's per-action series; the supervisor asks for them (`metrics?`).
   const metrics = createInstanceMetrics()
-  const instrumentation = metricsInstrumentation(metrics.registry)
+  // Spans go to the supervisor's trace store (and OTLP when configured); with sampling 0 the
+  // tracing module is never loaded and the broker keeps its uninstrumented path for it.
+  const tracing = await startTracing(env, send)
+  const instrumentation = combineInstrumentation(
+    metricsInstrumentation(metrics.registry),
+    tracing?.instrumentation,
+  )
   const secrets = env.identity ? await receiveCredential(env.readyTimeoutMs) : undefined
   const credential = secrets?.credential
   const broker = createBroker({
@@ -59,7 +71,7 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
     logger,
     drainTimeoutMs: env.drainTimeoutMs,
     drainGraceMs: env.drainGraceMs,
-    instrumentation,
+    ...(instrumentation ? { instrumentation } : {}),
   })
 
   let stopping = false
@@ -80,6 +92,7 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
         ),
       )
       await broker.stop()
+      await tracing?.shutdown().catch(() => {}) // the last spans reach the supervisor before exit
       logger.info({}, 'stopped')
       process.disconnect?.()
       process.exit(0)
@@ -166,6 +179,23 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
     // Stopped while it was starting: the stop already ran without it.
     if (stopping) await started.close()
   }
+}
+
+/** The instance's tracing, or undefined when the system samples nothing. */
+async function startTracing(
+  env: InstanceEnv,
+  send: (msg: FromInstance) => void,
+): Promise<{ instrumentation: Instrumentation | undefined; shutdown(): Promise<void> } | undefined> {
+  const config = env.tracing
+  if (!config || !(config.sampleRatio > 0)) return undefined
+  const { createTracing } = await import('../../tracing/index.ts')
+  return createTracing({
+    service: env.services.map((s) => s.name).join('+') || env.nodeId,
+    sampleRatio: config.sampleRatio,
+    ...(config.otlpEndpoint ? { otlpEndpoint: config.otlpEndpoint } : {}),
+    sink: (spans) => send({ type: 'spans', spans }),
+    attributes: { 'tessera.node': env.nodeId },
+  })
 }
 
 /**

@@ -5,6 +5,7 @@ import { type Broker, createBroker } from '../../broker/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 import { createAuthority, type NodeCredential } from '../../identity/index.ts'
 import type { Logger } from '../../observability/index.ts'
+import type { SpanRecord } from '../../tracing/index.ts'
 import type { Transport } from '../../transport/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
 import { buildUnit, buildUnits, removeBuild, type UnitBuild } from '../build/index.ts'
@@ -31,6 +32,7 @@ import {
   type LogRecord,
   supervisorRecord,
 } from '../logs/index.ts'
+import { TraceStore } from '../traces/index.ts'
 import { defaultRestartPolicy } from './crash-history.ts'
 import { describeEvent, type Progress, type SupervisorEvent } from './events.ts'
 import { ProcStats } from './proc-stats.ts'
@@ -90,6 +92,8 @@ export interface Supervisor extends AsyncDisposable {
    * for the operator). Started by `up`.
    */
   readonly caller: Broker
+  /** Recent traces its instances recorded (config `tracing`), bounded; the control API serves them. */
+  readonly traces: TraceStore
   /**
    * What a node that joins this system from outside its config (a test, a tool) needs:
    * a credential of this system for `createBroker({ nodeId: node, credential, transport })`,
@@ -162,6 +166,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   if (options.onEvent) listeners.add(options.onEvent)
   const runners = new Map<string, UnitRunner>()
   const stats = new ProcStats()
+  const traces = new TraceStore()
+  const tracing = tracingOf(config)
   const scrape = metricsScraper()
   let logs: LogFiles | undefined
   let downing: Promise<void> | undefined
@@ -253,6 +259,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
                 root,
               }),
       buildDir,
+      ...(tracing ? { tracing, onSpans: (spans: SpanRecord[]) => traces.add(spans) } : {}),
     }
     return ctx
   }
@@ -285,6 +292,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     logsDir,
     transport,
     caller,
+    traces,
     async join(o) {
       await loadLogins()
       const unit = o.unit ?? CLIENT_UNIT
@@ -447,4 +455,21 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     [Symbol.asyncDispose]: () => supervisor.down(),
   }
   return supervisor
+}
+
+/**
+ * The tracing every instance gets: config `tracing`, `TESSERA_TRACE_SAMPLE` over its
+ * ratio (default 0.1), `OTEL_EXPORTER_OTLP_ENDPOINT` when no endpoint is configured.
+ * Undefined when nothing is sampled.
+ */
+function tracingOf(config: SystemConfig): { sampleRatio: number; otlpEndpoint?: string } | undefined {
+  const fromEnv = process.env.TESSERA_TRACE_SAMPLE
+  const parsed = fromEnv === undefined || fromEnv === '' ? undefined : Number(fromEnv)
+  if (parsed !== undefined && !(parsed >= 0 && parsed <= 1)) {
+    throw new TesseraError('BAD_REQUEST', `TESSERA_TRACE_SAMPLE must be a number from 0 to 1, got ${fromEnv}`)
+  }
+  const sampleRatio = parsed ?? config.tracing?.sampleRatio ?? 0.1
+  if (sampleRatio === 0) return undefined
+  const otlpEndpoint = config.tracing?.otlpEndpoint ?? (process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined)
+  return otlpEndpoint ? { sampleRatio, otlpEndpoint } : { sampleRatio }
 }

@@ -1,5 +1,6 @@
 import { TesseraError } from '../../errors/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
+import type { SpanRecord } from '../../tracing/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
 import { removeBuild, type UnitBuild } from '../build/index.ts'
 import type { ResolvedTransport, UnitSpec } from '../config/index.ts'
@@ -38,6 +39,9 @@ export interface UnitContext {
   build: ((spec: UnitSpec) => Promise<UnitBuild>) | undefined
   /** Where builds go (readable by instances under the permission model). */
   buildDir: string
+  /** The system's tracing, handed to every instance; spans it sends go to `onSpans`. */
+  tracing?: { sampleRatio: number; otlpEndpoint?: string }
+  onSpans?(spans: SpanRecord[]): void
   /**
    * A fresh credential for one instance (and its unit's NATS login), handed over IPC;
    * undefined = the system runs without credentials.
@@ -361,6 +365,7 @@ export class UnitRunner {
         drainGraceMs: ctx.timing.drainGraceMs,
         readyTimeoutMs: ctx.timing.readyTimeoutMs,
         ...(secrets ? { identity: true } : {}),
+        ...(ctx.tracing ? { tracing: ctx.tracing } : {}),
         ...(this.#socket
           ? { listen: { fd: LISTEN_FD, host: this.#socket.host, port: this.#socket.port } }
           : {}),
@@ -381,6 +386,7 @@ export class UnitRunner {
       readyTimeoutMs: ctx.timing.readyTimeoutMs,
       stopTimeoutMs: ctx.timing.drainTimeoutMs + ctx.timing.drainGraceMs + 3000,
       onLine: (label, line, stream) => ctx.onLine(spec.name, label, line, stream),
+      ...(ctx.onSpans ? { onSpans: (spans: SpanRecord[]) => ctx.onSpans?.(spans) } : {}),
     })
     this.#all.add(inst)
     if (build) this.#useBuild(build, inst)

@@ -5,7 +5,7 @@ import { type Bulkhead, createBulkhead } from '../middleware/index.ts'
 import type { Instrumentation, Logger } from '../observability/index.ts'
 import type { ActionInfo, ServiceInfo } from '../wire/index.ts'
 import type { CallContext } from './call-context.ts'
-import { ObservedRun, outcomeOf } from './observed-run.ts'
+import { ObservedRun } from './observed-run.ts'
 
 /** One action hosted here, with what running it needs, resolved once. */
 export interface HostedAction {

@@ -49,7 +49,9 @@ export function redactSecrets<T>(value: T, secrets: ReadonlySet<string> = SECRET
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i]
       const clean = depth < MAX_DEPTH ? redactSecrets(item, secrets, depth + 1) : item
-      if (clean !== item) (copy ??= value.slice())[i] = clean
+      if (clean === item) continue
+      copy ??= value.slice()
+      copy[i] = clean
     }
     return (copy ?? value) as T
   }

@@ -1,7 +1,4 @@
-/**
- * The dashboard's trace check, for dashboard.test.ts once the runtime serves its traces
- * (see the it.todo there).
- */
+/** The dashboard's trace check (dashboard.test.ts), in a file of its own: a test file may not export. */
 import { randomUUID } from 'node:crypto'
 import type { Page } from 'playwright-core'
 import { expect } from 'vitest'

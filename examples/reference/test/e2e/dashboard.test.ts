@@ -1,7 +1,7 @@
 /**
  * The runtime's dashboard in a real browser (headless Chromium driven by playwright-core)
  * on the reference system under the runtime: login (a wrong token refused), the topology,
- * killing an instance and its replacement, the metrics number (an order as one trace: todo).
+ * killing an instance and its replacement, the metrics number, an order as one trace.
  * Screenshots go to `test-artifacts/dashboard/` (git-ignored). Needs /usr/bin/chromium.
  */
 import { mkdirSync, readFileSync } from 'node:fs'
@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../../../../test/support/chromium.ts'
+import { orderAsOneTrace } from './dashboard-trace.ts'
 import { type E2eSystem, http, startE2e } from './harness.ts'
 
 const POLL = { timeout: 15_000, interval: 100 }
@@ -168,11 +169,14 @@ describe('the dashboard in Chromium', () => {
     })
   })
 
-  // TODO(issue 10, tracing): the runtime does not yet feed its trace store from the
-  // instances nor serve GET /traces (src/runtime/traces/ exists, unwired). Switch this
-  // to `it(...)` with `orderAsOneTrace` (dashboard-trace.ts) once it does; until then the
-  // traces page shows "no traces yet" and this test is not claimed.
-  it.todo('shows an order placed through the gateway as one trace across gateway, orders, users and catalog')
+  it('shows an order placed through the gateway as one trace across gateway, orders, users and catalog', async () => {
+    await step('trace', (p) => orderAsOneTrace(p, system!.url))
+    // The topology now draws its edges from the traces too.
+    await step('topology-with-traces', async (p) => {
+      await p.getByRole('navigation').getByRole('link', { name: 'Topology' }).click()
+      await expect.poll(() => p.locator('main p.note').textContent(), POLL).toContain('recent traces')
+    })
+  })
 
   it("computes rate, error rate and p99 from two scrapes (the page's own module)", async () => {
     // As a string: vitest would rewrite an import() in a function it sees.

@@ -18,6 +18,8 @@ export function mount(main) {
   const note = h('p', { class: 'note' })
   const totals = h('p', { class: 'totals' }, 'Calls handled: ', h('output', { id: 'calls-handled' }, '-'))
   const tbody = h('tbody')
+  const edgeRows = h('tbody')
+  const headers = (names) => h('thead', {}, h('tr', {}, ...names.map((c) => h('th', { scope: 'col' }, c))))
   main.append(
     h('h1', {}, 'Topology'),
     totals,
@@ -39,6 +41,16 @@ export function mount(main) {
         ),
       ),
       tbody,
+    ),
+    h(
+      'div',
+      { class: 'scroll' },
+      h(
+        'table',
+        { 'aria-label': 'Calls and events' },
+        headers(['From', 'To', 'Kind', 'Rate', 'Errors', 'p99', 'Known from']),
+        edgeRows,
+      ),
     ),
   )
   let spans = []
@@ -108,6 +120,22 @@ export function mount(main) {
           setText(restarts, u.restarts)
         },
       )
+      keyedRows(
+        edgeRows,
+        es,
+        (e) => `${e.from}>${e.to}>${e.kind}`,
+        () => h('tr', {}, h('th', { scope: 'row' }), ...[1, 2, 3, 4, 5, 6].map(() => h('td'))),
+        (tr, e) => {
+          const [from, to, kind, rate, errors, p99, source] = tr.children
+          setText(from, e.from)
+          setText(to, e.to)
+          setText(kind, e.kind)
+          setText(rate, e.stats ? formatRate(e.stats.rate) : '-')
+          setText(errors, e.stats ? formatPercent(e.stats.errorRate * 100) : '-')
+          setText(p99, formatMs(e.stats?.p99Ms))
+          setText(source, e.count ? `${e.source} (${e.count} spans)` : e.source)
+        },
+      )
     },
   }
 }
@@ -126,7 +154,7 @@ function draw(status, catalog, es) {
   const pos = new Map(
     nodes.map((n) => [n.unit.name, { x: 10 + n.col * (W + GAP_X), y: 10 + n.row * (H + GAP_Y) }]),
   )
-  const width = Math.max(...nodes.map((n) => n.col), 0) * (W + GAP_X) + W + 20
+  const width = Math.max(...nodes.map((n) => n.col), 0) * (W + GAP_X) + W + GAP_X
   const height = Math.max(...nodes.map((n) => n.row), 0) * (H + GAP_Y) + H + 20
   const picture = svg('svg', {
     viewBox: `0 0 ${width} ${height}`,
@@ -158,10 +186,24 @@ function draw(status, catalog, es) {
     const b = pos.get(e.to)
     if (!a || !b) continue
     const [x1, y1, x2, y2] = [a.x + W, a.y + H / 2, b.x, b.y + H / 2]
-    const back = x2 <= x1
-    const d = back
-      ? `M${a.x + W / 2},${a.y + H} C${a.x + W / 2},${a.y + H + 40} ${b.x + W / 2},${b.y + H + 40} ${b.x + W / 2},${b.y + H}`
-      : `M${x1},${y1} C${x1 + GAP_X / 2},${y1} ${x2 - GAP_X / 2},${y2} ${x2},${y2}`
+    // Forward: right side to left side across the gap. Within a column (or backwards):
+    // out of and into the right sides, bulging into the gap, so it never crosses a box.
+    const bulge = Math.max(a.x, b.x) + W + GAP_X * 0.6
+    const pts =
+      x2 > x1
+        ? [
+            [x1, y1],
+            [x1 + GAP_X / 2, y1],
+            [x2 - GAP_X / 2, y2],
+            [x2, y2],
+          ]
+        : [
+            [x1, y1],
+            [bulge, y1],
+            [bulge, y2],
+            [b.x + W, y2],
+          ]
+    const d = `M${pts[0]} C${pts[1]} ${pts[2]} ${pts[3]}`
     const label = edgeLabel(e)
     picture.append(
       svg(
@@ -171,16 +213,13 @@ function draw(status, catalog, es) {
           class: `edge ${e.kind}${e.stats?.errorRate > 0 ? ' failing' : ''}`,
           'marker-end': 'url(#arrow)',
         },
-        svg('title', {}, `${e.from} → ${e.to} (${e.kind})${label ? `: ${label}` : ''}`),
+        svg('title', {}, edgeTitle(e)),
       ),
     )
     if (label) {
-      const t = svg('text', {
-        x: (x1 + x2) / 2,
-        y: (y1 + y2) / 2 - 4,
-        class: 'edge-label',
-        'text-anchor': 'middle',
-      })
+      // The curve's midpoint (a cubic Bézier at t = ½), which lies in the gap.
+      const mid = [0, 1].map((k) => (pts[0][k] + 3 * pts[1][k] + 3 * pts[2][k] + pts[3][k]) / 8)
+      const t = svg('text', { x: mid[0], y: mid[1] - 4, class: 'edge-label', 'text-anchor': 'middle' })
       t.textContent = label
       picture.append(t)
     }
@@ -220,11 +259,18 @@ function draw(status, catalog, es) {
   return picture
 }
 
+/** What the picture says on an edge: only traffic (rate, and errors and p99 when known). */
 function edgeLabel(e) {
-  if (e.stats)
-    return `${formatRate(e.stats.rate)} · ${formatPercent(e.stats.errorRate * 100)} err · p99 ${formatMs(e.stats.p99Ms)}`
-  if (e.count) return `${e.count} in recent traces`
-  return ''
+  if (!e.stats || !(e.stats.rate > 0)) return ''
+  const parts = [formatRate(e.stats.rate)]
+  if (e.stats.errorRate > 0) parts.push(`${formatPercent(e.stats.errorRate * 100)} err`)
+  if (e.stats.p99Ms !== undefined) parts.push(`p99 ${formatMs(e.stats.p99Ms)}`)
+  return parts.join(' · ')
+}
+
+function edgeTitle(e) {
+  const seen = e.count ? `, ${e.count} in recent traces` : ''
+  return `${e.from} → ${e.to} (${e.kind}${seen})${edgeLabel(e) ? `: ${edgeLabel(e)}` : ''}`
 }
 
 function legend() {

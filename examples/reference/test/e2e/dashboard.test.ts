@@ -229,6 +229,35 @@ describe('the dashboard in Chromium', () => {
     })
   })
 
+  it('scales a unit from the operate page, its progress shown live', async () => {
+    await step('scale', async (p) => {
+      await p.getByRole('navigation').getByRole('link', { name: 'Operate' }).click()
+      await p.getByLabel('Instance count of quotes').fill('2')
+      await p.getByRole('button', { name: 'Scale quotes' }).click()
+      await p
+        .getByRole('dialog', { name: 'Scale quotes to 2?' })
+        .getByRole('button', { name: 'Scale' })
+        .click()
+      const entry = p.getByRole('log').getByRole('listitem').filter({ hasText: 'Scale quotes to 2?' })
+      await entry.getByText('done').waitFor({ timeout: 15_000 })
+      const quotes = p.getByRole('table', { name: 'Instances of quotes' })
+      await expect
+        .poll(
+          () =>
+            quotes
+              .getByRole('row', { name: /quotes#2/ })
+              .getByRole('cell')
+              .nth(0)
+              .textContent(),
+          POLL,
+        )
+        .toBe('ready')
+      expect(system!.ref.supervisor.status().units.find((u) => u.name === 'quotes')!.instances).toHaveLength(
+        2,
+      )
+    })
+  })
+
   it('shows the logs and traces pages, with data or saying there is none yet', async () => {
     await step('logs', async (p) => {
       await p.getByRole('navigation').getByRole('link', { name: 'Logs' }).click()

@@ -72,7 +72,7 @@ function makeUnitRow(u) {
     min: 0,
     max: 64,
     value: u.instances.length,
-    'aria-label': `Instances of ${name}`,
+    'aria-label': `Instance count of ${name}`,
     oninput: () => (input.dataset.touched = 'yes'),
   })
   const scale = async () => {

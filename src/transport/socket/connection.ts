@@ -39,6 +39,12 @@ export class Connection {
   remote: NodeInfo | undefined
   /** With credentials: the nonce this side sent in its HELLO, which the peer's PROOF must sign. */
   nonce: string | undefined
+  /**
+   * With credentials: the seq of the NodeInfo this side sent in its HELLO, until it sent its
+   * PROOF (then undefined). Nothing else may go out in between — the peer would refuse it —
+   * so an ANNOUNCE due meanwhile is sent right after the PROOF instead.
+   */
+  beforeProof: number | undefined
   /** With credentials: the peer's HELLO, kept until its PROOF arrives. */
   unproven: { info: NodeInfo; certificate: string } | undefined
   /** Date.now() when the socket was connected: a HELLO must arrive within the heartbeat timeout. */

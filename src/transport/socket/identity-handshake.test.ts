@@ -1,8 +1,15 @@
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { encodeEnvelope } from '../../codec/index.ts'
-import { type Authority, createAuthority, type NodeCredential } from '../../identity/index.ts'
+import { decodeEnvelope, type Envelope, encodeEnvelope } from '../../codec/index.ts'
+import {
+  type Authority,
+  createAuthority,
+  loadCredential,
+  type NodeCredential,
+  proveIdentity,
+} from '../../identity/index.ts'
+import { FrameParser } from './frame-parser.ts'
 import { type SocketTransport, socketTransport } from './socket-transport.ts'
 import {
   ctx,
@@ -164,5 +171,46 @@ describe('socketTransport with credentials', () => {
     )
     await until(() => a.rec.peers.length > 0, 'the gateway')
     expect(a.rec.peers[0]?.services.map((s) => s.name)).toEqual(['gateway-events'])
+  })
+
+  it('sends nothing between its HELLO and its PROOF: a change of services meanwhile follows the PROOF', async () => {
+    const a = await node('math-1', credentialFor('math-1'))
+    // A peer that is slow to say HELLO: math-1 announces new services in the meantime.
+    const mine = loadCredential(credentialFor('math-2'))
+    const socket = connect({ path: join(dir, 'math-1.sock') })
+    socket.on('error', () => {})
+    cleanups.push(() => socket.destroy())
+    const frames: Envelope[] = []
+    const parser = new FrameParser(
+      { onFrame: (body) => frames.push(decodeEnvelope(body)), onError: () => {} },
+      1 << 20,
+    )
+    socket.on('data', (chunk: Buffer) => parser.push(chunk))
+    await until(() => frames.length === 1, 'its HELLO')
+    a.transport.announce({ ...info('math-1', 2), services: [] })
+    await new Promise((r) => setTimeout(r, 50))
+    expect(frames.map((f) => f.kind)).toEqual(['hello'])
+    const hello = frames[0] as Extract<Envelope, { kind: 'hello' }>
+    socket.write(
+      frame(
+        encodeEnvelope({
+          kind: 'hello',
+          info: info('math-2'),
+          auth: { certificate: mine.certificate, nonce: 'my-nonce-0123456789' },
+        }),
+      ),
+    )
+    socket.write(
+      frame(
+        encodeEnvelope({ kind: 'proof', proof: proveIdentity(mine, hello.auth!.nonce, 'math-2', 'math-1') }),
+      ),
+    )
+    await until(() => frames.length >= 3, 'its PROOF and ANNOUNCE')
+    expect(frames.map((f) => f.kind)).toEqual(['hello', 'proof', 'announce'])
+    expect((frames[2] as Extract<Envelope, { kind: 'announce' }>).info).toMatchObject({
+      seq: 2,
+      services: [],
+    })
+    await until(() => a.rec.peers.length > 0, 'math-2 accepted')
   })
 })

@@ -86,7 +86,7 @@ class SocketTransportImpl implements SocketTransport {
     this.local = local
     if (this.closing) return
     const body = encodeEnvelope({ kind: 'announce', info: withoutIdentity(local) })
-    for (const conn of this.conns) conn.sendEncoded(body)
+    for (const conn of this.conns) if (conn.beforeProof === undefined) conn.sendEncoded(body)
   }
 
   send(nodeId: string, message: Message): boolean {
@@ -111,7 +111,7 @@ class SocketTransportImpl implements SocketTransport {
     const listenerClosed = this.listener?.close()
     const bye: Envelope | undefined = this.local && { kind: 'bye', nodeId: this.local.nodeId }
     const ends = [...this.conns].map((conn) => {
-      if (bye) conn.send(bye)
+      if (bye && conn.beforeProof === undefined) conn.send(bye)
       return conn.end('this node is closing')
     })
     await Promise.all([...ends, listenerClosed])
@@ -171,6 +171,7 @@ class SocketTransportImpl implements SocketTransport {
     const credential = this.opts.credential
     if (credential) {
       conn.nonce = createNonce()
+      conn.beforeProof = this.local!.seq
       conn.send({
         kind: 'hello',
         info: withoutIdentity(this.local!),
@@ -238,6 +239,11 @@ class SocketTransportImpl implements SocketTransport {
       // Answer the peer's nonce at once; the peer is known only once its own PROOF checks out.
       conn.unproven = { info: env.info, certificate: env.auth.certificate }
       conn.send({ kind: 'proof', proof: proveIdentity(credential, env.auth.nonce, this.local!.nodeId, id) })
+      // Services changed since our HELLO (a node adds its services right after joining):
+      // the peer learns them now, in order after the PROOF.
+      if (conn.beforeProof !== this.local!.seq)
+        conn.send({ kind: 'announce', info: withoutIdentity(this.local!) })
+      conn.beforeProof = undefined
       return
     }
     this.settle(conn)

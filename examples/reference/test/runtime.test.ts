@@ -1,34 +1,19 @@
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { createSupervisor, type ServiceConfig } from 'tessera/runtime'
+import { createSupervisor } from 'tessera/runtime'
 import { expect, it } from 'vitest'
 import { parsePrometheus, samples, total } from '../../../src/metrics/testing/parse-prometheus.ts'
 import type { AuthService } from '../services/auth/service.ts'
 import type { CatalogService } from '../services/catalog/service.ts'
 import type { NotificationsService } from '../services/notifications/service.ts'
 import type { OrdersService } from '../services/orders/service.ts'
-import config from '../tessera.config.ts'
-import { eventually, principalOf, TEST_KEYS, tempSqlite } from './helpers.ts'
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+import { eventually, principalOf, tempSqlite } from './helpers.ts'
+import { referenceUnderRuntime } from './under-runtime.ts'
 
 // The services as the runtime runs them: one process per instance over the socket
 // transport, each opening its database from the environment; two orders and two catalog
 // instances share their SQLite files.
 it('runs under the runtime: concurrent retries of one order across instances make one order', async () => {
   using temp = tempSqlite()
-  const env = {
-    TESSERA_DATA_DIR: join(temp.dir, 'data'),
-    TESSERA_JWT_PRIVATE_KEY: TEST_KEYS.privatePem,
-    TESSERA_JWT_PUBLIC_KEY: TEST_KEYS.publicPem,
-  }
-  const services: Record<string, ServiceConfig> = Object.fromEntries(
-    Object.entries(config.services).map(([name, spec]) => [name, { ...spec, env }]),
-  )
-  await using supervisor = createSupervisor({
-    config: { ...config, services, stateDir: join(temp.dir, 'state') },
-    root,
-  })
+  await using supervisor = createSupervisor(referenceUnderRuntime(temp.dir))
   expect((await supervisor.up()).failed).toEqual([])
 
   const client = supervisor.caller.client.bind(supervisor.caller)

@@ -1,21 +1,18 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { connect } from 'node:net'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { SignJWT } from 'jose'
 import { createBroker } from 'tessera/broker'
-import { createSupervisor, createTransport, type ServiceConfig } from 'tessera/runtime'
+import { createSupervisor, createTransport } from 'tessera/runtime'
 import { expect, it } from 'vitest'
 import { encodeEnvelope } from '../../../src/codec/index.ts'
 import type { AuthService } from '../services/auth/service.ts'
 import { AUDIENCE, ISSUER } from '../services/auth/tokens.ts'
 import type { CatalogService } from '../services/catalog/service.ts'
 import type { UsersService } from '../services/users/service.ts'
-import config from '../tessera.config.ts'
-import { eventually, principalOf, TEST_KEYS, tempSqlite } from './helpers.ts'
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+import { eventually, principalOf, tempSqlite } from './helpers.ts'
+import { referenceUnderRuntime } from './under-runtime.ts'
 
 function frame(body: Uint8Array): Buffer {
   const head = Buffer.alloc(4)
@@ -28,21 +25,7 @@ function frame(body: Uint8Array): Buffer {
 // reference system as the runtime runs it (one process per instance, credentials on).
 it('refuses and logs a forged token, a peer without a credential and a caller without the right, writing nothing', async () => {
   using temp = tempSqlite()
-  const env = {
-    TESSERA_DATA_DIR: join(temp.dir, 'data'),
-    TESSERA_JWT_PRIVATE_KEY: TEST_KEYS.privatePem,
-    TESSERA_JWT_PUBLIC_KEY: TEST_KEYS.publicPem,
-  }
-  const services: Record<string, ServiceConfig> = Object.fromEntries(
-    Object.entries(config.services).map(([name, spec]) => [
-      name,
-      { ...spec, env, ...(name === 'gateway' ? { listen: { port: 0, host: '127.0.0.1' } } : {}) },
-    ]),
-  )
-  await using sup = createSupervisor({
-    config: { ...config, services, stateDir: join(temp.dir, 'state') },
-    root,
-  })
+  await using sup = createSupervisor(referenceUnderRuntime(temp.dir))
   expect((await sup.up()).failed).toEqual([])
   const address = sup.address('gateway')!
   const base = `http://${address.host}:${address.port}`

@@ -1,31 +1,13 @@
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { createSupervisor, type ServiceConfig, startControlServer } from 'tessera/runtime'
+import { createSupervisor, startControlServer } from 'tessera/runtime'
 import { expect, it } from 'vitest'
-import config from '../tessera.config.ts'
-import { eventually, TEST_KEYS, tempSqlite } from './helpers.ts'
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+import { eventually, tempSqlite } from './helpers.ts'
+import { referenceUnderRuntime } from './under-runtime.ts'
 
 // Issue 10: an order placed through the gateway is one trace across the gateway, orders,
 // users and catalog processes, kept by the supervisor and served by its control API route.
 it('records an order through the gateway as one trace across every process it touched', async () => {
   using temp = tempSqlite()
-  const env = {
-    TESSERA_DATA_DIR: join(temp.dir, 'data'),
-    TESSERA_JWT_PRIVATE_KEY: TEST_KEYS.privatePem,
-    TESSERA_JWT_PUBLIC_KEY: TEST_KEYS.publicPem,
-  }
-  const services: Record<string, ServiceConfig> = Object.fromEntries(
-    Object.entries(config.services).map(([name, spec]) => [
-      name,
-      { ...spec, env, ...(name === 'gateway' ? { listen: { port: 0, host: '127.0.0.1' } } : {}) },
-    ]),
-  )
-  await using sup = createSupervisor({
-    config: { ...config, services, stateDir: join(temp.dir, 'state') },
-    root,
-  })
+  await using sup = createSupervisor(referenceUnderRuntime(temp.dir))
   expect((await sup.up()).failed).toEqual([])
   const { host, port } = sup.address('gateway')!
   const base = `http://${host}:${port}`

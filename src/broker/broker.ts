@@ -169,6 +169,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     now: () => clock.now(),
     deadlines,
     logger,
+    instrumentation: ins,
     call: (parent, service, action, input, callOptions) =>
       caller.call(parent, service, action, input, callOptions),
     emit: (from, event, payload) => emitter.emit(from, event, payload),

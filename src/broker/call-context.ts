@@ -1,8 +1,15 @@
 import type { Principal, TraceContext } from '../context/index.ts'
 import { childSpan, newTrace, remainingMs } from '../context/index.ts'
-import type { AnyService, CallOptions, Context, EventSchemas, ServiceClient } from '../contract/index.ts'
-import { TesseraError } from '../errors/index.ts'
-import type { Logger } from '../observability/index.ts'
+import type {
+  AnyService,
+  CallOptions,
+  Context,
+  EventSchemas,
+  ServiceClient,
+  WorkSpan,
+} from '../contract/index.ts'
+import { normalizeError, TesseraError } from '../errors/index.ts'
+import type { Instrumentation, Logger, SpanIds } from '../observability/index.ts'
 import type { DeadlineEntry, DeadlineWatch } from './deadline-watch.ts'
 
 /** What a context needs from its broker to make nested calls and emit events. */
@@ -11,6 +18,8 @@ export interface ContextPort {
   readonly deadlines: DeadlineWatch
   /** The broker's logger; each context makes its child on first `ctx.log`. */
   readonly logger: Logger
+  /** Where `ctx.startSpan` reports; without one (or its span hooks) a span is a no-op. */
+  readonly instrumentation?: Instrumentation | undefined
   call(
     parent: CallContext,
     service: string,
@@ -121,6 +130,20 @@ export class CallContext<E extends EventSchemas = EventSchemas> implements Conte
     return remainingMs(this.#port.now(), this.deadline)
   }
 
+  startSpan(
+    name: string,
+    attributes: Readonly<Record<string, string | number | boolean>> = NO_ATTRIBUTES,
+  ): WorkSpan {
+    const ins = this.#port.instrumentation
+    if (!ins?.spanStarted) return NO_SPAN
+    return new HandlerSpan(
+      ins,
+      this.service,
+      name,
+      ins.spanStarted(this.service, name, this.trace, attributes),
+    )
+  }
+
   /** Aborts the handler's signal (now, or as soon as it is first read). */
   abort(reason: unknown): void {
     if (this.#abortReason !== undefined) return
@@ -181,4 +204,26 @@ export function createClient<C>(invoke: Invoke): C {
     }),
   )
   return client as C
+}
+
+const NO_ATTRIBUTES: Readonly<Record<string, string | number | boolean>> = Object.freeze({})
+const NO_SPAN: WorkSpan = Object.freeze({ end() {} })
+
+/** A span opened by `ctx.startSpan`: reports its end once, with the error's code if it failed. */
+class HandlerSpan implements WorkSpan {
+  readonly #started = performance.now()
+  #ended = false
+  constructor(
+    readonly ins: Instrumentation,
+    readonly service: string,
+    readonly name: string,
+    readonly span: SpanIds | undefined,
+  ) {}
+
+  end(error?: unknown): void {
+    if (this.#ended) return
+    this.#ended = true
+    const outcome = error === undefined ? 'OK' : normalizeError(error).code
+    this.ins.spanEnded?.(this.service, this.name, this.span, outcome, performance.now() - this.#started)
+  }
 }

@@ -24,6 +24,11 @@ export interface CallOptions {
   requestId?: string
 }
 
+/** A span a handler opened with `ctx.startSpan`; only its first `end` counts. */
+export interface WorkSpan {
+  end(error?: unknown): void
+}
+
 /**
  * What every handler receives beside its input. Nested calls made through
  * `ctx.service(...)` carry the request id, trace, principal and the (shrinking)
@@ -46,6 +51,16 @@ export interface Context<E extends EventSchemas = EventSchemas> {
    * `traceId` (secrets redacted under the runtime). Made on first use.
    */
   readonly log: Logger
+  /**
+   * Marks a piece of this handler's work (one SQL query, one outside request) as a span,
+   * a child of this call in its trace; `end` it once, with the error if it failed. Costs
+   * nothing when the process records no traces.
+   *
+   * @example
+   * const span = ctx.startSpan('SELECT users', { 'db.system.name': 'sqlite' })
+   * try { return await query() } catch (err) { span.end(err); throw err } finally { span.end() }
+   */
+  startSpan(name: string, attributes?: Readonly<Record<string, string | number | boolean>>): WorkSpan
   /** Time left before the deadline, in ms (never negative). */
   remaining(): number
   /** A typed client for another service; import its type with `import type`. */

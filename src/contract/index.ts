@@ -1,6 +1,6 @@
 // TypeBox's builder, so a service needs no import of its own to write schemas.
 export { type Static, type TSchema, Type } from '@sinclair/typebox'
-export type { CallOptions, Context, EventSchemas } from './context.ts'
+export type { CallOptions, Context, EventSchemas, WorkSpan } from './context.ts'
 export {
   type ActionPolicy,
   type BreakerPolicy,

@@ -19,6 +19,8 @@ const HOOKS: readonly HookName[] = [
   'eventEnded',
   'requestStarted',
   'requestEnded',
+  'spanStarted',
+  'spanEnded',
 ]
 
 /**

@@ -126,4 +126,19 @@ export interface Instrumentation {
     status: number,
     durationMs: number,
   ): void
+
+  // Work a handler marks itself (`ctx.startSpan`), e.g. one SQL query: a child of its call.
+  spanStarted?(
+    service: string,
+    name: string,
+    parent: SpanIds,
+    attributes: Readonly<Record<string, string | number | boolean>>,
+  ): SpanIds | undefined
+  spanEnded?(
+    service: string,
+    name: string,
+    span: SpanIds | undefined,
+    outcome: Outcome,
+    durationMs: number,
+  ): void
 }

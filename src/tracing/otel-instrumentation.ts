@@ -38,7 +38,7 @@ export function otelInstrumentation(
     name: string,
     kind: SpanKind,
     parent: SpanIds | undefined,
-    attributes: Record<string, string | number>,
+    attributes: Readonly<Record<string, string | number | boolean>>,
   ): SpanIds {
     const span = tracer.startSpan(name, { kind, attributes }, contextOf(parent))
     const ids = span.spanContext()
@@ -125,6 +125,11 @@ export function otelInstrumentation(
     requestEnded(_m, _r, span, status) {
       end(span, status >= 500 ? `HTTP ${status}` : 'OK', { 'http.response.status_code': status })
     },
+    spanStarted: (service, name, parent, attributes) =>
+      !sampled(parent)
+        ? skip(parent)
+        : start(name, SpanKind.INTERNAL, parent, { ...attributes, 'tessera.service': service }),
+    spanEnded: (_s, _n, span, outcome) => span !== undefined && span.flags === 1 && end(span, outcome),
   }
 }
 

@@ -143,3 +143,53 @@ describe('tracing', () => {
     expect(names).toEqual(['orders.place', 'orders.place', 'users.get', 'users.get'])
   })
 })
+
+describe('spans a handler opens (ctx.startSpan)', () => {
+  const store = defineService({
+    name: 'store',
+    actions: ({ action }) => ({
+      query: action({
+        input: T.Object({ fail: T.Boolean() }),
+        output: T.String(),
+        handler: async ({ fail }, ctx) => {
+          const span = ctx.startSpan('SELECT products', { 'db.system.name': 'sqlite' })
+          if (fail) {
+            span.end(new Error('disk on fire'))
+            span.end() // only the first end counts
+            return 'failed'
+          }
+          span.end()
+          return 'ok'
+        },
+      }),
+    }),
+  })
+
+  it('are children of the call, with their attributes and an error status when ended with one', async () => {
+    const spans: SpanRecord[] = []
+    const tracing = createTracing({ service: 'shop', sampleRatio: 1, sink: (batch) => spans.push(...batch) })
+    const broker = createBroker({ services: [store], instrumentation: tracing.instrumentation! })
+    await broker.start()
+    cleanup.push(() => tracing.shutdown())
+    cleanup.push(() => broker.stop())
+    await broker.call('store', 'query', { fail: false })
+    await broker.call('store', 'query', { fail: true })
+    await tracing.flush()
+    const queries = spans.filter((s) => s.name === 'SELECT products')
+    expect(queries.map((s) => [s.kind, s.status, s.service, s.attributes['db.system.name']])).toEqual([
+      ['internal', 'ok', 'store', 'sqlite'],
+      ['internal', 'error', 'store', 'sqlite'],
+    ])
+    for (const q of queries) {
+      const parent = spans.find((s) => s.spanId === q.parentSpanId)
+      expect([parent?.name, parent?.kind]).toEqual(['store.query', 'server'])
+    }
+  })
+
+  it('are a no-op without tracing', async () => {
+    const broker = createBroker({ services: [store] })
+    await broker.start()
+    cleanup.push(() => broker.stop())
+    expect(await broker.call('store', 'query', { fail: false })).toBe('ok')
+  })
+})

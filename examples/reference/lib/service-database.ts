@@ -1,12 +1,16 @@
 import type { Kysely, Migration } from 'kysely'
+import type { Context } from 'tessera/contract'
 import { TesseraError } from 'tessera/errors'
 import { openDatabase, type ServiceDatabase } from './database.ts'
 import type { DatabaseConfig } from './database-config.ts'
+import { QuerySpans } from './query-spans.ts'
 
 /** The database slot of one service instance: opened by `started`, closed by `stopped`. */
 export interface DatabaseSlot<DB> {
   /** The open database; throws UNAVAILABLE (retryable) before `open` or after `close`. */
   readonly db: Kysely<DB>
+  /** The database for one call: each query is a span in the call's trace (when traced). */
+  at(ctx: Context): Kysely<DB>
   /** Opens and migrates, then runs `afterMigrate` (e.g. seeding). Rejects if already open. */
   open(): Promise<void>
   /** Closes the connections; a no-op when not open. */
@@ -34,6 +38,10 @@ export function databaseSlot<DB>(
     get db() {
       if (!current) throw new TesseraError('UNAVAILABLE', `the ${service} database is not open`)
       return current.db
+    },
+    at(ctx) {
+      if (!current) throw new TesseraError('UNAVAILABLE', `the ${service} database is not open`)
+      return current.db.withPlugin(new QuerySpans(ctx, current.kind === 'sqlite' ? 'sqlite' : 'postgresql'))
     },
     async open() {
       if (current) throw new TesseraError('CONFLICT', `the ${service} database is already open`)

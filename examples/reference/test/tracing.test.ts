@@ -51,6 +51,18 @@ it('records an order through the gateway as one trace across every process it to
     const parent = spans.find((s) => s.spanId === server!.parentSpanId)
     expect(parent?.kind).toBe('client')
   }
+  // SQL through the data layer: each query a span under the call that made it.
+  const queries = spans.filter((s) => s.attributes['db.system.name'] === 'sqlite')
+  for (const [service, name] of [
+    ['users', 'SELECT users'],
+    ['orders', 'INSERT orders'],
+  ]) {
+    const query = queries.find((q) => q.service === service && q.name === name)
+    expect(query, `${name} in ${service}`).toBeDefined()
+    const parent = spans.find((s) => s.spanId === query!.parentSpanId)
+    expect([parent?.service, parent?.kind]).toEqual([service, 'server'])
+  }
+  expect(queries.some((q) => q.service === 'catalog')).toBe(true)
   // The control API serves the same trace (to the dashboard, with the token).
   await using control = await startControlServer({ supervisor: sup })
   const served = await fetch(`http://127.0.0.1:${control.port}/traces/${summary!.traceId}`, {

@@ -55,15 +55,16 @@ export function createCatalogService(options: CatalogOptions = {}) {
         output: T.Object({ items: T.Array(Product), total: T.Integer({ minimum: 0 }) }),
         idempotent: true,
         http: { method: 'GET', path: '/products', auth: 'public' },
-        handler: async ({ limit = DEFAULT_LIMIT, offset = 0 }) => {
-          const rows = await store.db
+        handler: async ({ limit = DEFAULT_LIMIT, offset = 0 }, ctx) => {
+          const db = store.at(ctx)
+          const rows = await db
             .selectFrom('products')
             .selectAll()
             .orderBy('id')
             .limit(limit)
             .offset(offset)
             .execute()
-          const { count } = await store.db
+          const { count } = await db
             .selectFrom('products')
             .select((eb) => eb.fn.countAll().as('count'))
             .executeTakeFirstOrThrow()
@@ -76,8 +77,9 @@ export function createCatalogService(options: CatalogOptions = {}) {
         output: Product,
         idempotent: true,
         http: { method: 'GET', path: '/products/:id', auth: 'public' },
-        handler: async ({ id }) => {
-          const row = await store.db
+        handler: async ({ id }, ctx) => {
+          const row = await store
+            .at(ctx)
             .selectFrom('products')
             .selectAll()
             .where('id', '=', id)
@@ -98,9 +100,9 @@ export function createCatalogService(options: CatalogOptions = {}) {
         idempotent: true,
         // Stock is taken for orders only: no other service (nor the gateway) may reserve.
         callers: ['orders'],
-        handler: async ({ key, items }) => {
+        handler: async ({ key, items }, ctx) => {
           assertDistinct(items)
-          const lines = await reserve(store.db, key, items, new Date())
+          const lines = await reserve(store.at(ctx), key, items, new Date())
           return { key, lines, totalCents: lines.reduce((sum, l) => sum + l.priceCents * l.quantity, 0) }
         },
       }),
@@ -110,7 +112,7 @@ export function createCatalogService(options: CatalogOptions = {}) {
         output: T.Object({ released: T.Boolean() }),
         idempotent: true,
         callers: ['orders'],
-        handler: async ({ key }) => ({ released: await release(store.db, key, new Date()) }),
+        handler: async ({ key }, ctx) => ({ released: await release(store.at(ctx), key, new Date()) }),
       }),
     }),
     started: () => store.open(),

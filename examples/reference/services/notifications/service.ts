@@ -45,7 +45,8 @@ export function createNotificationsService(options: NotificationsOptions = {}) {
   /** Stores one notification unless its source was seen, then announces it. */
   const deliver = async (ctx: Context, draft: Pick<Row, 'user_id' | 'kind' | 'message' | 'source'>) => {
     const row: Row = { ...draft, id: randomUUID(), created_at: new Date().toISOString() }
-    const inserted = await store.db
+    const inserted = await store
+      .at(ctx)
       .insertInto('notifications')
       .values(row)
       .onConflict((oc) => oc.doNothing())
@@ -71,7 +72,8 @@ export function createNotificationsService(options: NotificationsOptions = {}) {
         http: { method: 'GET', path: '/notifications', auth: 'authenticated' },
         handler: async ({ limit = DEFAULT_LIMIT, offset = 0 }, ctx) => {
           const { id } = requirePrincipal(ctx)
-          const rows = await store.db
+          const rows = await store
+            .at(ctx)
             .selectFrom('notifications')
             .selectAll()
             .where('user_id', '=', id)

@@ -41,8 +41,9 @@ export function createOrdersService(options: OrdersOptions = {}) {
     () => options.database ?? databaseConfigFromEnv('orders'),
   )
 
-  const findByKey = (userId: string, key: string) =>
-    store.db
+  const findByKey = (userId: string, key: string, ctx: Context) =>
+    store
+      .at(ctx)
       .selectFrom('orders')
       .selectAll()
       .where('user_id', '=', userId)
@@ -60,7 +61,7 @@ export function createOrdersService(options: OrdersOptions = {}) {
       itemCount: lines.reduce((n, l) => n + l.quantity, 0),
       placedAt: row.created_at,
     })
-    await store.db.updateTable('orders').set({ announced: 1 }).where('id', '=', row.id).execute()
+    await store.at(ctx).updateTable('orders').set({ announced: 1 }).where('id', '=', row.id).execute()
   }
 
   /** The answer to a repeated `place`: the stored order, announced if that had not happened. */
@@ -90,7 +91,7 @@ export function createOrdersService(options: OrdersOptions = {}) {
         handler: async ({ idempotencyKey, items }, ctx) => {
           const { id: userId } = requirePrincipal(ctx)
           const hash = requestHash(items)
-          const seen = await findByKey(userId, idempotencyKey)
+          const seen = await findByKey(userId, idempotencyKey, ctx)
           if (seen) return replay(seen, hash, ctx)
 
           await ctx.client<UsersService>('users').get({ id: userId })
@@ -110,14 +111,15 @@ export function createOrdersService(options: OrdersOptions = {}) {
             announced: 0,
           }
           try {
-            const inserted = await store.db
+            const inserted = await store
+              .at(ctx)
               .insertInto('orders')
               .values(row)
               .onConflict((oc) => oc.doNothing())
               .executeTakeFirst()
             // Lost a race with a concurrent twin of this call: its order stands, with the same reservation.
             if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
-              return replay((await findByKey(userId, idempotencyKey))!, hash, ctx)
+              return replay((await findByKey(userId, idempotencyKey, ctx))!, hash, ctx)
             }
           } catch (err) {
             await ctx
@@ -141,7 +143,8 @@ export function createOrdersService(options: OrdersOptions = {}) {
         http: { method: 'GET', path: '/orders', auth: 'authenticated' },
         handler: async ({ limit = DEFAULT_LIMIT, offset = 0 }, ctx) => {
           const { id } = requirePrincipal(ctx)
-          const rows = await store.db
+          const rows = await store
+            .at(ctx)
             .selectFrom('orders')
             .selectAll()
             .where('user_id', '=', id)
@@ -161,7 +164,12 @@ export function createOrdersService(options: OrdersOptions = {}) {
         http: { method: 'GET', path: '/orders/:id', auth: 'authenticated' },
         handler: async ({ id }, ctx) => {
           const principal = requirePrincipal(ctx)
-          const row = await store.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst()
+          const row = await store
+            .at(ctx)
+            .selectFrom('orders')
+            .selectAll()
+            .where('id', '=', id)
+            .executeTakeFirst()
           // NOT_FOUND rather than FORBIDDEN: order ids of others are not confirmed to exist.
           if (!row || (row.user_id !== principal.id && !hasRole(principal, 'admin'))) {
             throw new TesseraError('NOT_FOUND', `order ${id} not found`, { id })

@@ -1,5 +1,5 @@
 import { Type as T } from '@sinclair/typebox'
-import { defineService } from 'tessera/contract'
+import { type Context, defineService } from 'tessera/contract'
 import { TesseraError } from 'tessera/errors'
 import { type DatabaseConfig, databaseConfigFromEnv } from '../../lib/database-config.ts'
 import { normalizeEmail } from '../../lib/email.ts'
@@ -30,8 +30,8 @@ export function createUsersService(options: UsersOptions = {}) {
     () => options.database ?? databaseConfigFromEnv('users'),
   )
 
-  const find = async (id: string) => {
-    const row = await store.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+  const find = async (id: string, ctx: Context) => {
+    const row = await store.at(ctx).selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
     return row && { id: row.id, email: row.email, name: row.name, createdAt: row.created_at }
   }
 
@@ -49,15 +49,16 @@ export function createUsersService(options: UsersOptions = {}) {
         idempotent: true,
         // Profiles are made on register, by auth only.
         callers: ['auth'],
-        handler: async ({ id, email, name }) => {
+        handler: async ({ id, email, name }, ctx) => {
           // The same spelling auth keys accounts under, so one address is one profile here too.
           const normalized = normalizeEmail(email)
-          await store.db
+          await store
+            .at(ctx)
             .insertInto('users')
             .values({ id, email: normalized, name, created_at: new Date().toISOString() })
             .onConflict((oc) => oc.doNothing())
             .execute()
-          const user = await find(id)
+          const user = await find(id, ctx)
           if (!user || user.email !== normalized) {
             throw new TesseraError('CONFLICT', 'a profile with this id or email already exists', { id })
           }
@@ -75,7 +76,7 @@ export function createUsersService(options: UsersOptions = {}) {
           if (principal.id !== id && !hasRole(principal, 'admin')) {
             throw new TesseraError('FORBIDDEN', 'you may only read your own profile')
           }
-          const user = await find(id)
+          const user = await find(id, ctx)
           if (!user) throw new TesseraError('NOT_FOUND', `user ${id} not found`, { id })
           return user
         },
@@ -88,7 +89,7 @@ export function createUsersService(options: UsersOptions = {}) {
         http: { method: 'GET', path: '/me', auth: 'authenticated' },
         handler: async (_input, ctx) => {
           const { id } = requirePrincipal(ctx)
-          const user = await find(id)
+          const user = await find(id, ctx)
           if (!user) throw new TesseraError('NOT_FOUND', `user ${id} not found`, { id })
           return user
         },

@@ -10,6 +10,8 @@
 /** part → the parts it may import. Order: lower parts first. */
 const layers = {
   errors: [],
+  // Private folders and files (0700/0600): node:fs only.
+  files: [],
   observability: [],
   context: ['errors'],
   // Outbound HTTP for services (bounded fetch): only the error table below it.
@@ -25,7 +27,7 @@ const layers = {
   // that moves or stores messages.
   wire: ['errors', 'context', 'contract', 'identity'],
   codec: ['errors', 'context', 'contract', 'wire'],
-  transport: ['errors', 'observability', 'context', 'contract', 'identity', 'wire', 'codec'],
+  transport: ['errors', 'observability', 'context', 'contract', 'identity', 'wire', 'codec', 'files'],
   middleware: ['errors', 'observability', 'context', 'contract'],
   registry: ['errors', 'observability', 'context', 'contract', 'wire', 'middleware'],
   broker: [
@@ -48,7 +50,7 @@ const belowBroker = [...layers.broker, 'broker']
 layers.testkit = belowBroker
 // The runtime gives each instance its tracer and keeps the spans they send; it hosts each
 // instance's metrics and serves the system's (src/metrics).
-layers.runtime = [...belowBroker, 'tracing', 'metrics']
+layers.runtime = [...belowBroker, 'tracing', 'metrics', 'files']
 layers.gateway = belowBroker
 // The CLI sits on top and may use any part (through its index.ts); nothing imports it.
 const parts = [...Object.keys(layers), 'cli']

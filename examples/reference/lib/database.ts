@@ -2,8 +2,8 @@ import { dirname } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
+import { ensurePrivateDir, ensurePrivateFile, tightenIfExists } from 'tessera/files'
 import { type DatabaseConfig, databaseConfigFromEnv } from './database-config.ts'
-import { ensurePrivateDir, ensurePrivateFile, tightenIfExists } from './private-files.ts'
 
 /** An open, migrated database of one service. `close()` ends its connections. */
 export interface ServiceDatabase<DB> {

@@ -1,1 +1,2 @@
-export { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-dir.ts'
+// The runtime's file rule is the one of src/files (shared with the socket transport and services).
+export { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../files/index.ts'

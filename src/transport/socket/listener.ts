@@ -1,5 +1,5 @@
-import { chmod, mkdir, stat } from 'node:fs/promises'
 import { connect, createServer, type Server, type Socket } from 'node:net'
+import { ensurePrivateDir } from '../../files/index.ts'
 import {
   addressFile,
   MAX_SOCKET_PATH_BYTES,
@@ -29,7 +29,7 @@ export async function listen(
   nodeId: string,
   onSocket: (socket: Socket) => void,
 ): Promise<Listener> {
-  await privateDir(opts.dir)
+  ensurePrivateDir(opts.dir)
   const server = createServer({ noDelay: true }, onSocket)
   let file: string
   if (opts.tcp) {
@@ -59,18 +59,6 @@ export async function listen(
       return closing
     },
   }
-}
-
-async function privateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 })
-  const st = await stat(dir)
-  if ((st.mode & 0o077) === 0) return
-  const mine = process.getuid === undefined || st.uid === process.getuid()
-  if (!mine || (st.mode & 0o1000) !== 0)
-    throw new Error(
-      `socket dir ${dir} is open to other users and not this user's to tighten: use a private one`,
-    )
-  await chmod(dir, 0o700)
 }
 
 async function listenOnPath(server: Server, path: string, nodeId: string): Promise<void> {

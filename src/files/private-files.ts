@@ -1,23 +1,32 @@
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 
+/** Mode of every folder Tessera creates: this user only, whatever the umask. */
+export const PRIVATE_DIR_MODE = 0o700
+/** Mode of every file Tessera creates (logs, builds, control.json, sockets, databases). */
+export const PRIVATE_FILE_MODE = 0o600
+
 /**
- * Makes `path` (and missing parents) a folder only this user can enter: created 0700,
- * an existing looser one of this user tightened, one of another user or a sticky one
- * (`/tmp`) refused. The same rule as the runtime's `ensurePrivateDir` (tessera/runtime),
- * kept here so a service's bundle does not pull in the supervisor for one function.
+ * Makes `path` (and any missing parents) a folder only this user can enter: created
+ * 0700, and an existing one that gives group or others access is tightened to 0700. A
+ * folder that is not this user's, or is sticky (a shared `/tmp`), is refused rather than
+ * chmod-ed: it was not made for this system, and tightening it would break whoever else
+ * uses it.
+ *
+ * @example
+ * ensurePrivateDir(join(stateDir, 'logs'))
  */
 export function ensurePrivateDir(path: string): void {
-  mkdirSync(path, { recursive: true, mode: 0o700 })
-  tighten(path, 0o700)
+  mkdirSync(path, { recursive: true, mode: PRIVATE_DIR_MODE })
+  tighten(path, PRIVATE_DIR_MODE)
 }
 
 /**
  * Makes `path` a file only this user can read: created empty 0600 when missing, an
- * existing looser one tightened. Rejects a file of another user.
+ * existing looser one tightened. Throws for a file of another user.
  */
 export function ensurePrivateFile(path: string): void {
-  closeSync(openSync(path, 'a', 0o600))
-  tighten(path, 0o600)
+  closeSync(openSync(path, 'a', PRIVATE_FILE_MODE))
+  tighten(path, PRIVATE_FILE_MODE)
 }
 
 /** Tightens `path` to `mode` when it exists and gives group or others access. */

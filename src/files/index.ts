@@ -1,0 +1,7 @@
+export {
+  ensurePrivateDir,
+  ensurePrivateFile,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
+  tightenIfExists,
+} from './private-files.ts'

@@ -2,36 +2,9 @@ import { Type as T } from '@sinclair/typebox'
 import { afterEach, describe, expect, it } from 'vitest'
 import { defineService } from '../contract/index.ts'
 import type { Logger } from '../observability/index.ts'
+import { recordingLogger } from '../observability/testing/recording-logger.ts'
 import { InProcessHub, inProcessTransport } from '../transport/in-process/index.ts'
 import { type Broker, createBroker } from './index.ts'
-
-interface Entry {
-  level: string
-  obj: Record<string, unknown>
-  msg: string | undefined
-}
-
-/** Keeps every line with its bindings, and counts `child()` calls (each costs a logger). */
-function recording() {
-  const entries: Entry[] = []
-  let children = 0
-  const make = (bindings: Record<string, unknown>): Logger => {
-    const at = (level: string) => (obj: object, msg?: string) => {
-      entries.push({ level, obj: { ...bindings, ...obj }, msg })
-    }
-    return {
-      debug: at('debug'),
-      info: at('info'),
-      warn: at('warn'),
-      error: at('error'),
-      child: (more) => {
-        children++
-        return make({ ...bindings, ...more })
-      },
-    }
-  }
-  return { logger: make({}), entries, children: () => children }
-}
 
 const echo = defineService({
   name: 'echo',
@@ -74,7 +47,7 @@ async function pair(logger: Logger) {
 
 describe('ctx.log', () => {
   it('binds the request id and trace id of the call to every line a handler logs', async () => {
-    const rec = recording()
+    const rec = recordingLogger()
     const echoes = await pair(rec.logger)
     const out = await echoes.say({ text: 'hi' }, { requestId: 'req-1' })
     const line = rec.entries.find((e) => e.msg === 'saying')
@@ -82,7 +55,7 @@ describe('ctx.log', () => {
   })
 
   it('costs no child logger when the handler never logs', async () => {
-    const rec = recording()
+    const rec = recordingLogger()
     const echoes = await pair(rec.logger)
     const before = rec.children()
     for (let i = 0; i < 5; i++) await echoes.quiet({})
@@ -90,7 +63,7 @@ describe('ctx.log', () => {
   })
 
   it('names the request and trace in the line the broker logs when a handler fails', async () => {
-    const rec = recording()
+    const rec = recordingLogger()
     const echoes = await pair(rec.logger)
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
     await expect(

@@ -1,8 +1,8 @@
 import { Type as T } from '@sinclair/typebox'
 import { describe, expect, it } from 'vitest'
 import { defineService } from '../../../src/contract/index.ts'
-import { catalogService, createCounter, json, startGateway, token } from './fixtures.ts'
 import { recordingLogger } from '../../../src/observability/testing/recording-logger.ts'
+import { catalogService, createCounter, json, startGateway, token } from './fixtures.ts'
 
 /** A service whose routes declare their own limits, beside the catalog's unlimited ones. */
 function accountsService(calls: ReturnType<typeof createCounter>) {

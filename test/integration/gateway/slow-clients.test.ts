@@ -5,9 +5,9 @@
  */
 import { connect, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
+import { recordingLogger } from '../../../src/observability/testing/recording-logger.ts'
 import { openStream, within } from './event-stream.ts'
 import { catalogService, createCounter, orders, startGateway } from './fixtures.ts'
-import { recordingLogger } from '../../../src/observability/testing/recording-logger.ts'
 
 const SMALL = {
   headersTimeoutMs: 1_000,

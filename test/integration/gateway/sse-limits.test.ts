@@ -5,9 +5,9 @@
 import { Type as T } from '@sinclair/typebox'
 import { describe, expect, it } from 'vitest'
 import { defineService } from '../../../src/contract/index.ts'
+import { recordingLogger } from '../../../src/observability/testing/recording-logger.ts'
 import { openStream, within } from './event-stream.ts'
 import { AUDIENCE, ISSUER, orders, SECRET, startGateway, token } from './fixtures.ts'
-import { recordingLogger } from '../../../src/observability/testing/recording-logger.ts'
 
 /** Stands in for an auth service: `POST /logout` emits `session.revoked` with the jti it is given. */
 const sessions = defineService({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { catalogService, createCounter, faults, json, startGateway } from './fixtures.ts'
 import { recordingLogger } from '../../../src/observability/testing/recording-logger.ts'
+import { catalogService, createCounter, faults, json, startGateway } from './fixtures.ts'
 
 describe('gateway trace propagation', () => {
   it('passes traceparent and x-request-id on to the handler and echoes the request id', async () => {

@@ -9,6 +9,11 @@ import { FrameWriter } from './frame-writer.ts'
 export interface ConnectionEvents {
   /** A decoded, shape-checked envelope. Called synchronously from socket I/O. */
   onEnvelope(conn: Connection, env: Envelope): void
+  /**
+   * The peer ended its side (FIN) while this side has not: it sends nothing more here,
+   * but still reads what this side sends until this side ends too (the socket is half-open).
+   */
+  onPeerEnded(conn: Connection): void
   /** The socket is gone; called exactly once per connection, with why. */
   onClose(conn: Connection, reason: string): void
 }
@@ -20,12 +25,11 @@ export interface ConnectionOptions {
   /** For outbound connections: the node the discovery file promised. */
   expectedId?: string
   maxFrameBytes: number
+  /** How long a graceful `end()` waits for the peer to end its side before destroying the socket. */
+  endGraceMs: number
   logger: Logger
   events: ConnectionEvents
 }
-
-/** How long a graceful `end()` waits for the peer to close before destroying the socket. */
-const END_GRACE_MS = 1000
 
 /**
  * One socket to one peer: framing, write batching and decoding. It knows nothing of
@@ -53,10 +57,20 @@ export class Connection {
   lastSeen = Date.now()
   /** Set once closing started: sends are refused from then on. */
   closing = false
+  /** The peer ended its side (FIN): nothing more arrives here, though it still reads. */
+  peerEnded = false
+  /** The socket reported an error (e.g. ECONNRESET: the peer closed with our frames unread). */
+  errored = false
+  /**
+   * Set by the peer table once this connection carried the peer's traffic. Frames sent
+   * on it may still be unread when it closes, even after another connection took over.
+   */
+  carried = false
   private closed = false
   private closeReason: string | undefined
   private readonly socket: Socket
   private readonly maxFrameBytes: number
+  private readonly endGraceMs: number
   private readonly parser: FrameParser
   private readonly writer: FrameWriter
   private readonly logger: Logger
@@ -65,6 +79,7 @@ export class Connection {
   constructor(opts: ConnectionOptions) {
     this.socket = opts.socket
     this.maxFrameBytes = opts.maxFrameBytes
+    this.endGraceMs = opts.endGraceMs
     this.outbound = opts.outbound
     this.expectedId = opts.expectedId
     this.logger = opts.logger
@@ -80,7 +95,12 @@ export class Connection {
       this.parser.push(chunk)
     })
     this.socket.on('error', (err) => {
+      this.errored = true
       this.closeReason ??= `socket error: ${err.message}`
+    })
+    this.socket.on('end', () => {
+      this.peerEnded = true
+      if (!this.closed) this.events.onPeerEnded(this)
     })
     this.socket.on('close', () => this.onSocketClose())
   }
@@ -132,15 +152,16 @@ export class Connection {
   }
 
   /**
-   * Flushes queued frames, half-closes and resolves when the socket is closed. A peer
-   * that neither reads what is queued nor closes within ~1 s is cut off (destroyed).
+   * Flushes queued frames, half-closes and resolves when the socket is closed, which is
+   * once the peer has ended its side too (it reads until then). A peer that neither reads
+   * what is queued nor ends within `endGraceMs` is cut off (destroyed).
    */
   async end(reason: string): Promise<void> {
     if (this.closed) return
     this.closing = true
     this.closeReason ??= reason
     const closed = new Promise<void>((resolve) => this.socket.once('close', () => resolve()))
-    const timer = setTimeout(() => this.destroy(reason), END_GRACE_MS)
+    const timer = setTimeout(() => this.destroy(reason), this.endGraceMs)
     await Promise.race([this.writer.flushed(), closed])
     if (!this.closed) this.socket.end()
     await closed

@@ -36,7 +36,7 @@ const REFUSED_RECHECK_MS = 100
 async function attemptDial(peer: PeerFile, opts: DialOptions): Promise<Socket | 'refused' | undefined> {
   const address = await resolveAddress(peer).catch(() => undefined)
   if (!address) return undefined
-  const socket = connect(address)
+  const socket = connect({ ...address, allowHalfOpen: true })
   opts.track(socket, true)
   const failure = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
     const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), opts.timeoutMs)

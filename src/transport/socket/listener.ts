@@ -30,7 +30,9 @@ export async function listen(
   onSocket: (socket: Socket) => void,
 ): Promise<Listener> {
   ensurePrivateDir(opts.dir)
-  const server = createServer({ noDelay: true }, onSocket)
+  // Half-open: a peer ending a duplicate connection still reads what we send until we end
+  // it too (see Connection#peerEnded).
+  const server = createServer({ noDelay: true, allowHalfOpen: true }, onSocket)
   let file: string
   if (opts.tcp) {
     await listenOn(server, { host: opts.tcp.host, port: opts.tcp.port })

@@ -164,8 +164,13 @@ class SocketTransportImpl implements SocketTransport {
       outbound,
       ...(expectedId === undefined ? {} : { expectedId }),
       maxFrameBytes: this.opts.maxFrameBytes,
+      endGraceMs: this.opts.heartbeatTimeoutMs,
       logger: this.opts.logger,
-      events: { onEnvelope: (c, env) => this.onEnvelope(c, env), onClose: (c, why) => this.onClose(c, why) },
+      events: {
+        onEnvelope: (c, env) => this.onEnvelope(c, env),
+        onPeerEnded: (c) => this.onPeerEnded(c),
+        onClose: (c, why) => this.onClose(c, why),
+      },
     })
     this.conns.add(conn)
     const credential = this.opts.credential
@@ -308,9 +313,47 @@ class SocketTransportImpl implements SocketTransport {
     this.peers?.lost(conn, reason)
   }
 
+  /**
+   * The peer ended its side of `conn` before this side did. If `conn` carries our traffic
+   * to it and another connection from it is being set up, the peer dropped `conn` as a
+   * duplicate: we keep sending here (it reads until we end) until that one is proven and
+   * takes over. Otherwise the peer is closing or dead: the connection goes at once, so a
+   * killed process is reported gone without waiting for the heartbeat.
+   */
+  private onPeerEnded(conn: Connection): void {
+    if (conn.closing) return
+    if (this.peers?.isActive(conn) && this.successorMayCome(conn)) return
+    conn.destroy('connection closed by peer')
+  }
+
+  /**
+   * Whether a connection other than `conn` may be its peer's replacement: not closing, and
+   * from that peer or not yet known. When a peer drops a duplicate, the one it keeps has
+   * already exchanged HELLOs with this node, so it is among `conns`.
+   */
+  private successorMayCome(conn: Connection): boolean {
+    const id = conn.remote!.nodeId
+    for (const other of this.conns) {
+      if (other === conn || other.closing) continue
+      const otherId = other.remote?.nodeId ?? other.unproven?.info.nodeId ?? other.expectedId
+      if (otherId === undefined || otherId === id) return true
+    }
+    return false
+  }
+
+  /** A connection waiting for its successor whose candidates all closed or proved someone else goes. */
+  private reviewPeerEnded(): void {
+    for (const conn of this.conns) {
+      if (conn.peerEnded && !conn.closing && !this.successorMayCome(conn)) {
+        conn.destroy('connection closed by peer; no replacement came')
+      }
+    }
+  }
+
   private settle(conn: Connection): void {
     this.helloWaiters.get(conn)?.()
     this.helloWaiters.delete(conn)
+    if (!this.closing) this.reviewPeerEnded()
   }
 }
 

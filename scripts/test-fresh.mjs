@@ -1,10 +1,12 @@
 // `npm run test:fresh`: everything the tests need, then the tests, on a machine that has
 // only Node and npm. Installs what is missing — nats-server, PostgreSQL 15, Chromium and Prometheus
-// from Debian (apt-get, as root; otherwise prints the exact command and stops) and the
+// from Debian, and podman with its companions for the container test (apt-get, as root;
+// otherwise prints the exact command and stops; podman also gets the
+// /etc/containers/containers.conf this machine needs, see /work/shared/TESTING.md) and the
 // npm packages (`npm ci`, when node_modules is missing or older than the lockfile) —
 // then runs `npm test`. `.ci/run` calls this same command.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -18,7 +20,30 @@ const systemPackages = [
   { name: 'postgresql', present: () => existsSync('/usr/lib/postgresql/15/bin/pg_ctl') }, // test/support/postgres.ts
   { name: 'chromium', present: () => existsSync('/usr/bin/chromium') }, // test/support/chromium.ts
   { name: 'prometheus', present: () => existsSync('/usr/bin/prometheus') }, // test/support/prometheus-server.ts
+  // test/integration/containers/: podman runs the reference system from its generated manifests
+  { name: 'podman', present: () => onPath('podman') },
+  { name: 'runc', present: () => onPath('runc') },
+  {
+    name: 'catatonit',
+    present: () => existsSync('/usr/bin/catatonit') || existsSync('/usr/libexec/podman/catatonit'),
+  },
+  {
+    name: 'golang-github-containernetworking-plugin-dnsname',
+    present: () => existsSync('/usr/lib/cni/dnsname'),
+  },
 ]
+/**
+ * crun fails on these machines ("cgroups in hybrid mode") and podman's default ulimits
+ * exceed the hard limits ("setrlimit … Operation not permitted"): runc, cgroupfs and
+ * lower ulimits. Written only when there is no containers.conf yet.
+ */
+const containersConf = `[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+`
 
 function step(title) {
   console.log(`::: ${title}`)
@@ -30,7 +55,8 @@ function run(cmd, args, env = {}) {
 
 step('system packages')
 const missing = systemPackages.filter((p) => !p.present()).map((p) => p.name)
-if (missing.length === 0) console.log('nats-server, PostgreSQL 15, Chromium and Prometheus are installed')
+if (missing.length === 0)
+  console.log('nats-server, PostgreSQL 15, Chromium, Prometheus and podman are installed')
 else {
   const install = `apt-get install -y --no-install-recommends ${missing.join(' ')}`
   const isRoot = process.getuid?.() === 0
@@ -45,6 +71,12 @@ else {
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
     DEBIAN_FRONTEND: 'noninteractive',
   })
+}
+
+if (process.getuid?.() === 0 && onPath('podman') && !existsSync('/etc/containers/containers.conf')) {
+  mkdirSync('/etc/containers', { recursive: true })
+  writeFileSync('/etc/containers/containers.conf', containersConf)
+  console.log('wrote /etc/containers/containers.conf (runc, cgroupfs, ulimits)')
 }
 
 step('npm packages')

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { TesseraError } from '../../errors/index.ts'
+import { defaultTransportKinds } from '../config/index.ts'
 import { buildUnit, buildUnits } from './build-unit.ts'
 
 const srcIndex = fileURLToPath(new URL('../../index.ts', import.meta.url))
@@ -34,7 +35,7 @@ export default defineService({
 const options = (unit: string, entry: string) => ({
   unit,
   services: [{ name: unit, entry }],
-  transport: 'socket' as const,
+  transport: defaultTransportKinds.socket.instanceModule,
   outDir: join(dir, 'build'),
   root: dir,
 })
@@ -97,7 +98,7 @@ describe('buildUnit', () => {
           { unit: 'a', services: [{ name: 'a', entry: join(dir, 'a.ts') }] },
           { unit: 'b', services: [{ name: 'b', entry: join(dir, 'b.ts') }] },
         ],
-        { transport: 'socket', outDir: join(dir, 'build'), root: dir },
+        { transport: defaultTransportKinds.socket.instanceModule, outDir: join(dir, 'build'), root: dir },
       ),
     )
     expect(a?.status === 'fulfilled' && a.value.file).toContain(join(dir, 'build', 'a'))

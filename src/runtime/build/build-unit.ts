@@ -3,7 +3,7 @@ import { dirname, extname, join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { BuildFailure, Message, Plugin } from 'esbuild'
 import { TesseraError } from '../../errors/index.ts'
-import type { ResolvedTransport } from '../config/index.ts'
+import type { InstanceTransportModule } from '../config/index.ts'
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../files/index.ts'
 
 /** One build of a unit: the bundle its instances run. */
@@ -21,7 +21,8 @@ export interface UnitBuild {
 export interface BuildUnitOptions {
   unit: string
   services: { name: string; entry: string }[]
-  transport: ResolvedTransport['kind']
+  /** The transport factory the bundle imports (`TransportKind.instanceModule` of the system's kind). */
+  transport: InstanceTransportModule
   /** `<stateDir>/build`: the bundle goes to `<outDir>/<unit>/<stamp>.mjs`. */
   outDir: string
   /** Paths in error messages are relative to this folder (the system root). */
@@ -43,10 +44,6 @@ const ext = extname(self)
 /** This package's compiled files (`<package>/dist/`), when it runs from its build. */
 const ownDist = `${resolve(here, '../..')}/`
 const runInstanceModule = resolve(here, `../instance/run-instance${ext}`)
-const transportModules: Record<ResolvedTransport['kind'], { file: string; name: string }> = {
-  socket: { file: resolve(here, `../config/transport-socket${ext}`), name: 'socketTransportOf' },
-  nats: { file: resolve(here, `../config/transport-nats${ext}`), name: 'natsTransportOf' },
-}
 /**
  * Pure-JS packages every instance loads through Tessera, bundled rather than imported:
  * TypeBox's ESM build is some 200 modules, and loading it as one saves ~7 MB RSS and
@@ -181,16 +178,15 @@ export async function removeUnitBuilds(outDir: string, unit: string): Promise<vo
 
 function entrySource(
   unit: Pick<BuildUnitOptions, 'unit' | 'services'>,
-  transportKind: ResolvedTransport['kind'],
+  transport: InstanceTransportModule,
 ): string {
-  const transport = transportModules[transportKind]
   const loaders = unit.services
     .map((s) => `  ${JSON.stringify(s.entry)}: () => import(${JSON.stringify(s.entry)}),`)
     .join('\n')
   // Entries are imported dynamically (still bundled): an entry throwing while it loads
   // is then a start failure the instance reports, as on the tsx path.
   return `import { runInstance } from ${JSON.stringify(runInstanceModule)}
-import { ${transport.name} } from ${JSON.stringify(transport.file)}
+import { ${transport.exportName} as transportOf } from ${JSON.stringify(transport.file)}
 const entries = {
 ${loaders}
 }
@@ -200,7 +196,7 @@ await runInstance({
     if (!load) throw new Error(\`\${entry} is not in this build of ${unit.unit}\`)
     return load()
   },
-  transport: ${transport.name},
+  transport: transportOf,
 })
 `
 }

@@ -10,4 +10,12 @@ export {
 } from './nats-logins.ts'
 export type { GroupConfig, ServiceConfig, SystemConfig, TransportConfig } from './schema.ts'
 export { stateKeyOf, systemStateDir } from './state-dir.ts'
+export {
+  defaultTransportKinds,
+  type InstanceTransportModule,
+  type TransportFactory,
+  type TransportKind,
+  type TransportKinds,
+  transportKindOf,
+} from './transport-kinds.ts'
 export { planUnits, type ResolvedTransport, resolveTransport, startOrder, type UnitSpec } from './units.ts'

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path'
-import type { SystemConfig, TransportConfig } from './schema.ts'
+import type { SystemConfig } from './schema.ts'
+import { defaultTransportKinds, resolveTransportWith, type TransportKinds } from './transport-kinds.ts'
 
 /** What one process hosts: a single service, or a group of them (monolith mode). */
 export interface UnitSpec {
@@ -83,19 +84,16 @@ export function startOrder(units: UnitSpec[]): UnitSpec[][] {
   return levels
 }
 
-/** Fills in the defaults instances and the supervisor share: socket dir, NATS namespace. */
-export function resolveTransport(config: SystemConfig, stateKey: string): ResolvedTransport {
-  const t: TransportConfig = config.transport ?? { kind: 'socket' }
-  if (t.kind === 'socket') {
-    // Socket paths are limited to ~107 bytes, so the default lives under /tmp, keyed by the state dir.
-    return { kind: 'socket', dir: t.dir ?? `/tmp/tessera-${config.name}-${stateKey}` }
-  }
-  return {
-    kind: 'nats',
-    servers: Array.isArray(t.servers) ? t.servers : [t.servers],
-    namespace: `${config.name}-${stateKey}`,
-    ...(t.credentials ? { credentials: t.credentials } : {}),
-  }
+/**
+ * Fills in the defaults instances and the supervisor share: socket dir, NATS namespace.
+ * Each kind resolves itself (`TransportKind.resolve`); `kinds` defaults to Tessera's own.
+ */
+export function resolveTransport(
+  config: SystemConfig,
+  stateKey: string,
+  kinds: TransportKinds = defaultTransportKinds,
+): ResolvedTransport {
+  return resolveTransportWith(kinds, config, stateKey)
 }
 
 export type ResolvedTransport =

@@ -31,15 +31,16 @@ export function tsxLoader(): string {
  * fallback path); a built instance gets `--enable-source-maps` instead, so stack traces
  * name the source files. `heapMb` caps V8's old space (the fallback memory limit where
  * cgroups are not writable). `ownFolders` switches on Node 20's permission model: reads
- * only from those folders, this package, the transport dir and `readDirs` (the build
- * folder); writes only to the folders and the transport dir. Child processes and
+ * only from those folders, this package, `transportDirs` (what the transport uses, e.g.
+ * the socket folder) and `readDirs` (the build folder); writes only to the folders and
+ * `transportDirs`. Child processes and
  * workers stay allowed: tsx runs esbuild as a child and its loader hooks in a worker.
  */
 export function nodeArgs(options: {
   tsx: boolean
   heapMb?: number
   ownFolders?: string[]
-  transportDir?: string
+  transportDirs?: string[]
   readDirs?: string[]
 }): string[] {
   const args = options.tsx
@@ -47,7 +48,7 @@ export function nodeArgs(options: {
     : (process.env.XARGS ?? '--enable-source-maps').split(' ').filter(Boolean)
   if (options.heapMb !== undefined) args.push(`--max-old-space-size=${options.heapMb}`)
   if (options.ownFolders) {
-    const extra = options.transportDir ? [options.transportDir] : []
+    const extra = options.transportDirs ?? []
     const read = trees([
       ...options.ownFolders,
       packageRoot,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type Broker, createBroker } from '../../broker/index.ts'
+import { systemClock } from '../../context/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 import { createAuthority, type NodeCredential } from '../../identity/index.ts'
 import type { Logger } from '../../observability/index.ts'
@@ -13,18 +14,22 @@ import { deferredTransport } from '../config/deferred-transport.ts'
 import {
   configError,
   createTransport,
+  defaultTransportKinds,
   planUnits,
   type ResolvedTransport,
   resolveTransport,
   type ServiceConfig,
   type SystemConfig,
   startOrder,
+  type TransportKinds,
+  transportKindOf,
   type UnitSpec,
   validateSystem,
 } from '../config/index.ts'
 import { CLIENT_UNIT, loadNatsLogins, type NatsLogins, SUPERVISOR_UNIT } from '../config/nats-logins.ts'
 import { ensurePrivateDir } from '../files/index.ts'
 import { cgroupMemory } from '../isolation/index.ts'
+import { type InstanceLauncher, processLauncher } from '../launcher/index.ts'
 import {
   createLogFiles,
   instanceRecord,
@@ -57,8 +62,19 @@ export interface SupervisorOptions {
    * the record filed for it in the unit's log (`formatLogRecord` makes it readable).
    */
   onLog?: (label: string, line: string, record: LogRecord) => void
-  /** Try cgroup v1 memory limits before the heap-limit fallback. Default true. */
+  /** Try cgroup v1 memory limits before the heap-limit fallback. Default true. Ignored with `launcher`. */
   cgroups?: boolean
+  /**
+   * How instances start. Default `processLauncher()`: child processes, with cgroup memory
+   * limits unless `cgroups` is false.
+   */
+  launcher?: InstanceLauncher
+  /**
+   * The transport kinds this runtime knows, by config `transport.kind` (default: socket
+   * and NATS, `defaultTransportKinds`). The tsx fallback (`build: false`) always uses the
+   * default table: its instances load no supervisor options.
+   */
+  transports?: TransportKinds
 }
 
 export interface UnitStatus {
@@ -159,7 +175,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const root = resolve(options.root ?? process.cwd())
   const stateDir = resolve(root, config.stateDir ?? '.tessera')
   const stateKey = createHash('sha256').update(stateDir).digest('hex').slice(0, 8)
-  const transport = resolveTransport(config, stateKey)
+  const kinds = options.transports ?? defaultTransportKinds
+  const transport = resolveTransport(config, stateKey, kinds)
+  const transportKind = transportKindOf(kinds, transport.kind)
   const logsDir = join(stateDir, 'logs')
   const buildDir = join(stateDir, 'build')
   const listeners = new Set<(event: SupervisorEvent) => void>()
@@ -191,7 +209,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     nodeId: callerId,
     transport: deferredTransport(transport.kind, async () => {
       await loadLogins()
-      return createTransport(transport, undefined, callerCredential, loginFor(SUPERVISOR_UNIT))
+      return createTransport(transport, undefined, callerCredential, loginFor(SUPERVISOR_UNIT), kinds)
     }),
     credential: callerCredential,
   })
@@ -216,9 +234,13 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       system: config.name,
       root,
       transport,
+      transportDirs: transportKind.instanceDirs(transport),
       timing,
       restartPolicy: { ...defaultRestartPolicy, ...config.restart },
-      cgroup: options.cgroups === false ? undefined : await cgroupMemory(),
+      launcher:
+        options.launcher ??
+        processLauncher({ cgroup: options.cgroups === false ? undefined : await cgroupMemory() }),
+      clock: systemClock,
       emit,
       onLine(unit, label, line, stream = 'stdout') {
         const record = instanceRecord(line, unit, label, stream)
@@ -254,7 +276,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
               buildUnit({
                 unit: spec.name,
                 services: spec.services,
-                transport: transport.kind,
+                transport: transportKind.instanceModule,
                 outDir: buildDir,
                 root,
               }),
@@ -297,7 +319,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       await loadLogins()
       const unit = o.unit ?? CLIENT_UNIT
       const credential = issue({ node: o.node, unit, assertsPrincipal: o.assertsPrincipal ?? false })
-      return { credential, transport: createTransport(transport, o.logger, credential, loginFor(unit)) }
+      return {
+        credential,
+        transport: createTransport(transport, o.logger, credential, loginFor(unit), kinds),
+      }
     },
     async up(progress) {
       if (runners.size > 0 || downing) throw new TesseraError('CONFLICT', `${config.name} is already up`)
@@ -313,7 +338,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         await rm(buildDir, { recursive: true, force: true })
         const all = buildUnits(
           units.map((u) => ({ unit: u.name, services: u.services })),
-          { transport: transport.kind, outDir: buildDir, root },
+          { transport: transportKind.instanceModule, outDir: buildDir, root },
         )
         for (const [i, build] of all.entries()) {
           build.catch(() => {})

@@ -1,32 +1,36 @@
+import type { Clock } from '../../context/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
 import type { SpanRecord } from '../../tracing/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
-import { removeBuild, type UnitBuild } from '../build/index.ts'
+import type { UnitBuild } from '../build/index.ts'
 import type { ResolvedTransport, UnitSpec } from '../config/index.ts'
-import { bootstrapProgram, InstanceProcess, LISTEN_FD } from '../instance/instance-process.ts'
-import type { CgroupMemory } from '../isolation/index.ts'
-import { nodeArgs } from '../isolation/index.ts'
-import { CrashHistory, type RestartPolicy } from './crash-history.ts'
+import type { InstanceLauncher, LaunchedInstance, Timing } from '../launcher/index.ts'
+import { BuildRefs } from './build-refs.ts'
+import { Changes } from './changes.ts'
+import type { RestartPolicy } from './crash-history.ts'
+import { CrashRestarts } from './crash-restarts.ts'
 import type { Progress, SupervisorEvent } from './events.ts'
+import { type InstanceStatus, instanceStatus } from './instance-status.ts'
+import { type RolloutHost, rollSlots, type Slot, surge } from './rollout.ts'
 import { bindSharedSocket, type SharedSocket } from './shared-socket.ts'
 
-export interface Timing {
-  pingIntervalMs: number
-  pingTimeoutMs: number
-  readyTimeoutMs: number
-  drainTimeoutMs: number
-  drainGraceMs: number
-}
+export type { Timing } from '../launcher/index.ts'
+export type { InstanceStatus } from './instance-status.ts'
 
 /** What a runner needs from the supervisor; passed in so a runner can be tested alone. */
 export interface UnitContext {
   system: string
   root: string
   transport: ResolvedTransport
+  /** Folders instances need for the transport (`TransportKind.instanceDirs`). */
+  transportDirs: string[]
   timing: Timing
   restartPolicy: RestartPolicy
-  cgroup: CgroupMemory | undefined
+  /** Starts instances (`processLauncher()`: child processes). */
+  launcher: InstanceLauncher
+  /** Crash times, restart delays, uptimes (`systemClock`; a fake one in tests). */
+  clock: Clock
   emit(e: SupervisorEvent): void
   /** A line of an instance (`stream` default stdout) or of the supervisor about it. */
   onLine(unit: string, label: string, line: string, stream?: 'stdout' | 'stderr'): void
@@ -37,6 +41,8 @@ export interface UnitContext {
    * the entries through tsx (`build: false`). Rejects with the build errors.
    */
   build: ((spec: UnitSpec) => Promise<UnitBuild>) | undefined
+  /** Removes a build no instance runs any more (default `removeBuild`: its files). */
+  removeBuild?: (build: UnitBuild) => Promise<void>
   /** Where builds go (readable by instances under the permission model). */
   buildDir: string
   /** The system's tracing, handed to every instance; spans it sends go to `onSpans`. */
@@ -55,45 +61,27 @@ export interface UnitContext {
 /** `build-failed`: the unit's code did not build when it started; `deploy` or `restart` retries. */
 export type UnitState = 'running' | 'crash-loop' | 'build-failed' | 'stopping' | 'stopped'
 
-interface Slot {
-  index: number
-  instance: InstanceProcess | undefined
-  restartTimer: NodeJS.Timeout | undefined
-}
-
-export interface InstanceStatus {
-  label: string
-  nodeId: string | undefined
-  state: 'starting' | 'ready' | 'draining' | 'exited' | 'restarting' | 'crash-loop'
-  pid: number | undefined
-  versions: { name: string; version: string }[]
-  uptimeMs: number | undefined
-  handled: number
-  reqPerSec: number
-}
-
 /**
- * The instances of one unit (a service, or a group sharing a process): launches them,
- * restarts crashed ones with exponential backoff until a crash loop, and rolls them
- * (restart, deploy, scale) one operation at a time. An instance counts as serving once
- * it said ready and callers see it; only then is an old one drained.
+ * The instances of one unit (a service, or a group sharing a process): launches them
+ * through the context's launcher, restarts crashed ones (`CrashRestarts`: backoff until a
+ * crash loop), and rolls them (restart, deploy, scale; `rollout.ts`) one operation at a
+ * time. An instance counts as serving once it said ready and callers see it; only then
+ * is an old one drained.
  */
 export class UnitRunner {
   state: UnitState = 'running'
   restarts = 0
   readonly #ctx: UnitContext
   readonly #slots = new Map<number, Slot>()
-  readonly #all = new Set<InstanceProcess>()
-  readonly #serving = new WeakMap<InstanceProcess, Promise<void>>()
-  readonly #visible = new WeakSet<InstanceProcess>()
-  readonly #crashes: CrashHistory
-  readonly #waiters = new Set<() => void>()
+  /** Every live instance, also ones an operation started and not yet installed. */
+  readonly #all = new Set<LaunchedInstance>()
+  readonly #serving = new WeakMap<LaunchedInstance, Promise<void>>()
+  readonly #visible = new WeakSet<LaunchedInstance>()
+  readonly #restarts: CrashRestarts
+  readonly #builds: BuildRefs
+  readonly #changes = new Changes()
   #gen = 0
   #queue: Promise<unknown> = Promise.resolve()
-  /** The build new instances run (crash restarts, scaling); replaced by a successful deploy or restart. */
-  #build: UnitBuild | undefined
-  /** Live instances per build, so a build no longer current is removed with its last instance. */
-  readonly #buildUsers = new Map<UnitBuild, number>()
   /** The unit's shared listening socket (config `listen`), bound at start, closed at stop. */
   #socket: SharedSocket | undefined
   /** Entries its instances run as adapters (learnt from their `ready`). */
@@ -104,7 +92,8 @@ export class UnitRunner {
     ctx: UnitContext,
   ) {
     this.#ctx = ctx
-    this.#crashes = new CrashHistory(ctx.restartPolicy)
+    this.#restarts = new CrashRestarts(ctx.restartPolicy, ctx.clock)
+    this.#builds = new BuildRefs(ctx.removeBuild)
   }
 
   /**
@@ -127,11 +116,10 @@ export class UnitRunner {
         try {
           const build = await (prebuilt ?? this.#ctx.build(this.spec))
           progress(`built in ${Math.round(build.ms)} ms`)
-          this.#setBuild(build)
+          this.#builds.setCurrent(build)
         } catch (err) {
           this.state = 'build-failed'
-          for (let i = 1; i <= this.spec.instances; i++)
-            this.#slots.set(i, { index: i, instance: undefined, restartTimer: undefined })
+          for (let i = 1; i <= this.spec.instances; i++) this.#slots.set(i, { index: i, instance: undefined })
           throw err
         }
       }
@@ -155,7 +143,7 @@ export class UnitRunner {
         const doomed = current.slice(count).map((i) => this.#slots.get(i)!)
         for (const slot of doomed) {
           this.#slots.delete(slot.index)
-          clearTimeout(slot.restartTimer)
+          this.#restarts.cancel(slot)
         }
         this.spec.instances = count
         progress(`draining ${doomed.length} instance(s)`)
@@ -175,27 +163,8 @@ export class UnitRunner {
       // The code on disk: rebuilt first; a build error leaves everything as it was.
       const build = await this.#rebuild(progress)
       this.#clearCrashLoop()
-      for (const slot of this.#sortedSlots()) {
-        const old = slot.instance
-        clearTimeout(slot.restartTimer)
-        slot.restartTimer = undefined
-        const fresh = this.#spawn(slot.index, build)
-        progress(`${fresh.label}: starting replacement (pid ${fresh.pid ?? '?'})`)
-        try {
-          await this.#serving.get(fresh)
-        } catch (err) {
-          await this.#retire(fresh)
-          if ((!old || old.state.type === 'exited') && this.#build)
-            this.#install(slot, this.#spawn(slot.index))
-          throw err
-        }
-        this.#install(slot, fresh)
-        if (old) {
-          progress(`${old.label}: draining old instance (pid ${old.pid ?? '?'})`)
-          await this.#retire(old)
-        }
-      }
-      if (build) this.#setBuild(build)
+      await rollSlots(this.#host, this.#sortedSlots(), build, progress)
+      if (build) this.#builds.setCurrent(build)
       progress('restarted')
     })
   }
@@ -220,29 +189,17 @@ export class UnitRunner {
           err instanceof TesseraError ? err.data : undefined,
         )
       }
-      const slots = this.#sortedSlots()
-      const fresh = slots.map((s) => this.#spawn(s.index, build))
-      progress(`starting ${fresh.length} new instance(s)`)
-      const results = await Promise.allSettled(fresh.map((f) => this.#serving.get(f)))
-      const failure = results.find((r) => r.status === 'rejected')
-      if (failure) {
-        const reason = String((failure.reason as Error)?.message ?? failure.reason)
-        progress(`new version not ready (${reason}): rolling back`)
-        await Promise.all(fresh.map((f) => this.#retire(f)))
-        this.#ctx.emit({ type: 'rolled-back', unit: this.spec.name, reason })
-        throw new TesseraError('UNAVAILABLE', `deploy of ${this.spec.name} rolled back: ${reason}`)
-      }
-      this.#clearCrashLoop()
-      if (build) this.#setBuild(build)
-      const old = slots.map((s, i) => {
-        const previous = s.instance
-        clearTimeout(s.restartTimer)
-        s.restartTimer = undefined
-        this.#install(s, fresh[i]!)
-        return previous
+      const outcome = await surge(this.#host, this.#sortedSlots(), build, progress, () => {
+        this.#clearCrashLoop()
+        if (build) this.#builds.setCurrent(build)
       })
-      progress(`new version serving; draining ${old.filter(Boolean).length} old instance(s)`)
-      await Promise.all(old.map((o) => this.#retire(o)))
+      if (outcome) {
+        this.#ctx.emit({ type: 'rolled-back', unit: this.spec.name, reason: outcome.rolledBack })
+        throw new TesseraError(
+          'UNAVAILABLE',
+          `deploy of ${this.spec.name} rolled back: ${outcome.rolledBack}`,
+        )
+      }
       progress('deployed')
     })
   }
@@ -257,7 +214,7 @@ export class UnitRunner {
    * does not wait either.
    */
   async stopInstance(label: string, kill: boolean, progress: Progress = () => {}): Promise<void> {
-    const slot = this.#sortedSlots().find((s) => `${this.spec.name}#${s.index}` === label)
+    const slot = this.#sortedSlots().find((s) => this.#label(s.index) === label)
     if (!slot) throw new TesseraError('NOT_FOUND', `${this.spec.name} has no instance ${label}`)
     const inst = slot.instance
     if (!inst || inst.state.type === 'exited')
@@ -267,10 +224,8 @@ export class UnitRunner {
     inst.kill(`stopped by an operator (${signal})`, signal)
     const exited = await inst.exited
     progress(`${label}: exited (${exited.signal ?? `code ${exited.code}`})`)
-    await this.#until(() => {
-      if (this.state === 'crash-loop')
-        throw new TesseraError('UNAVAILABLE', `${this.spec.name} is crash-looping`)
-      if (this.state !== 'running') throw new TesseraError('UNAVAILABLE', `${this.spec.name} was stopped`)
+    await this.#changes.until(() => {
+      this.#assertRunning()
       if (this.#slots.get(slot.index) !== slot) return true
       return slot.instance !== inst && slot.instance !== undefined && this.#visible.has(slot.instance)
     })
@@ -282,33 +237,27 @@ export class UnitRunner {
   async stop(): Promise<void> {
     if (this.state === 'stopped') return
     this.state = 'stopping'
-    for (const slot of this.#slots.values()) clearTimeout(slot.restartTimer)
-    this.#notify()
+    this.#restarts.cancelAll()
+    this.#changes.notify()
     await Promise.all([...this.#all].map((i) => this.#retire(i)))
     this.#socket?.close()
     this.state = 'stopped'
-    this.#notify()
+    this.#changes.notify()
   }
 
   status(): InstanceStatus[] {
-    return this.#sortedSlots().map((slot) => {
-      const inst = slot.instance
-      const label = `${this.spec.name}#${slot.index}`
-      const base = { label, handled: inst?.handled ?? 0, reqPerSec: inst?.reqPerSec ?? 0 }
-      if (!inst || inst.state.type === 'exited') {
-        const state = this.state === 'crash-loop' ? 'crash-loop' : slot.restartTimer ? 'restarting' : 'exited'
-        return { ...base, nodeId: inst?.nodeId, state, pid: undefined, versions: [], uptimeMs: undefined }
-      }
-      const serving = inst.state.type === 'ready' && this.#visible.has(inst)
-      return {
-        ...base,
-        nodeId: inst.nodeId,
-        state: serving ? 'ready' : inst.state.type === 'ready' ? 'starting' : inst.state.type,
-        pid: inst.pid,
-        versions: inst.versions,
-        uptimeMs: Date.now() - inst.startedAt,
-      }
-    })
+    const now = this.#ctx.clock.now()
+    return this.#sortedSlots().map((slot) =>
+      instanceStatus(this.#label(slot.index), slot.instance, {
+        crashLoop: this.state === 'crash-loop',
+        restarting: this.#restarts.pending(slot),
+        serving:
+          slot.instance !== undefined &&
+          slot.instance.state.type === 'ready' &&
+          this.#visible.has(slot.instance),
+        now,
+      }),
+    )
   }
 
   /** Where the unit's shared socket listens (config `listen`), once started. */
@@ -318,31 +267,54 @@ export class UnitRunner {
 
   /** The build new instances run; undefined without builds (or before the first). */
   get build(): UnitBuild | undefined {
-    return this.#build
+    return this.#builds.current
   }
 
   /** Live instances, for tests and benches (e.g. to SIGKILL one). */
-  instances(): InstanceProcess[] {
+  instances(): LaunchedInstance[] {
     return this.#sortedSlots().flatMap((s) => (s.instance ? [s.instance] : []))
+  }
+
+  /** The runner as rollouts see it. */
+  readonly #host: RolloutHost = {
+    spawn: (index, build) => this.#spawn(index, build),
+    serving: (inst) => this.#serving.get(inst) ?? Promise.reject(new Error(`${inst.label} is unknown`)),
+    install: (slot, inst) => this.#install(slot, inst),
+    retire: (inst) => this.#retire(inst),
+    cancelRestart: (slot) => this.#restarts.cancel(slot),
+    refill: (slot) => {
+      if (this.state === 'stopping' || this.state === 'stopped') return
+      if (this.#ctx.build && !this.#builds.current) return
+      this.#install(slot, this.#spawn(slot.index))
+    },
+  }
+
+  #label(index: number): string {
+    return `${this.spec.name}#${index}`
+  }
+
+  #assertRunning(): void {
+    if (this.state === 'crash-loop')
+      throw new TesseraError('UNAVAILABLE', `${this.spec.name} is crash-looping`)
+    if (this.state !== 'running') throw new TesseraError('UNAVAILABLE', `${this.spec.name} was stopped`)
   }
 
   /** Resolves when every slot has a serving instance; rejects on a crash loop or stop. */
   #allServing(): Promise<void> {
-    return this.#until(() => {
-      if (this.state === 'crash-loop')
-        throw new TesseraError('UNAVAILABLE', `${this.spec.name} is crash-looping`)
-      if (this.state !== 'running') throw new TesseraError('UNAVAILABLE', `${this.spec.name} was stopped`)
+    return this.#changes.until(() => {
+      this.#assertRunning()
       return [...this.#slots.values()].every((s) => s.instance && this.#visible.has(s.instance))
     })
   }
 
   #addSlot(index: number): void {
-    const slot: Slot = { index, instance: undefined, restartTimer: undefined }
+    const slot: Slot = { index, instance: undefined }
     this.#slots.set(index, slot)
     this.#install(slot, this.#spawn(index))
   }
 
-  #spawn(index: number, build: UnitBuild | undefined = this.#build): InstanceProcess {
+  /** Launches an instance for slot `index` (not yet the slot's) and tracks it until it exits. */
+  #spawn(index: number, build: UnitBuild | undefined = this.#builds.current): LaunchedInstance {
     if (this.state === 'stopping' || this.state === 'stopped')
       throw new TesseraError('UNAVAILABLE', `${this.spec.name} is stopping`)
     if (this.#ctx.build && !build)
@@ -350,12 +322,15 @@ export class UnitRunner {
     const { ctx, spec } = { ctx: this.#ctx, spec: this.spec }
     const gen = ++this.#gen
     const nodeId = `${ctx.system}-${spec.name}-${index}-${gen}-${Math.random().toString(36).slice(2, 6)}`
-    const useCgroup = spec.memoryMb !== undefined && ctx.cgroup !== undefined
+    const label = this.#label(index)
     const secrets = ctx.credentialFor?.(nodeId, spec)
-    const inst = new InstanceProcess({
-      ...(secrets ? { credential: secrets.credential } : {}),
-      ...(secrets?.natsLogin ? { natsLogin: secrets.natsLogin } : {}),
-      label: `${spec.name}#${index}`,
+    const inst = ctx.launcher.launch({
+      label,
+      nodeId,
+      unit: spec,
+      build,
+      buildDir: ctx.buildDir,
+      root: ctx.root,
       env: {
         nodeId,
         services: spec.services,
@@ -366,38 +341,18 @@ export class UnitRunner {
         readyTimeoutMs: ctx.timing.readyTimeoutMs,
         ...(secrets ? { identity: true } : {}),
         ...(ctx.tracing ? { tracing: ctx.tracing } : {}),
-        ...(this.#socket
-          ? { listen: { fd: LISTEN_FD, host: this.#socket.host, port: this.#socket.port } }
-          : {}),
       },
-      ...(this.#socket ? { listenFd: this.#socket.fd } : {}),
-      program: build?.file ?? bootstrapProgram,
-      nodeArgs: nodeArgs({
-        tsx: build === undefined,
-        ...(build ? { readDirs: [ctx.buildDir, ...build.packageDirs] } : {}),
-        ...(spec.memoryMb !== undefined && !useCgroup ? { heapMb: spec.memoryMb } : {}),
-        ...(spec.ownFolders ? { ownFolders: spec.ownFolders } : {}),
-        ...(ctx.transport.kind === 'socket' ? { transportDir: ctx.transport.dir } : {}),
-      }),
-      cwd: ctx.root,
-      extraEnv: spec.env,
-      pingIntervalMs: ctx.timing.pingIntervalMs,
-      pingTimeoutMs: ctx.timing.pingTimeoutMs,
-      readyTimeoutMs: ctx.timing.readyTimeoutMs,
-      stopTimeoutMs: ctx.timing.drainTimeoutMs + ctx.timing.drainGraceMs + 3000,
-      onLine: (label, line, stream) => ctx.onLine(spec.name, label, line, stream),
+      listen: this.#socket && { fd: this.#socket.fd, host: this.#socket.host, port: this.#socket.port },
+      transportDirs: ctx.transportDirs,
+      timing: ctx.timing,
+      ...(secrets ? { credential: secrets.credential } : {}),
+      ...(secrets?.natsLogin ? { natsLogin: secrets.natsLogin } : {}),
+      onLine: (line, stream) => ctx.onLine(spec.name, label, line, stream),
       ...(ctx.onSpans ? { onSpans: (spans: SpanRecord[]) => ctx.onSpans?.(spans) } : {}),
     })
     this.#all.add(inst)
-    if (build) this.#useBuild(build, inst)
+    if (build) this.#builds.use(build, inst.exited)
     ctx.emit({ type: 'starting', unit: spec.name, instance: inst.label, pid: inst.pid })
-    if (useCgroup && inst.pid !== undefined) {
-      ctx.cgroup!.limit(inst.pid, nodeId, spec.memoryMb!).then(
-        (release) => inst.exited.then(release),
-        (err: Error) =>
-          ctx.onLine(spec.name, inst.label, `supervisor: cgroup limit failed: ${err.message}`, 'stderr'),
-      )
-    }
     const serving = inst.ready
       .then(() => {
         for (const a of inst.adapters) this.adapters.add(a)
@@ -413,23 +368,22 @@ export class UnitRunner {
           unit: spec.name,
           instance: inst.label,
           pid: inst.pid,
-          ms: Date.now() - inst.startedAt,
+          ms: Math.max(0, ctx.clock.now() - inst.startedAt),
         })
-        this.#notify()
+        this.#changes.notify()
       })
     serving.catch(() => {})
     this.#serving.set(inst, serving)
     void inst.exited.then(() => {
       this.#all.delete(inst)
-      this.#notify()
+      this.#changes.notify()
     })
     return inst
   }
 
   /** Makes `inst` the slot's instance: from now on its unplanned exit is a crash of this unit. */
-  #install(slot: Slot, inst: InstanceProcess): void {
-    clearTimeout(slot.restartTimer)
-    slot.restartTimer = undefined
+  #install(slot: Slot, inst: LaunchedInstance): void {
+    this.#restarts.cancel(slot)
     slot.instance = inst
     void inst.exited.then((s) => {
       if (slot.instance !== inst || s.planned || this.#slots.get(slot.index) !== slot) return
@@ -437,7 +391,7 @@ export class UnitRunner {
     })
   }
 
-  #crashed(slot: Slot, inst: InstanceProcess, s: InstanceProcess['state'] & { type: 'exited' }): void {
+  #crashed(slot: Slot, inst: LaunchedInstance, s: LaunchedInstance['state'] & { type: 'exited' }): void {
     this.restarts++
     const unit = this.spec.name
     this.#ctx.emit({
@@ -449,14 +403,14 @@ export class UnitRunner {
       reason: s.reason,
     })
     if (this.state !== 'running') return
-    const verdict = this.#crashes.record(Date.now())
+    const verdict = this.#restarts.crashed(slot, () => {
+      // Skipped when an operation already put a new instance in the slot, or the unit stopped.
+      if (this.state === 'running' && this.#slots.get(slot.index) === slot && slot.instance === inst)
+        this.#install(slot, this.#spawn(slot.index))
+    })
     switch (verdict.type) {
       case 'crash-loop':
         this.state = 'crash-loop'
-        for (const other of this.#slots.values()) {
-          clearTimeout(other.restartTimer)
-          other.restartTimer = undefined
-        }
         this.#ctx.emit({
           type: 'crash-loop',
           unit,
@@ -472,19 +426,13 @@ export class UnitRunner {
           delayMs: verdict.delayMs,
           recentCrashes: verdict.recentCrashes,
         })
-        slot.restartTimer = setTimeout(() => {
-          slot.restartTimer = undefined
-          // Skipped when an operation already put a new instance in the slot, or the unit stopped.
-          if (this.state === 'running' && this.#slots.get(slot.index) === slot && slot.instance === inst)
-            this.#install(slot, this.#spawn(slot.index))
-        }, verdict.delayMs)
         break
     }
-    this.#notify()
+    this.#changes.notify()
   }
 
   #clearCrashLoop(): void {
-    this.#crashes.reset()
+    this.#restarts.forget()
     if (this.state === 'crash-loop' || this.state === 'build-failed') this.state = 'running'
   }
 
@@ -497,27 +445,7 @@ export class UnitRunner {
     return build
   }
 
-  /** Makes `build` the one new instances run; the previous one goes once no instance runs it. */
-  #setBuild(build: UnitBuild): void {
-    const previous = this.#build
-    this.#build = build
-    if (previous && previous !== build && !this.#buildUsers.has(previous)) void removeBuild(previous)
-  }
-
-  #useBuild(build: UnitBuild, inst: InstanceProcess): void {
-    this.#buildUsers.set(build, (this.#buildUsers.get(build) ?? 0) + 1)
-    void inst.exited.then(() => {
-      const left = (this.#buildUsers.get(build) ?? 1) - 1
-      if (left > 0) {
-        this.#buildUsers.set(build, left)
-        return
-      }
-      this.#buildUsers.delete(build)
-      if (build !== this.#build) void removeBuild(build)
-    })
-  }
-
-  async #retire(inst: InstanceProcess | undefined): Promise<void> {
+  async #retire(inst: LaunchedInstance | undefined): Promise<void> {
     if (!inst || inst.state.type === 'exited') return
     await inst.stop()
     this.#ctx.emit({ type: 'stopped', unit: this.spec.name, instance: inst.label })
@@ -531,27 +459,5 @@ export class UnitRunner {
     const run = this.#queue.then(work, work)
     this.#queue = run.catch(() => {})
     return run
-  }
-
-  #notify(): void {
-    for (const w of [...this.#waiters]) w()
-  }
-
-  /** Re-evaluates `check` on every change until it returns true (resolve) or throws (reject). */
-  #until(check: () => boolean): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const test = () => {
-        try {
-          if (!check()) return
-          this.#waiters.delete(test)
-          resolve()
-        } catch (err) {
-          this.#waiters.delete(test)
-          reject(err)
-        }
-      }
-      this.#waiters.add(test)
-      test()
-    })
   }
 }

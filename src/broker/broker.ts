@@ -266,6 +266,19 @@ export function createBroker(options: BrokerOptions = {}): Broker {
             )
             inbound.peerGone(peer)
           },
+          onLinkLost: (peer, reason) =>
+            pending.failNode(
+              peer,
+              new TesseraError('UNAVAILABLE', `lost touch with node ${peer} (${reason})`, { nodeId: peer }),
+            ),
+          onUndelivered: (peer, id, reason) =>
+            pending.fail(
+              id,
+              new TesseraError('UNAVAILABLE', `node ${peer} is unreachable (${reason})`, {
+                nodeId: peer,
+                delivered: false,
+              }),
+            ),
         })
       }
       state = 'running'

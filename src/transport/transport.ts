@@ -14,6 +14,20 @@ export interface TransportHandlers {
    * The broker fails calls in flight to it with UNAVAILABLE at once.
    */
   onPeerGone(nodeId: string, reason: string): void
+  /**
+   * Optional. The peer is still there, but messages between it and this node may have
+   * been lost (e.g. the NATS connection of either side dropped). The broker fails calls
+   * in flight to it with UNAVAILABLE (they may have run, so only idempotent ones are
+   * retried) and keeps routing to it. Transports that cannot lose messages never call it.
+   */
+  onLinkLost?(nodeId: string, reason: string): void
+  /**
+   * Optional. Request `requestId` to `nodeId`, which `send` accepted, was dropped
+   * without ever leaving this node (e.g. held while the peer was unreachable until its
+   * deadline came near). The broker fails that call with UNAVAILABLE and
+   * `delivered: false`, so it may be retried on any instance.
+   */
+  onUndelivered?(nodeId: string, requestId: number, reason: string): void
 }
 
 /**

@@ -8,11 +8,15 @@ export interface WatchDeps {
   /** True once close() was called: the connection's end is then expected. */
   isClosing(): boolean
   onPeerGone(nodeId: string, reason: string): void
+  /** After discovery heard of the drop: the transport starts holding. */
+  onDisconnect(): void
+  /** Before discovery says HELLO again: the transport may send once peers are heard. */
+  onReconnect(): void
 }
 
 /**
- * Follows the connection's life: pauses liveness judgement while disconnected,
- * re-announces after a reconnect (discovery.reconnected), and, if the connection
+ * Follows the connection's life: tells the transport of a drop (it pauses liveness
+ * judgement and holds messages), re-announces after a reconnect (discovery.reconnected), and, if the connection
  * closes for good without close() (e.g. credentials revoked during a reconnect,
  * which nats.js gives up on), reports every peer gone so the broker stops waiting.
  * Runs until the connection closes; never rejects.
@@ -24,10 +28,11 @@ export function watchConnection(nc: NatsConnection, discovery: Discovery, deps: 
       switch (status.type) {
         case 'disconnect':
           logger.warn({ server: status.data }, 'nats: disconnected, reconnecting')
-          discovery.disconnected()
+          deps.onDisconnect()
           break
         case 'reconnect':
           logger.info({ server: status.data }, 'nats: reconnected')
+          deps.onReconnect()
           discovery.reconnected()
           break
         case 'error':

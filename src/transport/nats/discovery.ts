@@ -23,6 +23,13 @@ export interface DiscoveryDeps {
   local(): NodeInfo
   /** Publishes a control message; logs instead of throwing (timers call it). */
   publish(subject: string, message: ControlMessage): void
+  /** An unreachable peer was heard from again: what is held for it may go now. */
+  reachable(nodeId: string): void
+  /**
+   * A reachable peer said HELLO again on the discovery subject: it reconnected (its
+   * server went away), so what was in flight between us may be lost.
+   */
+  linkLost(nodeId: string, reason: string): void
 }
 
 /**
@@ -34,6 +41,9 @@ export interface DiscoveryDeps {
  * - every `heartbeatMs`: a light PING carrying the node's `seq`; a receiver that does
  *   not know that seq asks for the full info with a direct HELLO
  * - on close: BYE → peers report it gone at once
+ * - a broadcast HELLO from a known, reachable peer: it reconnected, traffic in flight
+ *   between us may be lost (linkLost); a peer unreachable since our own disconnect
+ *   becomes reachable again when heard (any message)
  * - a peer silent for `peerTimeoutMs` (SIGKILL, network loss) → gone; a "no
  *   responders" status for a send to it → gone at once (its subscription vanished)
  *
@@ -85,9 +95,20 @@ export class Discovery {
     this.#deps.publish(this.#deps.subjects.ownDiscovery, { kind: 'bye', nodeId: this.#deps.local().nodeId })
   }
 
-  /** Our connection dropped: peers are not judged while we cannot hear them. */
-  disconnected(): void {
+  /**
+   * Our connection dropped: peers are not judged while we cannot hear them, and all are
+   * unreachable until heard again. Returns their ids.
+   */
+  disconnected(): string[] {
     this.#connected = false
+    return this.peers.unreachAll()
+  }
+
+  /** A message from a known peer arrived: if it was unreachable, it is reachable again. */
+  heard(peer: Peer): void {
+    if (peer.reachable || !this.#connected) return
+    peer.reachable = true
+    guard(this.#deps.logger, () => this.#deps.reachable(peer.nodeId))
   }
 
   /**
@@ -113,7 +134,7 @@ export class Discovery {
     switch (message.kind) {
       case 'hello':
       case 'announce':
-        this.onControl(sender, message)
+        this.onControl(sender, message, true)
         return
       case 'ping':
         this.#heartbeat(sender, message.n)
@@ -130,7 +151,7 @@ export class Discovery {
   }
 
   /** A HELLO or ANNOUNCE, broadcast or sent directly; a HELLO is answered directly. */
-  onControl(sender: Sender, message: ControlMessage): void {
+  onControl(sender: Sender, message: ControlMessage, broadcast = false): void {
     if (message.kind !== 'hello' && message.kind !== 'announce') return
     const from = sender.nodeId
     if (message.info.nodeId !== from || from === this.#deps.local().nodeId) {
@@ -155,13 +176,26 @@ export class Discovery {
       this.gone(from, 'restarted')
       learned = this.peers.learn(info, sender.unit, Date.now())
     }
+    const peer = this.peers.get(from)
+    // A broadcast HELLO of a node we already talk to: it is back from a reconnect of its
+    // own. (One unreachable since our disconnect lost its traffic then already.)
+    if (
+      broadcast &&
+      message.kind === 'hello' &&
+      known !== undefined &&
+      learned !== 'new' &&
+      peer?.reachable
+    ) {
+      guard(this.#deps.logger, () => this.#deps.linkLost(from, 'the peer reconnected to NATS'))
+    }
     // Answered before the broker hears of the peer, so our ANNOUNCE reaches it ahead of
     // any message the broker sends it.
     if (message.kind === 'hello') {
       this.#askedAt.delete(from)
-      const peer = this.peers.get(from)
       if (peer) this.#deps.publish(peer.subject, this.#announcement())
     }
+    // After our answer, so it reaches the peer ahead of anything held for it.
+    if (peer) this.heard(peer)
     if (learned !== 'same') this.#notify(info)
   }
 
@@ -201,6 +235,7 @@ export class Discovery {
       return
     }
     peer.lastSeen = now
+    this.heard(peer)
     if (peer.seq < seq) this.#ask(sender)
   }
 

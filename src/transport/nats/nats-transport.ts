@@ -7,7 +7,8 @@ import type { Transport, TransportHandlers } from '../transport.ts'
 import { BATCH_MAX_ITEM, batchPayload, forEachEnvelope } from './batch.ts'
 import { openConnection } from './connect.ts'
 import { watchConnection } from './connection-watch.ts'
-import { Discovery } from './discovery.ts'
+import { Discovery, guard } from './discovery.ts'
+import { HeldMessages } from './held-messages.ts'
 import { type NatsTransportOptions, type ResolvedNatsOptions, resolveOptions } from './options.ts'
 import { BATCH_META, type Peer } from './peer-table.ts'
 import { PeerVetting, type Sender, withoutIdentity } from './peer-vetting.ts'
@@ -19,6 +20,14 @@ import { NO_UNIT, natsSubjects, type Subjects, senderOf } from './subjects.ts'
  * groups). Peers are found through a discovery subject with heartbeats; a peer is
  * reported gone on BYE, after `peerTimeoutMs` of silence, or at once when the server
  * answers "no responders" for a send to it. Survives server restarts by reconnecting.
+ *
+ * While the connection is down (nats.js drops what is published then) and after it is
+ * back until each peer is heard again, messages are held here and sent in order once
+ * the peer is heard; calls in flight when it dropped fail at once with UNAVAILABLE
+ * (`onLinkLost`), a held request whose deadline nears fails as never delivered
+ * (`onUndelivered`), and after `holdMs` without a connection every peer is reported
+ * gone, so calls fail fast until the server is back and discovery finds the peers
+ * again (docs/transports.md).
  *
  * With a `credential`, peers are known by their verified certificates and nodes without
  * one are ignored (decision 0014); sender authenticity then rests on per-unit NATS
@@ -56,11 +65,22 @@ class NatsTransport implements Transport, AsyncDisposable {
   /** `#local` as announced on the wire (with BATCH_META), rebuilt when it changes. */
   #announced: { from: NodeInfo; info: NodeInfo } | undefined
   readonly #vetting: PeerVetting
+  readonly #held: HeldMessages
+  /** False between a 'disconnect' status and the next 'reconnect'. */
+  #linkUp = true
+  /** Reports every peer gone once the connection has been down for `holdMs`. */
+  #holdTimer: NodeJS.Timeout | undefined
 
   constructor(options: ResolvedNatsOptions, logger: Logger) {
     this.#options = options
     this.#logger = logger.child({ transport: 'nats' })
     this.#vetting = new PeerVetting(options.credential, this.#logger)
+    this.#held = new HeldMessages({
+      maxBytes: options.holdBytes,
+      now: Date.now,
+      undelivered: (nodeId, id, reason) =>
+        guard(this.#logger, () => this.#handlers?.onUndelivered?.(nodeId, id, reason)),
+    })
   }
 
   async start(local: NodeInfo, handlers: TransportHandlers): Promise<void> {
@@ -95,8 +115,16 @@ class NatsTransport implements Transport, AsyncDisposable {
     this.#logger.info({ nodeId: local.nodeId, server: nc.getServer() }, 'nats: started')
   }
 
-  async #listen(nc: NatsConnection, subjects: Subjects, handlers: TransportHandlers): Promise<void> {
+  async #listen(nc: NatsConnection, subjects: Subjects, broker: TransportHandlers): Promise<void> {
     this.#subjects = subjects
+    // What is held for a peer that is gone can never be sent: its calls were not delivered.
+    const handlers: TransportHandlers = {
+      ...broker,
+      onPeerGone: (nodeId, reason) => {
+        this.#held.drop(nodeId, reason)
+        broker.onPeerGone(nodeId, reason)
+      },
+    }
     this.#maxPayload = Math.min(this.#options.maxPayload, nc.info?.max_payload ?? Number.POSITIVE_INFINITY)
     const discovery = new Discovery({
       subjects,
@@ -108,6 +136,8 @@ class NatsTransport implements Transport, AsyncDisposable {
       auth: this.#options.credential ? { certificate: this.#options.credential.certificate } : undefined,
       local: () => this.#announcedInfo(),
       publish: (subject, message) => this.#publishControl(subject, message),
+      reachable: (nodeId) => this.#release(nodeId),
+      linkLost: (nodeId, reason) => broker.onLinkLost?.(nodeId, reason),
     })
     this.#nc = nc
     this.#discovery = discovery
@@ -140,6 +170,8 @@ class NatsTransport implements Transport, AsyncDisposable {
       logger: this.#logger,
       isClosing: () => this.#closing !== undefined,
       onPeerGone: (nodeId, reason) => handlers.onPeerGone(nodeId, reason),
+      onDisconnect: () => this.#disconnected(broker),
+      onReconnect: () => this.#reconnected(),
     })
     discovery.start()
   }
@@ -160,6 +192,13 @@ class NatsTransport implements Transport, AsyncDisposable {
         { size: bytes.length, limit: this.#maxPayload },
       )
     }
+    // Unreachable: held (in order behind what already is) until the peer is heard again.
+    if (!this.#linkUp || !peer.reachable || this.#held.has(nodeId))
+      return this.#held.hold(nodeId, message, bytes)
+    return this.#enqueue(peer, bytes)
+  }
+
+  #enqueue(peer: Peer, bytes: Uint8Array): boolean {
     if (!peer.batches || bytes.length >= BATCH_MAX_ITEM) {
       if (peer.queued.length > 0) this.#flushPeer(peer)
       return this.#publish(peer, bytes)
@@ -196,10 +235,54 @@ class NatsTransport implements Transport, AsyncDisposable {
     this.#publish(peer, payload)
   }
 
+  /** The peer was heard again: what is held for it goes out now, in order. */
+  #release(nodeId: string): void {
+    const peer = this.#discovery?.peers.get(nodeId)
+    const held = this.#held.take(nodeId)
+    if (peer === undefined || held.length === 0) return
+    this.#logger.debug({ peer: nodeId, messages: held.length }, 'nats: sending what was held')
+    for (const bytes of held) this.#enqueue(peer, bytes)
+  }
+
+  // The connection dropped. nats.js discards whatever is published until it is back
+  // (it has no reconnect buffer), and what was on its way may have died with the
+  // server: calls in flight to every peer fail now instead of at their deadline.
+  #disconnected(broker: TransportHandlers): void {
+    this.#linkUp = false
+    for (const peer of this.#dirty) {
+      peer.queued = []
+      peer.queuedBytes = 0
+    }
+    this.#dirty = []
+    for (const nodeId of this.#discovery!.disconnected()) {
+      guard(this.#logger, () => broker.onLinkLost?.(nodeId, 'the NATS connection dropped'))
+    }
+    clearTimeout(this.#holdTimer)
+    this.#holdTimer = setTimeout(() => this.#giveUpPeers(), this.#options.holdMs)
+    this.#holdTimer.unref()
+  }
+
+  #reconnected(): void {
+    this.#linkUp = true
+    clearTimeout(this.#holdTimer)
+    this.#holdTimer = undefined
+  }
+
+  // Down for holdMs: every peer is reported gone (held requests fail as undelivered), so
+  // calls fail fast with UNAVAILABLE until the server is back and discovery refills.
+  #giveUpPeers(): void {
+    this.#holdTimer = undefined
+    if (this.#linkUp || this.#closing !== undefined) return
+    this.#logger.warn({ holdMs: this.#options.holdMs }, 'nats: still disconnected, reporting every peer gone')
+    this.#held.dropAll(`no NATS connection for ${this.#options.holdMs} ms`)
+    for (const nodeId of this.#discovery!.peers.clear()) {
+      guard(this.#logger, () => this.#handlers!.onPeerGone(nodeId, 'no NATS connection'))
+    }
+  }
+
   #publish(peer: Peer, payload: Uint8Array): boolean {
     try {
-      // While disconnected nats.js buffers this and sends it after reconnecting. The
-      // reply subject lets the server answer "no responders" when the peer is gone.
+      // The reply subject lets the server answer "no responders" when the peer is gone.
       this.#nc!.publish(peer.subject, payload, peer.publishOptions)
       return true
     } catch (err) {
@@ -233,6 +316,9 @@ class NatsTransport implements Transport, AsyncDisposable {
     // Queued messages and then BYE go out before drain: drain unsubscribes, delivers what
     // already arrived, flushes everything published (BYE included) and closes the socket.
     this.#flushAll()
+    clearTimeout(this.#holdTimer)
+    this.#held.stop()
+    this.#held.dropAll('the transport closed')
     this.#discovery?.stop()
     try {
       await nc.drain()
@@ -258,6 +344,7 @@ class NatsTransport implements Transport, AsyncDisposable {
       this.#vetting.refuse(sender, `node ${sender.nodeId} is known as unit ${peer.unit}`)
       return
     }
+    if (peer !== undefined && !peer.reachable) this.#discovery!.heard(peer)
     if (!forEachEnvelope(msg.data, (bytes) => this.#deliver(sender, bytes))) {
       this.#logger.warn({ from: sender.nodeId }, 'nats: dropped the malformed rest of a batch')
     }

@@ -52,6 +52,15 @@ export interface NatsTransportOptions {
   maxPayload?: number
   /** Delay between reconnect attempts after the server went away. Default 250 ms. */
   reconnectTimeWaitMs?: number
+  /**
+   * How long messages to peers are held while the connection is down. Past it every
+   * peer is reported gone, so calls fail fast with UNAVAILABLE until the server is back
+   * and the peers are found again. Default 5000 ms. A held request is given up earlier,
+   * as never delivered, when its deadline nears.
+   */
+  holdMs?: number
+  /** Most bytes held for all peers together while unreachable; past it sends fail. Default 8 MiB. */
+  holdBytes?: number
   logger?: Logger
   /** Connection name shown by the server's monitoring; default 'tessera:<nodeId>'. */
   name?: string
@@ -68,6 +77,8 @@ export interface ResolvedNatsOptions {
   peerTimeoutMs: number
   maxPayload: number
   reconnectTimeWaitMs: number
+  holdMs: number
+  holdBytes: number
   name: string | undefined
 }
 
@@ -80,6 +91,10 @@ export function resolveOptions(options: NatsTransportOptions): ResolvedNatsOptio
   const heartbeatMs = options.heartbeatMs ?? 500
   const peerTimeoutMs = options.peerTimeoutMs ?? 1500
   if (!(heartbeatMs > 0)) throw invalid(`heartbeatMs must be positive, got ${heartbeatMs}`)
+  const holdMs = options.holdMs ?? 5000
+  const holdBytes = options.holdBytes ?? 8 * 1024 * 1024
+  if (!(holdMs >= 0)) throw invalid(`holdMs must not be negative, got ${holdMs}`)
+  if (!(holdBytes >= 0)) throw invalid(`holdBytes must not be negative, got ${holdBytes}`)
   if (!(peerTimeoutMs > heartbeatMs)) {
     throw invalid(`peerTimeoutMs (${peerTimeoutMs}) must exceed heartbeatMs (${heartbeatMs})`)
   }
@@ -99,6 +114,8 @@ export function resolveOptions(options: NatsTransportOptions): ResolvedNatsOptio
     peerTimeoutMs,
     maxPayload: options.maxPayload ?? Number.POSITIVE_INFINITY,
     reconnectTimeWaitMs: options.reconnectTimeWaitMs ?? 250,
+    holdMs,
+    holdBytes,
     name: options.name,
   }
 }

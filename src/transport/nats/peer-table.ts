@@ -30,6 +30,12 @@ export interface Peer extends BatchTarget {
   batches: boolean
   /** ms timestamp of the last message heard from the peer (any kind). */
   lastSeen: number
+  /**
+   * False from the moment this node's connection drops until the peer is heard again:
+   * messages to it are held meanwhile (held-messages.ts), since until then its
+   * subscriptions may not be on the server this node reconnected to.
+   */
+  reachable: boolean
 }
 
 /**
@@ -78,6 +84,7 @@ export class PeerTable {
         queued: [],
         queuedBytes: 0,
         lastSeen: now,
+        reachable: true,
       })
       return 'new'
     }
@@ -99,6 +106,12 @@ export class PeerTable {
   /** Marks every peer as just heard, e.g. after our own connection came back. */
   touchAll(now: number): void {
     for (const peer of this.#peers.values()) peer.lastSeen = now
+  }
+
+  /** Marks every peer unreachable (our connection dropped); returns their ids. */
+  unreachAll(): string[] {
+    for (const peer of this.#peers.values()) peer.reachable = false
+    return [...this.#peers.keys()]
   }
 
   /** Removes and returns the peers not heard from since `cutoff`. */

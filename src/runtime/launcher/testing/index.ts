@@ -1,0 +1,1 @@
+export { type FakeBehaviour, FakeInstance, fakeLauncher } from './fake-launcher.ts'

@@ -32,8 +32,19 @@ function randomHex(bytes: number): string {
   return hex
 }
 
-export function newTrace(): TraceContext {
-  return { traceId: randomHex(16), spanId: randomHex(8), flags: 1 }
+/** A new trace: random ids, sampled unless `flags` says otherwise. */
+export function newTrace(flags = 1): TraceContext {
+  return { traceId: randomHex(16), spanId: randomHex(8), flags }
+}
+
+/** A random 16-byte trace id (32 hex digits). */
+export function newTraceId(): string {
+  return randomHex(16)
+}
+
+/** A random 8-byte span id (16 hex digits). */
+export function newSpanId(): string {
+  return randomHex(8)
 }
 
 /** A child span of `parent`: same trace, new span id. */
@@ -50,9 +61,38 @@ export function formatTraceparent(trace: TraceContext): string {
 /** Parses a `traceparent` header; anything malformed or all-zero yields undefined (start a new trace). */
 export function parseTraceparent(header: string | undefined, state?: string): TraceContext | undefined {
   if (!header) return undefined
+  // Every hop parses one: the well-formed lower-case header (what Tessera sends) is
+  // checked character by character, anything else goes through trim, lower-case and regex.
+  if (isCanonical(header)) {
+    const traceId = header.slice(3, 35)
+    const spanId = header.slice(36, 52)
+    if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined
+    const trace: TraceContext = { traceId, spanId, flags: hexValue(header, 53) * 16 + hexValue(header, 54) }
+    if (state) trace.state = state
+    return trace
+  }
   const m = TRACEPARENT.exec(header.trim().toLowerCase())
   if (!m || m[1] === ZERO_TRACE || m[2] === ZERO_SPAN) return undefined
   const trace: TraceContext = { traceId: m[1]!, spanId: m[2]!, flags: Number.parseInt(m[3]!, 16) }
   if (state) trace.state = state
   return trace
+}
+
+/** `00-<32 hex>-<16 hex>-<2 hex>`, lower case, nothing around it. */
+function isCanonical(h: string): boolean {
+  if (h.length !== 55 || h.charCodeAt(0) !== 48 || h.charCodeAt(1) !== 48) return false
+  if (h.charCodeAt(2) !== 45 || h.charCodeAt(35) !== 45 || h.charCodeAt(52) !== 45) return false
+  for (let i = 3; i < 55; i++) {
+    if (i === 35 || i === 52) continue
+    if (hexValue(h, i) < 0) return false
+  }
+  return true
+}
+
+/** The value of the lower-case hex digit at `i`, or -1. */
+function hexValue(h: string, i: number): number {
+  const c = h.charCodeAt(i)
+  if (c >= 48 && c <= 57) return c - 48
+  if (c >= 97 && c <= 102) return c - 87
+  return -1
 }

@@ -1,16 +1,9 @@
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
-import { resourceFromAttributes } from '@opentelemetry/resources'
-import {
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  type SpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace'
-import { newTrace } from '../context/index.ts'
-import type { Instrumentation } from '../observability/index.ts'
-import { otelInstrumentation } from './otel-instrumentation.ts'
-import { recordExporter } from './record-exporter.ts'
+import { newSpanId, newTraceId } from '../context/index.ts'
+import type { Instrumentation, Logger } from '../observability/index.ts'
+import { otlpExport } from './otlp-export.ts'
+import { SpanBatcher, type SpanExport } from './span-batcher.ts'
 import type { SpanRecord } from './span-record.ts'
+import { traceInstrumentation } from './trace-instrumentation.ts'
 
 export interface TracingOptions {
   /** The process's `service.name` (the runtime passes the unit's name). */
@@ -23,6 +16,8 @@ export interface TracingOptions {
   sink?: (spans: SpanRecord[]) => void
   /** Extra resource attributes (node id, instance label). */
   attributes?: Record<string, string>
+  /** Where a failed export is reported (a warning); default: nowhere. */
+  logger?: Logger
 }
 
 export interface Tracing extends AsyncDisposable {
@@ -35,10 +30,11 @@ export interface Tracing extends AsyncDisposable {
 }
 
 /**
- * Tracing with OpenTelemetry: spans per hop (see otelInstrumentation), batched (a
- * bounded queue that drops when full: exporting never blocks a call) to OTLP and/or a
- * sink. With `sampleRatio` 0, or with nowhere to send spans, no OTel object is made and
- * `instrumentation` is undefined, so the broker stays on its uninstrumented path.
+ * Tracing: spans per hop (see traceInstrumentation), batched — a bounded queue that
+ * drops when full, so exporting never blocks a call — to OTLP (OpenTelemetry's
+ * exporter) and/or a sink. With `sampleRatio` 0, or with nowhere to send spans, nothing
+ * is made and `instrumentation` is undefined, so the broker stays on its uninstrumented
+ * path. Spans are recorded by Tessera rather than by the OTel SDK: see decision 0020.
  *
  * @example
  * const tracing = createTracing({ service: 'orders', sampleRatio: 0.01, otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT })
@@ -46,32 +42,37 @@ export interface Tracing extends AsyncDisposable {
  */
 export function createTracing(options: TracingOptions): Tracing {
   const ratio = Math.min(1, Math.max(0, options.sampleRatio ?? 1))
-  const processors: SpanProcessor[] = []
-  if (ratio > 0 && options.otlpEndpoint) {
-    const url = `${options.otlpEndpoint.replace(/\/+$/, '')}/v1/traces`
-    processors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }), ...BATCH }))
-  }
-  if (ratio > 0 && options.sink)
-    processors.push(new BatchSpanProcessor({ exporter: recordExporter(options.sink), ...BATCH }))
-  if (processors.length === 0) return off
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({ 'service.name': options.service, ...options.attributes }),
-    sampler: new AlwaysOnSampler(), // sampling is decided before a span is asked for
-    spanProcessors: processors,
+  if (ratio === 0 || (!options.otlpEndpoint && !options.sink)) return off
+  const exports: SpanExport[] = []
+  const otlp = options.otlpEndpoint
+    ? otlpExport(options.otlpEndpoint, { 'service.name': options.service, ...options.attributes })
+    : undefined
+  if (otlp) exports.push(otlp.send)
+  if (options.sink) exports.push(options.sink)
+  const logger = options.logger
+  const batcher = new SpanBatcher(exports, {
+    ...BATCH,
+    onError: (err) => logger?.warn({ err }, 'exporting spans failed; that batch is lost'),
   })
-  const instrumentation = otelInstrumentation(provider.getTracer('tessera'), ratio, newTrace)
+  const instrumentation = traceInstrumentation({
+    unit: options.service,
+    sampleRatio: ratio,
+    newTraceId,
+    newSpanId,
+    record: (span) => batcher.add(span),
+  })
   let stopped: Promise<void> | undefined
   const tracing: Tracing = {
     instrumentation,
-    flush: () => provider.forceFlush(),
-    shutdown: () => (stopped ??= provider.shutdown()),
+    flush: () => batcher.flush(),
+    shutdown: () => (stopped ??= batcher.shutdown().then(() => otlp?.shutdown())),
     [Symbol.asyncDispose]: () => tracing.shutdown(),
   }
   return tracing
 }
 
-/** Up to 2 048 spans wait; batches of 512 at most every 200 ms. */
-const BATCH = { maxQueueSize: 2_048, maxExportBatchSize: 512, scheduledDelayMillis: 200 }
+/** Up to 2 048 spans wait; batches of 512 at most, sent 200 ms after their first span. */
+const BATCH = { maxQueue: 2_048, maxBatch: 512, delayMs: 200 }
 
 const off: Tracing = {
   instrumentation: undefined,

@@ -6,6 +6,8 @@ export interface SpanRecord {
   traceId: string
   spanId: string
   parentSpanId?: string
+  /** The W3C `tracestate` the trace came with, carried through untouched. */
+  traceState?: string
   name: string
   kind: 'internal' | 'server' | 'client' | 'producer' | 'consumer'
   /** The Tessera service the span belongs to (the callee of a server span, the caller of a client one). */

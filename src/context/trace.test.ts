@@ -1,0 +1,64 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { childSpan, formatTraceparent, newTrace, parseTraceparent } from './trace.ts'
+
+/** The rule as the W3C text states it, the slow way: what the fast path must agree with. */
+function reference(header: string): { traceId: string; spanId: string; flags: number } | undefined {
+  const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(header.trim().toLowerCase())
+  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined
+  return { traceId: m[1]!, spanId: m[2]!, flags: Number.parseInt(m[3]!, 16) }
+}
+
+const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-fA-F]{${n}}$`))
+
+describe('traceparent', () => {
+  it('round-trips what it formats, flags included', () => {
+    for (const flags of [0, 1, 0x0f, 0xff]) {
+      const trace = { ...newTrace(), flags }
+      expect(parseTraceparent(formatTraceparent(trace))).toEqual(trace)
+    }
+    const child = childSpan(newTrace())
+    expect(parseTraceparent(formatTraceparent(child))).toEqual(child)
+  })
+
+  it('keeps the tracestate it is given', () => {
+    const header = formatTraceparent(newTrace())
+    expect(parseTraceparent(header, 'vendor=1')?.state).toBe('vendor=1')
+  })
+
+  it('refuses all-zero ids, other versions, wrong lengths and separators', () => {
+    const t = 'a'.repeat(32)
+    const s = 'b'.repeat(16)
+    for (const bad of [
+      `00-${'0'.repeat(32)}-${s}-01`,
+      `00-${t}-${'0'.repeat(16)}-01`,
+      `01-${t}-${s}-01`,
+      `ff-${t}-${s}-01`,
+      `00-${t}-${s}-1`,
+      `00-${t}-${s}-011`,
+      `00_${t}-${s}-01`,
+      `00-${t}-${s}-0g`,
+      '',
+    ])
+      expect(parseTraceparent(bad)).toBeUndefined()
+  })
+
+  it('agrees with the regular-expression rule on near-valid and arbitrary headers', () => {
+    const nearValid = fc
+      .tuple(
+        fc.constantFrom('00', '01', 'ff', '0A'),
+        hex(32),
+        hex(16),
+        hex(2),
+        fc.constantFrom('', ' ', '\t'),
+      )
+      .map(([v, t, s, f, pad]) => `${pad}${v}-${t}-${s}-${f}${pad}`)
+    fc.assert(
+      fc.property(fc.oneof(nearValid, fc.string({ maxLength: 60 })), (header) => {
+        const got = parseTraceparent(header)
+        expect(got === undefined ? undefined : { ...got }).toEqual(reference(header))
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+})

@@ -1,0 +1,108 @@
+import type { Instrumentation, SpanIds } from '../observability/index.ts'
+import { LiveSpan } from './live-span.ts'
+import type { SpanRecord } from './span-record.ts'
+
+type Attributes = Record<string, string | number | boolean>
+
+export interface TraceInstrumentationOptions {
+  /** The process's unit (`service.name`), the service of spans that name none. */
+  unit: string
+  /** Share of new traces sampled, 0 < ratio ≤ 1. */
+  sampleRatio: number
+  newTraceId: () => string
+  newSpanId: () => string
+  /** Receives each span as it ends. */
+  record: (span: SpanRecord) => void
+}
+
+/**
+ * The Instrumentation that records spans. Sampling is parent-based and decided before
+ * anything is made: a hop whose parent is not sampled makes nothing at all, and a root
+ * that loses the ratio draw only gets flags-00 ids, so the processes downstream do not
+ * sample it either. A sampled hop's span is a `LiveSpan`, which the broker carries as
+ * the hop's ids and hands back to the end hook.
+ */
+export function traceInstrumentation(o: TraceInstrumentationOptions): Instrumentation {
+  const { unit, sampleRatio, newTraceId, newSpanId, record } = o
+
+  const sampled = (parent: SpanIds | undefined): boolean =>
+    parent ? (parent.flags & 1) === 1 : sampleRatio >= 1 || Math.random() < sampleRatio
+
+  /** The ids a hop carries when it is not sampled: none with a parent, an unsampled root without. */
+  const skip = (parent: SpanIds | undefined): SpanIds | undefined =>
+    parent ? undefined : { traceId: newTraceId(), spanId: newSpanId(), flags: 0 }
+
+  // Callers check `sampled` first: attributes are built only for spans that are made.
+  const start = (
+    name: string,
+    kind: SpanRecord['kind'],
+    parent: SpanIds | undefined,
+    service: string | undefined,
+    attributes: Attributes,
+  ): SpanIds => {
+    if (service !== undefined) attributes['tessera.service'] = service
+    return new LiveSpan(parent?.traceId ?? newTraceId(), newSpanId(), parent, name, kind, service, attributes)
+  }
+
+  const end = (span: SpanIds | undefined, outcome: string, attributes?: Attributes): void => {
+    if (!(span instanceof LiveSpan)) return
+    const done = span.end(outcome, unit, attributes)
+    if (done) record(done)
+  }
+
+  const rpc = (service: string, action: string, caller: string | undefined): Attributes => {
+    const attributes: Attributes = { 'rpc.system': 'tessera', 'rpc.service': service, 'rpc.method': action }
+    if (caller !== undefined) attributes['tessera.caller'] = caller
+    return attributes
+  }
+
+  const messaging = (event: string): Attributes => ({
+    'messaging.system': 'tessera',
+    'messaging.destination.name': event,
+  })
+
+  return {
+    callStarted: (service, action, caller, parent) =>
+      !sampled(parent)
+        ? skip(parent)
+        : start(`${service}.${action}`, 'client', parent, caller, rpc(service, action, caller)),
+    callEnded: (_s, _a, _c, span, outcome) => end(span, outcome),
+    callRetried(_s, _a, span, attempt, code, delayMs) {
+      if (span instanceof LiveSpan) span.addEvent('retry', { attempt, 'tessera.error.code': code, delayMs })
+    },
+    breakerRejected(service, _a, nodeId, span) {
+      if (span instanceof LiveSpan) span.addEvent('circuit_open', { service, nodeId })
+    },
+    handleStarted: (service, action, caller, parent, inFlight) => {
+      if (!sampled(parent)) return skip(parent)
+      const attributes = rpc(service, action, caller)
+      attributes['tessera.in_flight'] = inFlight
+      return start(`${service}.${action}`, 'server', parent, service, attributes)
+    },
+    handleEnded: (_s, _a, _c, span, outcome) => end(span, outcome),
+    emitStarted: (service, event, parent) =>
+      !sampled(parent)
+        ? skip(parent)
+        : start(`${event} publish`, 'producer', parent, service, messaging(event)),
+    emitEnded: (_s, _e, span, outcome, targets) => end(span, outcome, { 'tessera.targets': targets }),
+    eventStarted: (service, event, parent) =>
+      !sampled(parent)
+        ? skip(parent)
+        : start(`${event} process`, 'consumer', parent, service, messaging(event)),
+    eventEnded: (_s, _e, span, outcome) => end(span, outcome),
+    requestStarted: (method, route, parent, requestId) =>
+      !sampled(parent)
+        ? skip(parent)
+        : start(`${method} ${route}`, 'server', parent, undefined, {
+            'http.request.method': method,
+            'http.route': route,
+            'tessera.request_id': requestId,
+          }),
+    requestEnded(_m, _r, span, status) {
+      end(span, status >= 500 ? `HTTP ${status}` : 'OK', { 'http.response.status_code': status })
+    },
+    spanStarted: (service, name, parent, attributes) =>
+      !sampled(parent) ? skip(parent) : start(name, 'internal', parent, service, { ...attributes }),
+    spanEnded: (_s, _n, span, outcome) => end(span, outcome),
+  }
+}

@@ -7,6 +7,7 @@ import { defineConfig } from 'vitest/config'
 // also running another system's worth of processes on the same 2 cores.
 const system = [
   'test/integration/runtime/**/*.test.ts',
+  'test/integration/nats-outage/**/*.test.ts',
   'test/integration/package/**/*.test.ts',
   'examples/reference/test/**/*.test.ts',
 ]

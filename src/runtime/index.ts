@@ -15,6 +15,8 @@ export {
   type ConfigIssue,
   // Joins a running system from a tool or a test: `createTransport(sup.transport, logger, sup.issueCredential(...))`.
   createTransport,
+  // The transport kinds a config may name, one entry each (`SupervisorOptions.transports`).
+  defaultTransportKinds,
   defineSystem,
   type GroupConfig,
   // Per-unit NATS logins and the server config admitting them (`tessera nats-config`).
@@ -24,6 +26,9 @@ export {
   type ServiceConfig,
   type SystemConfig,
   type TransportConfig,
+  type TransportFactory,
+  type TransportKind,
+  type TransportKinds,
   validateSystem,
 } from './config/index.ts'
 export {
@@ -45,6 +50,15 @@ export { type WatchOptions, watchUnits } from './dev/index.ts'
 // The folder rule of the runtime (0700, a looser one of this user tightened), for launchers
 // that make state beside it (`tessera up --detach`, the reference system's data folder).
 export { ensurePrivateDir } from './files/index.ts'
+// How instances start (`SupervisorOptions.launcher`): a child process each by default.
+export {
+  type InstanceLauncher,
+  type LaunchedInstance,
+  type LaunchRequest,
+  type ProcessLauncherOptions,
+  processLauncher,
+  type Timing,
+} from './launcher/index.ts'
 // Reading the per-unit JSON-lines logs: the tail matching a filter, new lines as they come.
 export {
   type FollowLogsOptions,

@@ -1,62 +1,20 @@
-import type { Clock } from '../../context/index.ts'
 import { TesseraError } from '../../errors/index.ts'
-import type { NodeCredential } from '../../identity/index.ts'
-import type { SpanRecord } from '../../tracing/index.ts'
-import type { NatsCredentials } from '../../transport/nats/index.ts'
 import type { UnitBuild } from '../build/index.ts'
-import type { ResolvedTransport, UnitSpec } from '../config/index.ts'
-import type { InstanceLauncher, LaunchedInstance, Timing } from '../launcher/index.ts'
+import type { UnitSpec } from '../config/index.ts'
+import type { LaunchedInstance } from '../launcher/index.ts'
 import { BuildRefs } from './build-refs.ts'
 import { Changes } from './changes.ts'
-import type { RestartPolicy } from './crash-history.ts'
 import { CrashRestarts } from './crash-restarts.ts'
-import type { Progress, SupervisorEvent } from './events.ts'
+import type { Progress } from './events.ts'
 import { type InstanceStatus, instanceStatus } from './instance-status.ts'
+import { launchRequest } from './launch-request.ts'
 import { type RolloutHost, rollSlots, type Slot, surge } from './rollout.ts'
 import { bindSharedSocket, type SharedSocket } from './shared-socket.ts'
+import type { UnitContext } from './unit-context.ts'
 
 export type { Timing } from '../launcher/index.ts'
 export type { InstanceStatus } from './instance-status.ts'
-
-/** What a runner needs from the supervisor; passed in so a runner can be tested alone. */
-export interface UnitContext {
-  system: string
-  root: string
-  transport: ResolvedTransport
-  /** Folders instances need for the transport (`TransportKind.instanceDirs`). */
-  transportDirs: string[]
-  timing: Timing
-  restartPolicy: RestartPolicy
-  /** Starts instances (`processLauncher()`: child processes). */
-  launcher: InstanceLauncher
-  /** Crash times, restart delays, uptimes (`systemClock`; a fake one in tests). */
-  clock: Clock
-  emit(e: SupervisorEvent): void
-  /** A line of an instance (`stream` default stdout) or of the supervisor about it. */
-  onLine(unit: string, label: string, line: string, stream?: 'stdout' | 'stderr'): void
-  /** Resolves once callers can see `nodeId` offering `services` (bounded: resolves anyway after a while). */
-  awaitVisible(nodeId: string, services: string[]): Promise<void>
-  /**
-   * Bundles the unit's code as it is on disk now; undefined = no builds, instances run
-   * the entries through tsx (`build: false`). Rejects with the build errors.
-   */
-  build: ((spec: UnitSpec) => Promise<UnitBuild>) | undefined
-  /** Removes a build no instance runs any more (default `removeBuild`: its files). */
-  removeBuild?: (build: UnitBuild) => Promise<void>
-  /** Where builds go (readable by instances under the permission model). */
-  buildDir: string
-  /** The system's tracing, handed to every instance; spans it sends go to `onSpans`. */
-  tracing?: { sampleRatio: number; otlpEndpoint?: string }
-  onSpans?(spans: SpanRecord[]): void
-  /**
-   * A fresh credential for one instance (and its unit's NATS login), handed over IPC;
-   * undefined = the system runs without credentials.
-   */
-  credentialFor?(
-    nodeId: string,
-    spec: UnitSpec,
-  ): { credential: NodeCredential; natsLogin?: NatsCredentials } | undefined
-}
+export type { UnitContext } from './unit-context.ts'
 
 /** `build-failed`: the unit's code did not build when it started; `deploy` or `restart` retries. */
 export type UnitState = 'running' | 'crash-loop' | 'build-failed' | 'stopping' | 'stopped'
@@ -323,33 +281,7 @@ export class UnitRunner {
     const gen = ++this.#gen
     const nodeId = `${ctx.system}-${spec.name}-${index}-${gen}-${Math.random().toString(36).slice(2, 6)}`
     const label = this.#label(index)
-    const secrets = ctx.credentialFor?.(nodeId, spec)
-    const inst = ctx.launcher.launch({
-      label,
-      nodeId,
-      unit: spec,
-      build,
-      buildDir: ctx.buildDir,
-      root: ctx.root,
-      env: {
-        nodeId,
-        services: spec.services,
-        needs: spec.needs,
-        transport: ctx.transport,
-        drainTimeoutMs: ctx.timing.drainTimeoutMs,
-        drainGraceMs: ctx.timing.drainGraceMs,
-        readyTimeoutMs: ctx.timing.readyTimeoutMs,
-        ...(secrets ? { identity: true } : {}),
-        ...(ctx.tracing ? { tracing: ctx.tracing } : {}),
-      },
-      listen: this.#socket && { fd: this.#socket.fd, host: this.#socket.host, port: this.#socket.port },
-      transportDirs: ctx.transportDirs,
-      timing: ctx.timing,
-      ...(secrets ? { credential: secrets.credential } : {}),
-      ...(secrets?.natsLogin ? { natsLogin: secrets.natsLogin } : {}),
-      onLine: (line, stream) => ctx.onLine(spec.name, label, line, stream),
-      ...(ctx.onSpans ? { onSpans: (spans: SpanRecord[]) => ctx.onSpans?.(spans) } : {}),
-    })
+    const inst = ctx.launcher.launch(launchRequest(ctx, spec, { label, nodeId, build, socket: this.#socket }))
     this.#all.add(inst)
     if (build) this.#builds.use(build, inst.exited)
     ctx.emit({ type: 'starting', unit: spec.name, instance: inst.label, pid: inst.pid })

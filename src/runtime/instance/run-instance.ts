@@ -27,6 +27,7 @@ import type { Transport } from '../../transport/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
 import { type AdapterDefinition, isAdapter, type RunningAdapter } from '../adapter.ts'
 import type { ResolvedTransport } from '../config/units.ts'
+import { startStandalone } from './health-server.ts'
 import { counted, pickEntry } from './load-service.ts'
 import { type FromInstance, INSTANCE_ENV, type InstanceEnv, type ToInstance } from './protocol.ts'
 
@@ -42,14 +43,19 @@ export interface InstanceProgram {
 }
 
 export async function runInstance(program: InstanceProgram): Promise<void> {
-  const env = JSON.parse(process.env[INSTANCE_ENV] ?? 'null') as InstanceEnv | null
-  if (!env || !process.send) {
-    process.stderr.write(`tessera instance: run by the supervisor only (${INSTANCE_ENV} and IPC missing)\n`)
+  // Without a supervisor (a container), TESSERA_HEALTH_PORT: HTTP probes take its messages.
+  const standalone = await startStandalone()
+  const env = standalone?.env ?? (JSON.parse(process.env[INSTANCE_ENV] ?? 'null') as InstanceEnv | null)
+  if (!env || (!process.send && !standalone)) {
+    process.stderr.write(
+      `tessera instance: run by the supervisor only (${INSTANCE_ENV} and IPC missing), or set TESSERA_HEALTH_PORT\n`,
+    )
     process.exit(2)
   }
 
   const send = (msg: FromInstance): void => {
-    process.send?.(msg)
+    if (standalone) standalone.send(msg)
+    else process.send?.(msg)
   }
   const logger = instanceLogger(env)
   let handled = 0
@@ -62,7 +68,10 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
     metricsInstrumentation(metrics.registry),
     tracing?.instrumentation,
   )
-  const secrets = env.identity ? await receiveCredential(env.readyTimeoutMs) : undefined
+  const secrets =
+    env.identity && !standalone
+      ? await receiveCredential(env.readyTimeoutMs)
+      : standalone?.natsLogin && { credential: undefined, natsLogin: standalone.natsLogin }
   const credential = secrets?.credential
   const broker = createBroker({
     nodeId: env.nodeId,
@@ -81,6 +90,7 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
     stopping = true
     void (async () => {
       logger.info({ why }, 'draining')
+      standalone?.draining()
       await Promise.all(
         running.map(({ name, adapter }) =>
           adapter.close().catch((err: unknown) => {
@@ -94,6 +104,7 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
       await broker.stop()
       await tracing?.shutdown().catch(() => {}) // the last spans reach the supervisor before exit
       logger.info({}, 'stopped')
+      await standalone?.close()
       process.disconnect?.()
       process.exit(0)
     })()

@@ -52,6 +52,12 @@ layers.testkit = belowBroker
 // instance's metrics and serves the system's (src/metrics).
 layers.runtime = [...belowBroker, 'tracing', 'metrics', 'files']
 layers.gateway = belowBroker
+// Container images and Kubernetes manifests of a system (`tessera build image|k8s`): the
+// runtime's config and its unit builds (through runtime/config and runtime/build, see below).
+layers.deploy = [...belowBroker, 'runtime', 'files']
+// The protocol conformance runner (tessera conformance) plays a peer with raw frames: it
+// knows the wire vocabulary and the codec, not the transports or the broker it checks.
+layers.conformance = ['errors', 'context', 'contract', 'wire', 'codec']
 // The CLI sits on top and may use any part (through its index.ts); nothing imports it.
 const parts = [...Object.keys(layers), 'cli']
 // Tests, their fixtures and helpers. Tests beside the code may compose several parts
@@ -92,8 +98,16 @@ module.exports = {
       comment:
         'Another part is reached only through its index.ts (transports also through their subpath index.ts).',
       severity: 'error',
-      from: { path: '^src/([^/]+)/', pathNot: TESTS },
+      from: { path: '^src/([^/]+)/', pathNot: [...TESTS, '^src/deploy/'] },
       to: { path: '^src/[^/]+/', pathNot: PUBLIC },
+    },
+    {
+      name: 'no-deep-imports-from-deploy',
+      comment:
+        'deploy packs what the runtime builds and plans: it may also use runtime/build and runtime/config through their index.ts.',
+      severity: 'error',
+      from: { path: '^src/(deploy)/', pathNot: TESTS },
+      to: { path: '^src/[^/]+/', pathNot: [...PUBLIC, '^src/runtime/(build|config)/index\\.ts$'] },
     },
     {
       name: 'no-deep-imports-from-tests',

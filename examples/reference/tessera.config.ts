@@ -5,6 +5,9 @@
  * (run `npx tsx examples/reference/fake-quotes-api.ts` for a local one).
  * The HTTP gateway is a unit too (an adapter): it listens on `$PORT` (8080) at
  * `$GATEWAY_HOST` (127.0.0.1), a socket its instances share.
+ * `TESSERA_TRANSPORT=nats` switches to the NATS transport at `$NATS_URL` (default
+ * nats://nats:4222, the Service of the NATS Helm chart): what containers need
+ * (`tessera build image`, `tessera build k8s`, docs/kubernetes.md).
  */
 import { defineSystem } from 'tessera/runtime'
 
@@ -12,7 +15,10 @@ const port = process.env.PORT ? Number(process.env.PORT) : 8080
 
 export default defineSystem({
   name: 'reference',
-  transport: { kind: 'socket' },
+  transport:
+    process.env.TESSERA_TRANSPORT === 'nats'
+      ? { kind: 'nats', servers: process.env.NATS_URL || 'nats://nats:4222' }
+      : { kind: 'socket' },
   // Every request traced (the runtime keeps recent traces for the dashboard; a real
   // deployment samples less: `TESSERA_TRACE_SAMPLE`).
   tracing: { sampleRatio: 1 },

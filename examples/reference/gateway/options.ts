@@ -30,7 +30,7 @@ const REVOCATION_TIMEOUT_MS = 2_000
  * |---|---|---|
  * | `TESSERA_JWT_PUBLIC_KEY` | the key file in `$TESSERA_DATA_DIR/keys` | SPKI PEM of the Ed25519 key auth signs with (see services/auth/keys.ts) |
  * | `PORT` | 8080 | `0` picks a free port |
- * | `GATEWAY_HOST` | 127.0.0.1 | the interface to listen on |
+ * | `GATEWAY_HOST` | `HOST`, else 127.0.0.1 | the interface to listen on |
  * | `RATE_LIMIT_PER_MINUTE` | 600 | action calls per client (user, else IP) per minute |
  * | `CORS_ORIGINS` | none | comma-separated origins; the page itself is same-origin and needs none |
  *
@@ -53,7 +53,8 @@ export async function referenceGatewayOptions(
     .filter(Boolean)
   return {
     broker,
-    host: env.GATEWAY_HOST || '127.0.0.1',
+    // HOST: what a container of the gateway unit is given (tessera build k8s), no shared socket there.
+    host: env.GATEWAY_HOST || env.HOST || '127.0.0.1',
     port: env.PORT === undefined || env.PORT === '' ? DEFAULT_PORT : port(env.PORT),
     auth: {
       // The public half of the key, the issuer and audience auth signs with (services/auth/tokens.ts).

@@ -9,6 +9,7 @@ const system = [
   'test/integration/runtime/**/*.test.ts',
   'test/integration/nats-outage/**/*.test.ts',
   'test/integration/package/**/*.test.ts',
+  'test/integration/containers/**/*.test.ts',
   'examples/reference/test/**/*.test.ts',
 ]
 

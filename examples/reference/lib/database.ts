@@ -4,6 +4,7 @@ import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from
 import pg from 'pg'
 import { ensurePrivateDir, ensurePrivateFile, tightenIfExists } from 'tessera/files'
 import { type DatabaseConfig, databaseConfigFromEnv } from './database-config.ts'
+import { querySpanLog } from './query-spans.ts'
 
 /** An open, migrated database of one service. `close()` ends its connections. */
 export interface ServiceDatabase<DB> {
@@ -61,7 +62,7 @@ function openSqlite<DB>(file: string): Kysely<DB> {
   // NORMAL is durable across process crashes in WAL mode; only a power cut can lose the last commits.
   database.pragma('synchronous = NORMAL')
   database.pragma('foreign_keys = ON')
-  return new Kysely<DB>({ dialect: new SqliteDialect({ database }) })
+  return new Kysely<DB>({ dialect: new SqliteDialect({ database }), log: querySpanLog })
 }
 
 async function openPostgres<DB>(config: { url: string; schema: string }): Promise<Kysely<DB>> {
@@ -83,7 +84,7 @@ async function openPostgres<DB>(config: { url: string; schema: string }): Promis
   // reported on the pool; unhandled, that event would crash the process. The pool
   // drops the client and opens a new one on the next query, so there is nothing to do.
   pool.on('error', () => {})
-  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: querySpanLog })
 }
 
 /**

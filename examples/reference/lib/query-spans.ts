@@ -1,22 +1,26 @@
 import type {
   KyselyPlugin,
+  LogEvent,
   PluginTransformQueryArgs,
   PluginTransformResultArgs,
+  QueryId,
   QueryResult,
   RootOperationNode,
   UnknownRow,
 } from 'kysely'
 import type { Context, WorkSpan } from 'tessera/contract'
 
+/** The span of each query under way, by Kysely's query id (shared by every plugin instance). */
+const open = new WeakMap<QueryId, WorkSpan>()
+
 /**
  * A Kysely plugin that makes each query of one call a span in that call's trace
  * (`ctx.startSpan`): named by operation and table (`SELECT products`), with
- * `db.system.name`, never the parameter values. A query that throws ends no span (Kysely
- * calls no plugin hook then), so failed queries are missing from traces, not wrong.
+ * `db.system.name`, never the parameter values. Kysely calls no plugin hook for a query
+ * that throws: its span is ended, with the error, by `querySpanLog`, which the database
+ * must be opened with (`new Kysely({ log: querySpanLog, ... })`).
  */
 export class QuerySpans implements KyselyPlugin {
-  readonly #open = new WeakMap<object, WorkSpan>()
-
   constructor(
     private readonly ctx: Context,
     private readonly system: string,
@@ -24,7 +28,7 @@ export class QuerySpans implements KyselyPlugin {
 
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
     const { operation, table } = describe(args.node)
-    this.#open.set(
+    open.set(
       args.queryId,
       this.ctx.startSpan(table ? `${operation} ${table}` : operation, {
         'db.system.name': this.system,
@@ -36,10 +40,19 @@ export class QuerySpans implements KyselyPlugin {
   }
 
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    this.#open.get(args.queryId)?.end()
-    this.#open.delete(args.queryId)
+    open.get(args.queryId)?.end()
+    open.delete(args.queryId)
     return args.result
   }
+}
+
+/** Kysely's log hook: ends the span of a query that failed, with its error. */
+export function querySpanLog(event: LogEvent): void {
+  if (event.level !== 'error') return
+  const span = open.get(event.query.queryId)
+  if (!span) return
+  open.delete(event.query.queryId)
+  span.end(event.error ?? new Error('query failed'))
 }
 
 const OPERATIONS: Record<string, string> = {

@@ -99,21 +99,23 @@ export interface Pair extends AsyncDisposable {
 /**
  * Starts a `counter` callee in its own process and a client broker here, both on the
  * NATS servers given (each gets all of them and picks one at random), and waits until
- * the client sees the callee. Disposing stops both, also when the test failed.
+ * the client sees the callee. `holdMs` is both transports' (natsTransport). Disposing
+ * stops both, also when the test failed.
  */
-export async function startPair(servers: string[], namespace: string): Promise<Pair> {
+export async function startPair(servers: string[], namespace: string, holdMs = 5000): Promise<Pair> {
   const callee = spawn(process.execPath, ['--import', 'tsx', calleeEntry], {
     env: {
       ...process.env,
       NATS_URLS: servers.join(','),
       NODE_ID: `${namespace}-callee`,
       NAMESPACE: namespace,
+      HOLD_MS: String(holdMs),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const client = createBroker({
     nodeId: `${namespace}-client`,
-    transport: natsTransport({ servers, namespace }),
+    transport: natsTransport({ servers, namespace, holdMs }),
   })
   const dispose = async () => {
     await client.stop().catch(() => {})
@@ -156,7 +158,7 @@ export interface OutageResult {
 
 /**
  * Runs the open load (100 calls a second, half `read`, half `add`, 5 s deadline each)
- * for 1 s, then `fault`, then 2 s more; waits for every call to settle and asks the
+ * for 1 s, then `fault`, then `afterMs` more; waits for every call to settle and asks the
  * callee (still the same process) how often it ran each key.
  */
 export async function underLoad(

@@ -2,6 +2,7 @@ import { loadSystem } from '../config/index.ts'
 import { ensurePrivateDir } from '../files/index.ts'
 import { createSupervisor, type Supervisor, type SupervisorOptions } from '../supervisor/index.ts'
 import { type ControlServer, startControlServer } from './control-server.ts'
+import { controlToken } from './control-token.ts'
 import { type ControlState, removeControlState, writeControlState } from './state-file.ts'
 
 export interface StartSystemOptions extends Omit<SupervisorOptions, 'config' | 'root'> {
@@ -25,7 +26,8 @@ export interface RunningSystem extends AsyncDisposable {
 
 /**
  * What `tessera up` does: loads the config, starts every unit, opens the control API
- * on 127.0.0.1 and writes `<stateDir>/control.json` (port and token, mode 0600) for the CLI.
+ * on 127.0.0.1 with the system's lasting token (see controlToken) and writes
+ * `<stateDir>/control.json` (port and token, mode 0600) for the CLI.
  * If `up` throws, everything already started is stopped before the error surfaces.
  */
 export async function startSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
@@ -46,6 +48,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     const { failed } = await supervisor.up(options.progress)
     control = await startControlServer({
       supervisor,
+      token: controlToken(supervisor.stateDir),
       ...(config.control?.port !== undefined ? { port: config.control.port } : {}),
       onDown: () => {
         void close().then(() => options.onDown?.())

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runConformance } from '../../../src/conformance/index.ts'
+import { type NatsServer, startNatsServer } from '../../support/nats-server.ts'
+import { fixtureCommand } from './fixture-command.ts'
+
+let server: NatsServer
+beforeAll(async () => {
+  server = await startNatsServer()
+})
+afterAll(() => server?.stop())
+
+const failures = (results: { rule: string; section: string; ok: boolean }[]) =>
+  results.filter((r) => !r.ok).map((r) => `${r.section} ${r.rule}`)
+
+describe('tessera conformance over NATS', () => {
+  it('passes every rule against a real Tessera node', async () => {
+    const results = await runConformance({
+      transport: 'nats',
+      natsUrl: server.url,
+      command: fixtureCommand('tessera-node.ts'),
+    })
+    expect(failures(results)).toEqual([])
+    expect(results.map((r) => r.rule)).toEqual(
+      expect.arrayContaining([
+        'hello-on-discovery',
+        'subject-escaping',
+        'nodeinfo-valid',
+        'hello-answered-directly',
+        'heartbeat-carries-seq',
+        'request-answered',
+        'typed-error',
+        'unknown-action',
+        'unknown-service',
+        'cancel-stops-handler',
+        'calls-out',
+        'reads-batches',
+        'asks-unknown-pinger',
+        'bye-forgets-peer',
+        'silence-forgets-peer',
+        'leave-says-bye',
+      ]),
+    )
+    // Tessera announces batches, so the batch rule was really exercised.
+    expect(results.find((r) => r.rule === 'reads-batches')?.detail).toBe('')
+  }, 90_000)
+
+  it('fails subject-escaping (§6.1), naming both subjects, against a node that leaves + unescaped', async () => {
+    const results = await runConformance({
+      transport: 'nats',
+      natsUrl: server.url,
+      command: fixtureCommand('wrong-escaping-nats-node.ts'),
+    })
+    const rule = results.find((r) => r.rule === 'subject-escaping')
+    expect(rule?.ok).toBe(false)
+    expect(rule?.section).toBe('§6.1')
+    expect(rule?.detail).toMatch(
+      /discovery\._\.conf%20node%2E1\+%2A.*expected .*discovery\._\.conf%20node%2E1%2B%2A/,
+    )
+    // What the escaping breaks follows: the calls addressed to the right subject go unanswered.
+    expect(failures(results)).toContain('§5.1 request-answered')
+  }, 90_000)
+
+  it('fails nodeinfo-valid (§3.5) against a node whose announcement lacks an action flag', async () => {
+    const results = await runConformance({
+      transport: 'nats',
+      natsUrl: server.url,
+      command: fixtureCommand('tessera-node.ts', '--break', 'malformed-announce'),
+    })
+    expect(failures(results)).toContain('§3.5 nodeinfo-valid')
+  }, 90_000)
+})

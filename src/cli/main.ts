@@ -3,6 +3,7 @@
  * (`startSystem` for up/dev, the control API for everything else).
  */
 import { Command } from 'commander'
+import { conformance } from './commands/conformance.ts'
 import { dashboard } from './commands/dashboard.ts'
 import { init } from './commands/init.ts'
 import { logs, logsArgs } from './commands/logs.ts'
@@ -96,6 +97,15 @@ program
   .option('-c, --config <file>', 'system config', 'tessera.config.ts')
   .option('-o, --output <file>', 'write the authorization block here instead of printing it')
   .action((o) => natsConfig(o))
+program
+  .command('conformance')
+  .description(
+    'test a node of any language against docs/protocol.md: conformance --transport socket -- <command>',
+  )
+  .requiredOption('--transport <kind>', 'socket or nats')
+  .option('--nats-url <url>', 'the NATS server for --transport nats', 'nats://127.0.0.1:4222')
+  .argument('<command...>', 'the command that starts the node under test (after --)')
+  .action((c: string[], o) => conformance(c, o))
 withState(
   program
     .command('dashboard')

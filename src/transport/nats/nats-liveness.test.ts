@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type NatsServer, startNatsServer } from '../../../test/support/nats-server.ts'
-import type { WireContext } from '../../wire/index.ts'
+import type { Message, WireContext } from '../../wire/index.ts'
 import type { Transport } from '../transport.ts'
 import { natsTransport } from './index.ts'
 import { nodeInfo, recorder, waitFor } from './testing/recorder.ts'
@@ -144,5 +144,79 @@ describe('natsTransport liveness', () => {
     expect(ra.gone).toEqual([])
     expect(rb.gone).toEqual([])
     expect(a.send('node-b', { kind: 'cancel', id: 3 })).toBe(true)
+  }, 30_000)
+
+  // nats.js discards whatever is published while disconnected (every dial resets its
+  // outbound buffer): before the transport held messages itself, these were lost.
+  it('holds what is sent while the server is down and delivers it in order once the peer is back', async () => {
+    const namespace = `live${++namespaceNo}`
+    const a = natsTransport({ servers: server.url, namespace })
+    const b = natsTransport({ servers: server.url, namespace })
+    open.push(a, b)
+    const ra = recorder()
+    const rb = recorder()
+    await a.start(nodeInfo('node-a'), ra.handlers)
+    await b.start(nodeInfo('node-b'), rb.handlers)
+    await waitFor(() => ra.peers.some((p) => p.nodeId === 'node-b'), 'a to see b')
+
+    await server.kill()
+    await waitFor(() => ra.linkLost.length > 0, 'a to notice the drop', 10_000)
+    expect(ra.linkLost).toEqual([{ nodeId: 'node-b', reason: 'the NATS connection dropped' }])
+    const request = (id: number): Message => ({
+      kind: 'request',
+      id,
+      service: 'echo',
+      action: 'say',
+      input: id,
+      ctx: { ...ctx, timeout: 20_000 },
+    })
+    for (const id of [1, 2, 3]) expect(a.send('node-b', request(id))).toBe(true)
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    await server.restart()
+
+    const got = await waitFor(() => rb.messages.length >= 3 && rb.messages, 'the held requests', 15_000)
+    expect(got.map((m) => (m.message.kind === 'request' ? m.message.id : -1))).toEqual([1, 2, 3])
+    expect(ra.undelivered).toEqual([])
+    expect(ra.gone).toEqual([])
+  }, 30_000)
+
+  it('gives up a held request as undelivered before its deadline, and never sends it', async () => {
+    const namespace = `live${++namespaceNo}`
+    const a = natsTransport({ servers: server.url, namespace })
+    const b = natsTransport({ servers: server.url, namespace })
+    open.push(a, b)
+    const ra = recorder()
+    const rb = recorder()
+    await a.start(nodeInfo('node-a'), ra.handlers)
+    await b.start(nodeInfo('node-b'), rb.handlers)
+    await waitFor(() => ra.peers.some((p) => p.nodeId === 'node-b'), 'a to see b')
+
+    await server.kill()
+    await waitFor(() => ra.linkLost.length > 0, 'a to notice the drop', 10_000)
+    const short: Message = {
+      kind: 'request',
+      id: 7,
+      service: 'echo',
+      action: 'say',
+      input: 7,
+      ctx: { ...ctx, timeout: 300 },
+    }
+    expect(a.send('node-b', short)).toBe(true)
+    await waitFor(() => ra.undelivered.length > 0, 'the request to be given up', 5_000)
+    expect(ra.undelivered).toEqual([
+      { nodeId: 'node-b', requestId: 7, reason: expect.stringMatching(/deadline/) },
+    ])
+
+    await server.restart()
+    // Once a hears b again, a later message goes through, and the given-up one never did.
+    await waitFor(
+      () => {
+        a.send('node-b', { kind: 'cancel', id: 8 })
+        return rb.messages.length > 0
+      },
+      'messages to flow after the restart',
+      15_000,
+    )
+    expect(rb.messages.some((m) => m.message.kind === 'request')).toBe(false)
   }, 30_000)
 })

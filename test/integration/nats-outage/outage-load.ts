@@ -165,11 +165,12 @@ export async function underLoad(
   pair: Pair,
   prefix: string,
   fault: () => Promise<void>,
+  afterMs = 2000,
 ): Promise<OutageResult> {
   const load = startOpenLoad(pair.client, prefix, 100, 5000)
   await sleep(1000)
   await fault()
-  await sleep(2000)
+  await sleep(afterMs)
   const { read, add } = await load.stop()
   const runs = await executions(pair.client, `${prefix}-`)
   return { read, add, runs }

@@ -8,6 +8,8 @@ export interface Recorder {
   messages: { from: string; message: Message }[]
   peers: NodeInfo[]
   gone: { nodeId: string; reason: string; at: number }[]
+  linkLost: { nodeId: string; reason: string }[]
+  undelivered: { nodeId: string; requestId: number; reason: string }[]
 }
 
 /** Handlers that record what they are told. */
@@ -16,10 +18,14 @@ export function recorder(): Recorder {
     messages: [],
     peers: [],
     gone: [],
+    linkLost: [],
+    undelivered: [],
     handlers: {
       onMessage: (from, message) => rec.messages.push({ from, message }),
       onPeer: (info) => rec.peers.push(info),
       onPeerGone: (nodeId, reason) => rec.gone.push({ nodeId, reason, at: Date.now() }),
+      onLinkLost: (nodeId, reason) => rec.linkLost.push({ nodeId, reason }),
+      onUndelivered: (nodeId, requestId, reason) => rec.undelivered.push({ nodeId, requestId, reason }),
     },
   }
   return rec

@@ -141,9 +141,27 @@ export async function startPair(servers: string[], namespace: string, holdMs = 5
   return { client, callee, [Symbol.asyncDispose]: dispose }
 }
 
-/** How often the callee ran each key of `prefix`. */
-export async function executions(client: Broker, prefix: string): Promise<Record<string, number>> {
-  return client.client<CounterService>('counter').executions({ prefix }, { timeout: 5000 })
+/**
+ * How often the callee ran each key of `prefix`, summed over its `instances` instances
+ * (each is asked until every one has answered; calls are balanced among them).
+ */
+export async function executions(
+  client: Broker,
+  prefix: string,
+  instances = 1,
+): Promise<Record<string, number>> {
+  const counter = client.client<CounterService>('counter')
+  const byPid = new Map<number, Record<string, number>>()
+  for (let i = 0; i < 100 && byPid.size < instances; i++) {
+    const { pid, runs } = await counter.executions({ prefix }, { timeout: 5000 })
+    byPid.set(pid, runs)
+  }
+  if (byPid.size < instances) throw new Error(`only ${byPid.size} of ${instances} instances answered`)
+  const total: Record<string, number> = {}
+  for (const runs of byPid.values()) {
+    for (const [key, n] of Object.entries(runs)) total[key] = (total[key] ?? 0) + n
+  }
+  return total
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

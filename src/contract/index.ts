@@ -2,6 +2,15 @@
 export { type Static, type TSchema, Type } from '@sinclair/typebox'
 export type { CallOptions, Context, EventSchemas, WorkSpan } from './context.ts'
 export {
+  type ContractChange,
+  type ContractDiff,
+  type ContractUse,
+  contractOf,
+  diffContracts,
+  formatContractDiff,
+  type ServiceContract,
+} from './contract-diff.ts'
+export {
   type ActionPolicy,
   type BreakerPolicy,
   type BulkheadPolicy,
@@ -11,6 +20,7 @@ export {
   resolvePolicy,
 } from './policy.ts'
 export { ROUTE_RATE_LIMIT_BOUNDS, type RouteRateLimit, rateLimitProblem } from './route-rate-limit.ts'
+export { type CoverageProblem, schemaCoverage } from './schema-coverage.ts'
 export {
   type ActionDefinition,
   type ActionMap,

@@ -192,9 +192,10 @@ class NatsTransport implements Transport, AsyncDisposable {
         { size: bytes.length, limit: this.#maxPayload },
       )
     }
-    // Unreachable: held (in order behind what already is) until the peer is heard again.
-    if (!this.#linkUp || !peer.reachable || this.#held.has(nodeId))
-      return this.#held.hold(nodeId, message, bytes)
+    // Unreachable: held until the peer is heard again. Nothing is ever held for a
+    // reachable peer on a live link (heard() releases synchronously, and a peer learnt
+    // anew starts with nothing held), so order is kept without a lookup per send.
+    if (!this.#linkUp || !peer.reachable) return this.#held.hold(nodeId, message, bytes)
     return this.#enqueue(peer, bytes)
   }
 

@@ -1,5 +1,6 @@
 import { Value } from '@sinclair/typebox/value'
 import { TesseraError } from '../../errors/index.ts'
+import { autoscaleIssues } from './autoscale-config.ts'
 import { SystemConfig } from './schema.ts'
 
 /** One problem in a system config: the dotted field path and what is wrong with it. */
@@ -59,6 +60,7 @@ function semanticIssues(config: SystemConfig): ConfigIssue[] {
   }
   const owner = new Map<string, string>()
   for (const [group, spec] of Object.entries(config.groups ?? {})) {
+    if (spec.autoscale) issues.push(...autoscaleIssues(`groups.${group}`, spec.autoscale, spec.instances))
     if (config.services[group])
       issues.push({ path: `groups.${group}`, message: `group name collides with service "${group}"` })
     for (const [i, member] of spec.services.entries()) {
@@ -67,8 +69,16 @@ function semanticIssues(config: SystemConfig): ConfigIssue[] {
       else if (owner.has(member))
         issues.push({ path, message: `"${member}" is already in group "${owner.get(member)}"` })
       else owner.set(member, group)
+      if (config.services[member]?.autoscale)
+        issues.push({
+          path: `services.${member}.autoscale`,
+          message: `"${member}" runs in group "${group}": set autoscale on the group`,
+        })
     }
   }
+  for (const [name, svc] of Object.entries(config.services))
+    if (svc.autoscale && !owner.has(name))
+      issues.push(...autoscaleIssues(`services.${name}`, svc.autoscale, svc.instances))
   if (issues.length === 0) {
     const cycle = findCycle(config)
     if (cycle)

@@ -1,3 +1,4 @@
+export { type AutoscaleConfig, type AutoscaleSpec, autoscaleDefaults } from './autoscale-config.ts'
 export { createTransport } from './create-transport.ts'
 export { type ConfigIssue, configError, defineSystem, validateSystem } from './define-system.ts'
 export { loadSystem } from './load-system.ts'

@@ -1,4 +1,5 @@
 import { type Static, Type as T } from '@sinclair/typebox'
+import { AutoscaleConfig } from './autoscale-config.ts'
 
 const Name = T.String({ pattern: '^[a-z][a-z0-9-]*$', description: 'lowercase letters, digits, dashes' })
 const PositiveInt = T.Integer({ minimum: 1 })
@@ -40,6 +41,8 @@ export const ServiceConfig = T.Object(
     export: T.Optional(T.String({ minLength: 1 })),
     /** Processes running this service (ignored for grouped services: the group's count applies). Default 1. */
     instances: T.Optional(T.Integer({ minimum: 0, maximum: 64 })),
+    /** Instances added and removed with the load, within bounds (a grouped service sets it on its group). */
+    autoscale: T.Optional(AutoscaleConfig),
     env: T.Optional(T.Record(T.String(), T.String())),
     /** Memory limit of one instance in MiB: a cgroup where writable, else the V8 heap limit. */
     memoryMb: T.Optional(T.Integer({ minimum: 16 })),
@@ -71,6 +74,7 @@ export const GroupConfig = T.Object(
     /** Services hosted together in one process (monolith mode). */
     services: T.Array(Name, { minItems: 1 }),
     instances: T.Optional(T.Integer({ minimum: 0, maximum: 64 })),
+    autoscale: T.Optional(AutoscaleConfig),
   },
   { additionalProperties: false },
 )

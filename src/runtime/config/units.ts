@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path'
+import { type AutoscaleSpec, autoscaleSpec } from './autoscale-config.ts'
 import type { SystemConfig } from './schema.ts'
 import { defaultTransportKinds, resolveTransportWith, type TransportKinds } from './transport-kinds.ts'
 
@@ -18,6 +19,8 @@ export interface UnitSpec {
   ownFolders: string[] | undefined
   /** The socket its instances share (the first member's `listen` in a group). */
   listen?: { port: number; host: string }
+  /** Config `autoscale` with its defaults (the group's for a group); `instances` starts at its min unless set. */
+  autoscale?: AutoscaleSpec
 }
 
 /**
@@ -37,15 +40,17 @@ export function planUnits(config: SystemConfig, root: string): UnitSpec[] {
     const group = config.groups?.[unitName]
     let unit = units.get(unitName)
     if (!unit) {
+      const autoscale = (group ?? svc).autoscale
       unit = {
         name: unitName,
         services: [],
-        instances: group ? (group.instances ?? 1) : (svc.instances ?? 1),
+        instances: (group ?? svc).instances ?? autoscale?.min ?? 1,
         env: {},
         memoryMb: undefined,
         dependsOn: [],
         needs: [],
         ownFolders: undefined,
+        ...(autoscale ? { autoscale: autoscaleSpec(autoscale) } : {}),
       }
       units.set(unitName, unit)
     }

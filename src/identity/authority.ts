@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto'
 import { encodeCertificate, type Identity } from './certificate.ts'
 import type { NodeCredential } from './credential.ts'
 
@@ -13,13 +13,17 @@ export interface Authority {
 /**
  * A new Ed25519 authority. Its private key never leaves this process: a restarted
  * supervisor makes a new one and restarts its instances with credentials from it.
+ * Given `privateKey` (PKCS#8 DER, base64url, as `authorityKey()` makes), it is that
+ * authority instead: the agents of one system on many hosts share one this way, so
+ * their instances accept each other (src/runtime/hosts). A key that is not an Ed25519
+ * private key throws.
  *
  * @example
  * const authority = createAuthority()
  * const credential = authority.issue({ node: 'orders-1', unit: 'orders', services: ['orders'], assertsPrincipal: false })
  */
-export function createAuthority(): Authority {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+export function createAuthority(key?: string): Authority {
+  const { privateKey, publicKey } = key === undefined ? generateKeyPairSync('ed25519') : keyPair(key)
   const authority = der(publicKey, 'spki')
   return {
     publicKey: authority,
@@ -40,6 +44,18 @@ export function createAuthority(): Authority {
       return { certificate, privateKey: der(pair.privateKey, 'pkcs8'), authority }
     },
   }
+}
+
+/** A new authority private key (Ed25519, PKCS#8 DER, base64url) for `createAuthority(key)`. */
+export function authorityKey(): string {
+  return der(generateKeyPairSync('ed25519').privateKey, 'pkcs8')
+}
+
+function keyPair(key: string): { privateKey: KeyObject; publicKey: KeyObject } {
+  const privateKey = createPrivateKey({ key: Buffer.from(key, 'base64url'), format: 'der', type: 'pkcs8' })
+  if (privateKey.asymmetricKeyType !== 'ed25519')
+    throw new TypeError('an authority key must be an Ed25519 private key')
+  return { privateKey, publicKey: createPublicKey(privateKey) }
 }
 
 function der(key: KeyObject, type: 'spki' | 'pkcs8'): string {

@@ -1,4 +1,4 @@
-export { type Authority, createAuthority } from './authority.ts'
+export { type Authority, authorityKey, createAuthority } from './authority.ts'
 export {
   type Certificate,
   type Identity,

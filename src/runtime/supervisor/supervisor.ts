@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { type Broker, createBroker } from '../../broker/index.ts'
 import { systemClock } from '../../context/index.ts'
 import { TesseraError } from '../../errors/index.ts'
-import { createAuthority, type NodeCredential } from '../../identity/index.ts'
+import { type Authority, createAuthority, type NodeCredential } from '../../identity/index.ts'
 import type { Logger } from '../../observability/index.ts'
 import type { SpanRecord } from '../../tracing/index.ts'
 import type { Transport } from '../../transport/index.ts'
@@ -75,6 +75,18 @@ export interface SupervisorOptions {
    * default table: its instances load no supervisor options.
    */
   transports?: TransportKinds
+  /**
+   * The identity authority of the system (decision 0013). Default: a new one, in memory.
+   * The agents of one system on many hosts pass the same one (src/runtime/hosts), so
+   * their instances accept each other.
+   */
+  authority?: Authority
+  /**
+   * What names this system's shared resources (the NATS namespace, the socket folder).
+   * Default: a hash of the state dir. Agents on many hosts, each with its own state dir,
+   * pass one key so they join one system.
+   */
+  stateKey?: string
 }
 
 export interface UnitStatus {
@@ -174,7 +186,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   if (issues.length > 0) throw configError(issues)
   const root = resolve(options.root ?? process.cwd())
   const stateDir = resolve(root, config.stateDir ?? '.tessera')
-  const stateKey = createHash('sha256').update(stateDir).digest('hex').slice(0, 8)
+  const stateKey = options.stateKey ?? createHash('sha256').update(stateDir).digest('hex').slice(0, 8)
   const kinds = options.transports ?? defaultTransportKinds
   const transport = resolveTransport(config, stateKey, kinds)
   const transportKind = transportKindOf(kinds, transport.kind)
@@ -191,7 +203,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   let downing: Promise<void> | undefined
   // One authority per supervisor lifetime, in memory only: every instance it starts gets a
   // credential from it, so a process it did not start cannot join (decision 0013).
-  const authority = createAuthority()
+  const authority = options.authority ?? createAuthority()
   // On NATS each unit has its own server login too (decision 0014), unless the config names
   // one shared login for all. Read from the state dir, so loaded at `up` (and after `add`).
   const perUnitLogins =

@@ -8,7 +8,7 @@ export interface WatchDeps {
   /** True once close() was called: the connection's end is then expected. */
   isClosing(): boolean
   onPeerGone(nodeId: string, reason: string): void
-  /** After discovery heard of the drop: the transport starts holding. */
+  /** The connection dropped: the transport tells discovery and starts holding. */
   onDisconnect(): void
   /** Before discovery says HELLO again: the transport may send once peers are heard. */
   onReconnect(): void
@@ -16,9 +16,10 @@ export interface WatchDeps {
 
 /**
  * Follows the connection's life: tells the transport of a drop (it pauses liveness
- * judgement and holds messages), re-announces after a reconnect (discovery.reconnected), and, if the connection
- * closes for good without close() (e.g. credentials revoked during a reconnect,
- * which nats.js gives up on), reports every peer gone so the broker stops waiting.
+ * judgement and holds messages) and of the reconnect, re-announces then
+ * (discovery.reconnected), and, if the connection closes for good without close()
+ * (e.g. credentials revoked during a reconnect, which nats.js gives up on), reports
+ * every peer gone so the broker stops waiting.
  * Runs until the connection closes; never rejects.
  */
 export function watchConnection(nc: NatsConnection, discovery: Discovery, deps: WatchDeps): void {

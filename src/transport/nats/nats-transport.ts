@@ -239,8 +239,12 @@ class NatsTransport implements Transport, AsyncDisposable {
   /** The peer was heard again: what is held for it goes out now, in order. */
   #release(nodeId: string): void {
     const peer = this.#discovery?.peers.get(nodeId)
+    if (peer === undefined) {
+      this.#held.drop(nodeId, 'the peer is gone')
+      return
+    }
     const held = this.#held.take(nodeId)
-    if (peer === undefined || held.length === 0) return
+    if (held.length === 0) return
     this.#logger.debug({ peer: nodeId, messages: held.length }, 'nats: sending what was held')
     for (const bytes of held) this.#enqueue(peer, bytes)
   }

@@ -9,6 +9,7 @@ export {
   type NatsLogins,
   SUPERVISOR_UNIT,
 } from './nats-logins.ts'
+export { HostName, PlacementConfig } from './placement-config.ts'
 export type { GroupConfig, ServiceConfig, SystemConfig, TransportConfig } from './schema.ts'
 export { stateKeyOf, systemStateDir } from './state-dir.ts'
 export {

@@ -1,5 +1,6 @@
 import { type Static, Type as T } from '@sinclair/typebox'
 import { AutoscaleConfig } from './autoscale-config.ts'
+import { PlacementConfig } from './placement-config.ts'
 
 const Name = T.String({ pattern: '^[a-z][a-z0-9-]*$', description: 'lowercase letters, digits, dashes' })
 const PositiveInt = T.Integer({ minimum: 1 })
@@ -43,6 +44,8 @@ export const ServiceConfig = T.Object(
     instances: T.Optional(T.Integer({ minimum: 0, maximum: 64 })),
     /** Instances added and removed with the load, within bounds (a grouped service sets it on its group). */
     autoscale: T.Optional(AutoscaleConfig),
+    /** Hosts that may run it when the system runs over many (docs/hosts.md). Default: anywhere. Grouped: set it on the group. */
+    placement: T.Optional(PlacementConfig),
     env: T.Optional(T.Record(T.String(), T.String())),
     /** Memory limit of one instance in MiB: a cgroup where writable, else the V8 heap limit. */
     memoryMb: T.Optional(T.Integer({ minimum: 16 })),
@@ -75,6 +78,7 @@ export const GroupConfig = T.Object(
     services: T.Array(Name, { minItems: 1 }),
     instances: T.Optional(T.Integer({ minimum: 0, maximum: 64 })),
     autoscale: T.Optional(AutoscaleConfig),
+    placement: T.Optional(PlacementConfig),
   },
   { additionalProperties: false },
 )

@@ -100,6 +100,14 @@ export class RawConnection {
     }
   }
 
+  /** Sends a PING and waits up to 3 s for its PONG; rejects naming `what` otherwise. */
+  async pingPong(what: string): Promise<void> {
+    const n = Math.floor(Math.random() * 1e6)
+    const mark = this.received.length
+    this.send({ kind: 'ping', n })
+    await this.next((r) => r.env?.kind === 'pong' && r.env.n === n, 3000, `PONG on ${what}`, mark)
+  }
+
   /** Resolves once the node ends its side or the socket closes, or after `ms`; says which. */
   async ending(ms: number): Promise<'fin' | 'closed' | 'timeout'> {
     const deadline = Date.now() + ms

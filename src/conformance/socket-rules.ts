@@ -19,6 +19,7 @@ import {
 } from './peer-messages.ts'
 import { type Address, RawConnection } from './raw-connection.ts'
 import { expect, type Results } from './rule-result.ts'
+import { crossDuplicates, sameSideDuplicate } from './socket-duplicates.ts'
 import { framed, kindName } from './wire-frame.ts'
 
 const RUNNER = 'conformance-runner'
@@ -103,7 +104,7 @@ async function socketRules(run: Run): Promise<void> {
     expect(how !== 'timeout', 'the connection stayed open after a body that is not msgpack')
     const after = hostile.received.slice(1).filter((r) => r.kindNo !== 19)
     expect(after.length === 0, `it answered with ${after.map(kindName).join(', ')}`)
-    await pingPong(main, 'the other connection')
+    await main.pingPong('the other connection')
     return undefined
   })
   await results.check('first-frame-must-be-hello', '§4.1', async () => {
@@ -124,9 +125,10 @@ async function socketRules(run: Run): Promise<void> {
     return `ended (${how})`
   })
 
-  main = await duplicateRules(main, connect, results)
+  main = await sameSideDuplicate(main, connect, results)
   await silenceRules(connect, results)
   await dialRules(run)
+  await crossDuplicates(dir, nodeId, entry.address, run.open, results)
   await staleRules(dir, results)
   await leaveRules(run, main)
 }
@@ -173,7 +175,7 @@ async function callRules(main: RawConnection, results: Results): Promise<void> {
   })
   await results.check('cancel-of-unknown-id-ignored', '§5.3', async () => {
     main.send({ kind: 'cancel', id: 987_654_321 })
-    await pingPong(main, 'the connection')
+    await main.pingPong('the connection')
     return undefined
   })
   await results.check('calls-out', '§5.1', async () => {
@@ -195,47 +197,6 @@ async function callRules(main: RawConnection, results: Results): Promise<void> {
     expect(sameValue(output, { value: 'from the runner' }), `relay answered ${JSON.stringify(output)}`)
     return undefined
   })
-}
-
-/**
- * A second connection dialled by the same side replaces the first (§4.4): the node ends
- * the old one with FIN and never BYE, and still reads what arrives on it until the
- * runner ends it too. Returns the connection that carries traffic now.
- */
-async function duplicateRules(
-  old: RawConnection,
-  connect: () => Promise<RawConnection>,
-  results: Results,
-): Promise<RawConnection> {
-  const fresh = await connect()
-  const mark = old.received.length
-  fresh.send({ kind: 'hello', info: runnerInfo(RUNNER, 3, [PROBE_INFO]) })
-  await fresh.next((r) => r.kindNo === 16, 5000, 'HELLO on the second connection').catch(() => undefined)
-  const how = await old.ending(5000)
-  const after = old.received.slice(mark)
-  const bye = after.some((r) => r.kindNo === 18)
-  results.add(
-    'duplicate-ends-with-fin',
-    '§4.4',
-    how === 'fin' && !bye,
-    bye
-      ? 'the replaced connection got BYE (a duplicate ends with FIN only: BYE means the node leaves)'
-      : how === 'fin'
-        ? ''
-        : how === 'closed'
-          ? 'the replaced connection was reset or closed without FIN'
-          : 'the replaced connection was not ended within 5 s',
-  )
-  await results.check('dropped-connection-still-read', '§4.4', async () => {
-    expect(how === 'fin', 'no FIN on the replaced connection')
-    const req = request('echo', { on: 'the dropped connection' })
-    old.send(req)
-    const answer = await fresh.next(isResponseTo(req.id), 3000, 'the answer (on the new connection)')
-    okOutput(answer, req.id)
-    return undefined
-  })
-  old.end()
-  return fresh
 }
 
 /** A peer that stops sending gets PINGs, then its connection is closed (§4.5). */
@@ -283,7 +244,7 @@ async function dialRules(run: Run): Promise<void> {
     const first = await conn.next(() => true, 5000, 'a first frame')
     expect(first.kindNo === 16, `the first frame on its connection is ${kindName(first)}, not HELLO`)
     conn.send({ kind: 'hello', info: runnerInfo('conformance-listener', 1) })
-    await pingPong(conn, 'the connection it dialled')
+    await conn.pingPong('the connection it dialled')
     return undefined
   })
 }
@@ -341,13 +302,6 @@ async function leaveRules(run: Run, main: RawConnection): Promise<void> {
     expect(left.length === 0, `its entry ${left.join(', ')} is still there`)
     return undefined
   })
-}
-
-async function pingPong(conn: RawConnection, what: string): Promise<void> {
-  const n = Math.floor(Math.random() * 1e6)
-  const mark = conn.received.length
-  conn.send({ kind: 'ping', n })
-  await conn.next((r) => r.env?.kind === 'pong' && r.env.n === n, 3000, `PONG on ${what}`, mark)
 }
 
 interface Entry {

@@ -29,6 +29,8 @@ describe('tessera conformance over the socket transport', () => {
         'pings-idle-connection',
         'closes-silent-connection',
         'dials-new-entries',
+        'cross-duplicate-keeps-runner-dialled',
+        'cross-duplicate-keeps-node-dialled',
         'stale-socket-removed',
         'stale-address-file-removed',
         'leave-says-bye-then-fin',
@@ -37,13 +39,17 @@ describe('tessera conformance over the socket transport', () => {
     )
   }, 90_000)
 
-  it('fails duplicate-ends-with-fin (§4.4), and only it, against a node that says BYE on a duplicate', async () => {
+  it('fails the duplicate rules (§4.4), and only them, against a node that says BYE on a duplicate', async () => {
     const results = await runConformance({
       transport: 'socket',
       command: fixtureCommand('tessera-node.ts', '--break', 'bye-on-duplicate'),
     })
-    expect(failures(results)).toEqual(['§4.4 duplicate-ends-with-fin'])
-    expect(results.find((r) => r.rule === 'duplicate-ends-with-fin')?.detail).toMatch(/got BYE/)
+    expect(failures(results)).toEqual([
+      '§4.4 duplicate-ends-with-fin',
+      '§4.4 cross-duplicate-keeps-runner-dialled',
+      '§4.4 cross-duplicate-keeps-node-dialled',
+    ])
+    for (const r of results.filter((r) => !r.ok)) expect(r.detail).toMatch(/got BYE/)
   }, 90_000)
 
   it('fails nodeinfo-valid (§3.5) against a node whose announcement lacks an action flag', async () => {

@@ -14,6 +14,7 @@
  * pod's address). Spans have no supervisor to go to: only the OTLP export, when configured.
  */
 import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
 import { type FromInstance, INSTANCE_ENV, type InstanceEnv } from './protocol.ts'
@@ -22,6 +23,8 @@ export const HEALTH_PORT_ENV = 'TESSERA_HEALTH_PORT'
 
 export interface Standalone {
   env: InstanceEnv
+  /** The health server's port (the one asked for, or the one picked for 0). */
+  port: number
   /** The unit's NATS login from the environment (a Secret), in place of the supervisor's. */
   natsLogin: NatsCredentials | undefined
   /** Takes the messages the supervisor would get. */
@@ -69,6 +72,7 @@ export async function startStandalone(
   await listen(server, port, env.TESSERA_HEALTH_HOST || '0.0.0.0')
   return {
     env: instanceEnv,
+    port: (server.address() as AddressInfo).port,
     natsLogin: natsLoginOf(env),
     send(msg) {
       if (msg.type === 'ready') ready = true

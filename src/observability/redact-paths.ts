@@ -69,12 +69,22 @@ export function redactSecrets<T>(value: T, secrets: ReadonlySet<string> = SECRET
         ? redactSecrets(item, secrets, depth + 1)
         : item
     if (clean === item) continue
-    copy ??= isError
-      ? (Object.create(proto as object, Object.getOwnPropertyDescriptors(value)) as Record<string, unknown>)
-      : { ...source }
+    copy ??= isError ? copyError(value) : { ...source }
     copy[key] = clean
   }
   return (copy ?? value) as T
 }
 
 const SECRETS: ReadonlySet<string> = new Set(SECRET_KEYS)
+
+/**
+ * An error's copy with its prototype and own properties. Newer V8 (Node 22+) makes
+ * `stack` an own accessor that reads the original's internal slot, so copied as an
+ * accessor it would read empty on the copy: it is copied as the value it has.
+ */
+function copyError(error: Error): Record<string, unknown> {
+  const descriptors = Object.getOwnPropertyDescriptors(error)
+  if (descriptors.stack && 'get' in descriptors.stack)
+    descriptors.stack = { value: error.stack, writable: true, configurable: true, enumerable: false }
+  return Object.create(Object.getPrototypeOf(error) as object, descriptors) as Record<string, unknown>
+}

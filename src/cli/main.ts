@@ -3,6 +3,7 @@
  * (`startSystem` for up/dev, the control API for everything else).
  */
 import { Command } from 'commander'
+import { buildImage, buildK8s } from './commands/build.ts'
 import { conformance } from './commands/conformance.ts'
 import { dashboard } from './commands/dashboard.ts'
 import { init } from './commands/init.ts'
@@ -104,6 +105,7 @@ program
   )
   .requiredOption('--transport <kind>', 'socket or nats')
   .option('--nats-url <url>', 'the NATS server for --transport nats', 'nats://127.0.0.1:4222')
+  .option('--identity', 'socket: also the identity rules (the node is started again with a credential)')
   .argument('<command...>', 'the command that starts the node under test (after --)')
   .action((c: string[], o) => conformance(c, o))
 withState(
@@ -111,6 +113,29 @@ withState(
     .command('dashboard')
     .description('print the URL of the running system’s dashboard and where its login token is'),
 ).action((o) => dashboard(o))
+const build = program
+  .command('build')
+  .description('container images and Kubernetes manifests of the system (docs/kubernetes.md)')
+build
+  .command('image')
+  .description('one OCI image per unit (default: all) with podman; prints size and build time')
+  .argument('[unit...]', 'units to build')
+  .option('-c, --config <file>', 'system config', 'tessera.config.ts')
+  .option('--base <image>', 'the Node image to start from', 'node:20-slim')
+  .option('--repository <name>', 'images are <repository>-<unit>:<tag> (default localhost/<system>)')
+  .option('--tag <tag>', 'image tag', 'latest')
+  .option('--include <unit=path...>', 'files or folders (relative to the config) a unit reads at run time')
+  .action((u: string[], o) => buildImage(u, o))
+build
+  .command('k8s')
+  .description('Deployments, Services, disruption budgets and ConfigMaps per unit, and NATS chart values')
+  .argument('[unit...]', 'units to write')
+  .option('-c, --config <file>', 'system config', 'tessera.config.ts')
+  .option('-o, --output <dir>', 'the folder to write', 'k8s')
+  .option('--repository <name>', 'as for build image')
+  .option('--tag <tag>', 'as for build image', 'latest')
+  .option('--namespace <name>', 'the Kubernetes namespace of every object')
+  .action((u: string[], o) => buildK8s(u, o))
 withState(program.command('down').description('drain and stop the running system')).action((o) => down(o))
 
 try {

@@ -42,6 +42,8 @@ export interface LaunchedInstance {
   /** Calls handled so far, calls handled per second, as of its last pong. */
   readonly handled: number
   readonly reqPerSec: number
+  /** Handler runs in flight, as of its last pong (the autoscaler's `inFlight` target). */
+  readonly inFlight: number
   /** What it reports of itself; undefined until it does. */
   readonly cpuPercent: number | undefined
   readonly rssBytes: number | undefined

@@ -15,6 +15,21 @@ export type SupervisorEvent =
   | { type: 'stopped'; unit: string; instance: string }
   | { type: 'progress'; unit: string; message: string }
   | { type: 'rolled-back'; unit: string; reason: string }
+  | {
+      type: 'autoscaled'
+      unit: string
+      from: number
+      to: number
+      /** Why: the value over the window passed the target (or its hysteresis line), or the bounds. */
+      reason: 'above-target' | 'below-target' | 'below-min' | 'above-max'
+      metric: 'inFlight' | 'p99Ms'
+      /** The value measured over `windowMs` (undefined for a step back into bounds). */
+      measured: number | undefined
+      target: number
+      /** The line it was compared with: the target out, `inBelow` × target in. */
+      threshold: number
+      windowMs: number
+    }
 
 /** Receives a line of progress of a long operation (restart, deploy, scale…). */
 export type Progress = (message: string) => void
@@ -38,5 +53,27 @@ export function describeEvent(e: SupervisorEvent): string {
       return `${e.unit}: ${e.message}`
     case 'rolled-back':
       return `${e.unit}: rolled back (${e.reason})`
+    case 'autoscaled':
+      return `${e.unit}: autoscale ${e.from} -> ${e.to} instances (${autoscaleWhy(e)})`
+  }
+}
+
+function autoscaleWhy(e: SupervisorEvent & { type: 'autoscaled' }): string {
+  const name = e.metric === 'inFlight' ? 'in flight per instance' : 'p99 ms'
+  const figure = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2))
+  switch (e.reason) {
+    case 'above-target':
+    case 'below-target': {
+      const cmp = e.reason === 'above-target' ? '>' : '<'
+      const line =
+        e.reason === 'above-target'
+          ? `target ${figure(e.target)}`
+          : `${figure(e.threshold)} (hysteresis of target ${figure(e.target)})`
+      return `${name} ${figure(e.measured ?? 0)} over ${e.windowMs} ms ${cmp} ${line}`
+    }
+    case 'below-min':
+      return `below min ${e.to}`
+    case 'above-max':
+      return `above max ${e.to}`
   }
 }

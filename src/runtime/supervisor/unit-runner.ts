@@ -2,6 +2,7 @@ import { TesseraError } from '../../errors/index.ts'
 import type { UnitBuild } from '../build/index.ts'
 import type { UnitSpec } from '../config/index.ts'
 import type { LaunchedInstance } from '../launcher/index.ts'
+import { type Autoscaler, type AutoscaleStatus, startAutoscaler } from './autoscaler.ts'
 import { BuildRefs } from './build-refs.ts'
 import { Changes } from './changes.ts'
 import { CrashRestarts } from './crash-restarts.ts'
@@ -40,6 +41,10 @@ export class UnitRunner {
   readonly #changes = new Changes()
   #gen = 0
   #queue: Promise<unknown> = Promise.resolve()
+  /** The operation running now (`#exclusive`), which the autoscaler waits out. */
+  #operation: string | undefined
+  /** Config `autoscale`: runs from `start` to `stop`. */
+  #autoscaler: Autoscaler | undefined
   /** The unit's shared listening socket (config `listen`), bound at start, closed at stop. */
   #socket: SharedSocket | undefined
   /** Entries its instances run as adapters (learnt from their `ready`). */
@@ -60,7 +65,9 @@ export class UnitRunner {
    * `build-failed`, slots empty) or the unit crash-loops first.
    */
   start(progress: Progress = () => {}, prebuilt?: Promise<UnitBuild>): Promise<void> {
-    return this.#exclusive(async () => {
+    if (this.spec.autoscale && !this.#autoscaler)
+      this.#autoscaler = this.#startAutoscaler(this.spec.autoscale)
+    return this.#exclusive('start', async () => {
       if (this.spec.listen && !this.#socket) {
         try {
           this.#socket = bindSharedSocket(this.spec.listen.host, this.spec.listen.port)
@@ -89,7 +96,7 @@ export class UnitRunner {
 
   /** Adds or drains instances (highest slots first) to reach `count`. */
   scale(count: number, progress: Progress = () => {}): Promise<void> {
-    return this.#exclusive(async () => {
+    return this.#exclusive('scale', async () => {
       const current = [...this.#slots.keys()].sort((a, b) => a - b)
       if (count > current.length) {
         let next = (current.at(-1) ?? 0) + 1
@@ -117,7 +124,7 @@ export class UnitRunner {
    * replacement fails to get ready.
    */
   restart(progress: Progress = () => {}): Promise<void> {
-    return this.#exclusive(async () => {
+    return this.#exclusive('restart', async () => {
       // The code on disk: rebuilt first; a build error leaves everything as it was.
       const build = await this.#rebuild(progress)
       this.#clearCrashLoop()
@@ -133,7 +140,7 @@ export class UnitRunner {
    * new ones stop and the old keep serving (rolled back); rejects with that reason.
    */
   deploy(progress: Progress = () => {}): Promise<void> {
-    return this.#exclusive(async () => {
+    return this.#exclusive('deploy', async () => {
       let build: UnitBuild | undefined
       try {
         build = await this.#rebuild(progress)
@@ -195,6 +202,7 @@ export class UnitRunner {
   async stop(): Promise<void> {
     if (this.state === 'stopped') return
     this.state = 'stopping'
+    this.#autoscaler?.stop()
     this.#restarts.cancelAll()
     this.#changes.notify()
     await Promise.all([...this.#all].map((i) => this.#retire(i)))
@@ -216,6 +224,11 @@ export class UnitRunner {
         now,
       }),
     )
+  }
+
+  /** Config `autoscale`: its bounds, the value it measures and its last step; undefined without. */
+  get autoscale(): AutoscaleStatus | undefined {
+    return this.#autoscaler?.status()
   }
 
   /** Where the unit's shared socket listens (config `listen`), once started. */
@@ -387,9 +400,42 @@ export class UnitRunner {
     return [...this.#slots.values()].sort((a, b) => a.index - b.index)
   }
 
-  #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(work, work)
+  #exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const named = async () => {
+      this.#operation = name
+      try {
+        return await work()
+      } finally {
+        this.#operation = undefined
+      }
+    }
+    const run = this.#queue.then(named, named)
     this.#queue = run.catch(() => {})
     return run
+  }
+
+  /**
+   * Scales within the config's bounds by the load its serving instances report; never
+   * while another operation (a rollout) runs or the unit is not running (autoscaler.ts).
+   */
+  #startAutoscaler(spec: NonNullable<UnitSpec['autoscale']>): Autoscaler {
+    const unit = this.spec.name
+    return startAutoscaler({
+      spec,
+      clock: this.#ctx.clock,
+      intervalMs: this.#ctx.timing.pingIntervalMs,
+      emit: (e) => this.#ctx.emit(e),
+      onError: (message) => this.#ctx.onLine(unit, 'supervisor', message, 'stderr'),
+      host: {
+        name: unit,
+        count: () => this.#slots.size,
+        serving: () => this.instances().filter((i) => i.state.type === 'ready' && this.#visible.has(i)),
+        blocked: () => {
+          if (this.state !== 'running') return `${unit} is ${this.state}`
+          return this.#operation && `a ${this.#operation} of ${unit} runs`
+        },
+        scale: (count) => this.scale(count, (message) => this.#ctx.emit({ type: 'progress', unit, message })),
+      },
+    })
   }
 }

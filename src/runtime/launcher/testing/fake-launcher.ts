@@ -25,6 +25,8 @@ export class FakeInstance implements LaunchedInstance {
   adapters: string[] = []
   handled = 0
   reqPerSec = 0
+  /** What its pongs would say; a test sets it to script the load. */
+  inFlight = 0
   cpuPercent: number | undefined
   rssBytes: number | undefined
   readonly ready: Promise<void>

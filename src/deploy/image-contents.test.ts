@@ -1,0 +1,71 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildUnit } from '../runtime/build/index.ts'
+import * as runtimeConfig from '../runtime/config/index.ts'
+import { type StagedUnit, stageUnit } from './image-contents.ts'
+
+// The reference system's users unit: SQLite through better-sqlite3 (native) and Kysely.
+const root = resolve(fileURLToPath(new URL('../../examples/reference', import.meta.url)))
+const kinds = (runtimeConfig as Record<string, unknown>).defaultTransportKinds as
+  | { nats: { instanceModule: unknown } }
+  | undefined
+
+describe('stageUnit', () => {
+  const work = mkdtempSync(join(tmpdir(), 'tessera-stage-'))
+  const app = join(work, 'image', 'app')
+  let staged: StagedUnit
+  beforeAll(async () => {
+    const build = await buildUnit({
+      unit: 'users',
+      services: [{ name: 'users', entry: join(root, 'services/users/service.ts') }],
+      transport: (kinds ? kinds.nats.instanceModule : 'nats') as never,
+      outDir: join(work, 'bundles'),
+      root,
+    })
+    staged = await stageUnit({ unit: 'users', build, root, dir: join(work, 'image') })
+  }, 60_000)
+  afterAll(() => rmSync(work, { recursive: true, force: true }))
+
+  const modules = () => readdirSync(join(app, 'node_modules'))
+
+  it('copies the packages the bundle imports, with their dependencies, and nothing else', () => {
+    expect(modules()).toEqual(
+      expect.arrayContaining(['better-sqlite3', 'bindings', 'kysely', 'nats', 'pino']),
+    )
+    // Dev tools of the repository never get in: only what the unit's bundle reaches.
+    for (const dev of [
+      'vitest',
+      'typescript',
+      'esbuild',
+      'tsx',
+      '@biomejs',
+      'playwright-core',
+      'kubernetes-models',
+    ])
+      expect(modules()).not.toContain(dev)
+  })
+
+  it('keeps a native package’s addon and drops its sources and build leftovers', () => {
+    const pkg = join(app, 'node_modules', 'better-sqlite3')
+    expect(existsSync(join(pkg, 'build/Release/better_sqlite3.node'))).toBe(true)
+    expect(existsSync(join(pkg, 'lib'))).toBe(true)
+    expect(existsSync(join(pkg, 'deps'))).toBe(false)
+    expect(existsSync(join(pkg, 'src'))).toBe(false)
+    expect(existsSync(join(pkg, 'build/Release/obj.target'))).toBe(false)
+  })
+
+  it('points the bundle at /app instead of the build machine’s folders', () => {
+    const bundle = readFileSync(join(app, 'users.mjs'), 'utf8')
+    expect(bundle).toContain('file:///app/node_modules/better-sqlite3/')
+    expect(bundle).not.toContain(`${resolve(root, '../..')}/`)
+    expect(staged.entry).toBe('/app/users.mjs')
+    expect(staged.workdir).toBe('/app/examples/reference')
+    expect(existsSync(join(app, 'examples/reference'))).toBe(true)
+    expect(staged.toImagePath(join(root, 'services/users/service.ts'))).toBe(
+      '/app/examples/reference/services/users/service.ts',
+    )
+  })
+})

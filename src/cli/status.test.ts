@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { SystemStatus } from '../runtime/index.ts'
-import { statusRows, statusTable } from './commands/ops.ts'
+import { autoscaleLines, statusRows, statusTable } from './commands/ops.ts'
 
 const instance = (label: string, pid: number) => ({
   label,
@@ -103,5 +103,29 @@ describe('tessera status', () => {
         reqPerSec: null,
       },
     ])
+  })
+
+  it('says under the table what an autoscaled unit measures and its last step', () => {
+    const users = {
+      ...status.units[0]!,
+      autoscale: {
+        min: 1,
+        max: 3,
+        target: { metric: 'inFlight' as const, value: 8 },
+        measured: 11.25,
+        lastStep: {
+          from: 1,
+          to: 2,
+          measured: 12,
+          windowMs: 3000,
+          reason: 'above-target' as const,
+          at: Date.UTC(2026, 0, 1),
+        },
+      },
+    }
+    expect(autoscaleLines({ ...status, units: [users, status.units[1]!] })).toEqual([
+      'users: autoscale 1..3 at 8 in flight per instance, 1 now, measured 11.3, last 1 -> 2 (above-target) at 2026-01-01T00:00:00.000Z',
+    ])
+    expect(autoscaleLines(status)).toEqual([])
   })
 })

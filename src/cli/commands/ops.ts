@@ -76,11 +76,32 @@ export function statusTable(s: SystemStatus): string[][] {
   return table.map((row) => row.map((cell) => cell || '-'))
 }
 
+/**
+ * One line per autoscaled unit, under the table: its bounds and target, the value
+ * measured over the scale-out window (`-` until covered) and its last step.
+ */
+export function autoscaleLines(s: SystemStatus): string[] {
+  return s.units.flatMap((u) => {
+    const a = u.autoscale
+    if (!a) return []
+    const target =
+      a.target.metric === 'inFlight' ? `${a.target.value} in flight per instance` : `p99 ${a.target.value} ms`
+    const measured = a.measured === undefined ? '-' : a.measured.toFixed(a.measured < 10 ? 2 : 1)
+    const last = a.lastStep
+      ? `last ${a.lastStep.from} -> ${a.lastStep.to} (${a.lastStep.reason}) at ${new Date(a.lastStep.at).toISOString()}`
+      : 'no step yet'
+    return [
+      `${u.name}: autoscale ${a.min}..${a.max} at ${target}, ${u.instances.length} now, measured ${measured}, ${last}`,
+    ]
+  })
+}
+
 export async function status(options: StateOptions & { json?: boolean }): Promise<void> {
   const s = await (await client(options)).status()
   if (options.json) return out.line(JSON.stringify(statusRows(s), null, 2))
   out.line(`${s.system} (${s.transport})`)
   out.table(statusTable(s))
+  for (const line of autoscaleLines(s)) out.line(line)
 }
 
 export async function scale(assignments: string[], options: StateOptions): Promise<void> {

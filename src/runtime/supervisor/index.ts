@@ -1,3 +1,4 @@
+export type { AutoscaleStatus } from './autoscaler.ts'
 export { CrashHistory, defaultRestartPolicy, type RestartPolicy } from './crash-history.ts'
 export { describeEvent, type Progress, type SupervisorEvent } from './events.ts'
 export {

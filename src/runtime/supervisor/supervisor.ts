@@ -38,6 +38,7 @@ import {
   supervisorRecord,
 } from '../logs/index.ts'
 import { TraceStore } from '../traces/index.ts'
+import type { AutoscaleStatus } from './autoscaler.ts'
 import { defaultRestartPolicy } from './crash-history.ts'
 import { describeEvent, type Progress, type SupervisorEvent } from './events.ts'
 import { ProcStats } from './proc-stats.ts'
@@ -99,6 +100,8 @@ export interface UnitStatus {
   listen: { host: string; port: number } | undefined
   state: UnitState
   restarts: number
+  /** Config `autoscale`: bounds, target, the value measured and the last step. */
+  autoscale?: AutoscaleStatus
   instances: (InstanceStatus & { rssBytes: number | undefined; cpuPercent: number | undefined })[]
 }
 
@@ -407,6 +410,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           listen: r.address,
           state: r.state,
           restarts: r.restarts,
+          ...(r.autoscale ? { autoscale: r.autoscale } : {}),
           instances: r.status().map((i) => {
             const sample = i.pid === undefined ? undefined : stats.sample(i.pid)
             // /proc gives nothing on its first sample of a pid (or off Linux): the

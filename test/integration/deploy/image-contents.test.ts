@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildUnit } from '../runtime/build/index.ts'
-import * as runtimeConfig from '../runtime/config/index.ts'
-import { type StagedUnit, stageUnit } from './image-contents.ts'
+import { type StagedUnit, stageUnit } from '../../../src/deploy/image-contents.ts'
+import { buildUnit } from '../../../src/runtime/build/index.ts'
+import * as runtimeConfig from '../../../src/runtime/config/index.ts'
 
 // The reference system's users unit: SQLite through better-sqlite3 (native) and Kysely.
-const root = resolve(fileURLToPath(new URL('../../examples/reference', import.meta.url)))
+const root = resolve(fileURLToPath(new URL('../../../examples/reference', import.meta.url)))
 const kinds = (runtimeConfig as Record<string, unknown>).defaultTransportKinds as
   | { nats: { instanceModule: unknown } }
   | undefined

@@ -56,8 +56,9 @@ layers.gateway = belowBroker
 // runtime's config and its unit builds (through runtime/config and runtime/build, see below).
 layers.deploy = [...belowBroker, 'runtime', 'files']
 // The protocol conformance runner (tessera conformance) plays a peer with raw frames: it
-// knows the wire vocabulary and the codec, not the transports or the broker it checks.
-layers.conformance = ['errors', 'context', 'contract', 'wire', 'codec']
+// knows the wire vocabulary, the codec and identity (to issue and check credentials), not
+// the transports or the broker it checks.
+layers.conformance = ['errors', 'context', 'contract', 'identity', 'wire', 'codec']
 // The CLI sits on top and may use any part (through its index.ts); nothing imports it.
 const parts = [...Object.keys(layers), 'cli']
 // Tests, their fixtures and helpers. Tests beside the code may compose several parts

@@ -17,6 +17,12 @@ export const CONFORMANCE_ENV = {
   namespace: 'TESSERA_CONFORMANCE_NAMESPACE',
   /** The name of the service to host (`conformance`). */
   service: 'TESSERA_CONFORMANCE_SERVICE',
+  /**
+   * Only in the identity run (`--identity`): the node's credential as JSON
+   * `{ certificate, privateKey, authority }` (docs/protocol.md §4.2), issued by an
+   * authority the runner made for the run.
+   */
+  credential: 'TESSERA_CONFORMANCE_CREDENTIAL',
 } as const
 
 /** The service the node under test hosts, and the one the runner hosts for calls back. */

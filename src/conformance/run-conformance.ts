@@ -1,12 +1,18 @@
 import { TesseraError } from '../errors/index.ts'
 import { runNatsRules } from './nats-rules.ts'
 import { Results, type RuleResult } from './rule-result.ts'
+import { runSocketIdentityRules } from './socket-identity.ts'
 import { runSocketRules } from './socket-rules.ts'
 
 export interface ConformanceOptions {
   transport: 'socket' | 'nats'
   /** The node under test's command line, argv form (run without a shell). */
   command: string[]
+  /**
+   * Socket only: also run the identity rules (§4.2, §5.5), starting the node a second time
+   * with a credential (`TESSERA_CONFORMANCE_CREDENTIAL`). Default false.
+   */
+  identity?: boolean
   /** NATS: the server the node and the runner meet on. Default nats://127.0.0.1:4222. */
   natsUrl?: string
   /** Told of each rule as soon as it is decided (the CLI prints it). */
@@ -38,9 +44,17 @@ export async function runConformance(options: ConformanceOptions): Promise<RuleR
       'conformance: no command to start the node under test (give it after --)',
     )
   }
+  if (options.identity && options.transport !== 'socket') {
+    throw new TesseraError(
+      'BAD_REQUEST',
+      'conformance: the identity rules exist for the socket transport only',
+    )
+  }
   const results = new Results(options.onResult)
-  if (options.transport === 'socket') await runSocketRules(options.command, results)
-  else {
+  if (options.transport === 'socket') {
+    await runSocketRules(options.command, results)
+    if (options.identity) await runSocketIdentityRules(options.command, results)
+  } else {
     const url = options.natsUrl ?? 'nats://127.0.0.1:4222'
     try {
       await runNatsRules(options.command, url, results)

@@ -3,14 +3,14 @@ import { TesseraError } from '../../errors/index.ts'
 import { out } from '../output.ts'
 
 /**
- * `tessera conformance --transport socket|nats [--nats-url url] -- <command…>`: starts the
+ * `tessera conformance --transport socket|nats [--nats-url url] [--identity] -- <command…>`: starts the
  * node under test with `command` and the conformance environment (docs/protocol.md §9),
  * prints one line per rule (PASS/FAIL, its section, what was seen) and exits 1 when any
  * rule failed.
  */
 export async function conformance(
   command: string[],
-  options: { transport: string; natsUrl?: string },
+  options: { transport: string; natsUrl?: string; identity?: boolean },
 ): Promise<void> {
   if (options.transport !== 'socket' && options.transport !== 'nats') {
     throw new TesseraError('BAD_REQUEST', `--transport must be socket or nats, got ${options.transport}`)
@@ -18,6 +18,7 @@ export async function conformance(
   const results = await runConformance({
     transport: options.transport,
     command,
+    identity: options.identity === true,
     ...(options.natsUrl === undefined ? {} : { natsUrl: options.natsUrl }),
     onResult: (r) => out.line(formatResult(r)),
   })

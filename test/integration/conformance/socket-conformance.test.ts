@@ -61,6 +61,39 @@ describe('tessera conformance over the socket transport', () => {
     expect(results.find((r) => r.rule === 'nodeinfo-valid')?.detail).toMatch(/bad action info/)
   }, 90_000)
 
+  it('passes the identity rules (--identity) against a Tessera node holding the credential it is given', async () => {
+    const results = await runConformance({
+      transport: 'socket',
+      identity: true,
+      command: fixtureCommand('tessera-node.ts'),
+    })
+    expect(failures(results)).toEqual([])
+    expect(results.filter((r) => r.section === '§4.2' || r.section === '§5.5').map((r) => r.rule)).toEqual([
+      'identity-hello-auth',
+      'identity-proof',
+      'identity-proven-peer-served',
+      'principal-without-proof-refused',
+      'principal-proof-accepted',
+      'principal-proof-forwarded',
+      'principal-proof-expired-refused',
+      'identity-refuses-no-credential',
+      'identity-refuses-foreign-authority',
+      'identity-refuses-bad-proof',
+    ])
+  }, 120_000)
+
+  it('fails identity-hello-auth (§4.2) against a node that ignores its credential', async () => {
+    const results = await runConformance({
+      transport: 'socket',
+      identity: true,
+      command: fixtureCommand('tessera-node.ts', '--break', 'no-identity'),
+    })
+    expect(failures(results)).toEqual(['§4.2 identity-hello-auth'])
+    expect(results.find((r) => r.rule === 'identity-hello-auth')?.detail).toBe(
+      'HELLO carries no { certificate, nonce }',
+    )
+  }, 120_000)
+
   it('fails discovery-entry with the node’s output when the command does not start a node', async () => {
     const results = await runConformance({
       transport: 'socket',

@@ -87,4 +87,49 @@ describe('autoscaling a unit by in-flight calls', () => {
       /autoscale 2 -> 1 instances \(in flight per instance [\d.]+ over 2000 ms < 2 \(hysteresis of target 4\)\)/,
     )
   })
+
+  it('reads p99 from the instances’ handle-duration histograms: out while calls are slow, in once idle', {
+    timeout: 60_000,
+  }, async () => {
+    await using sys = await runSystem({
+      name: 'autoscale-p99',
+      health: { pingIntervalMs: 250 },
+      services: {
+        users: {
+          entry: './users.ts',
+          autoscale: {
+            min: 1,
+            max: 2,
+            target: { p99Ms: 50 },
+            cooldownMs: 1000,
+            outAfterMs: 1000,
+            inAfterMs: 1500,
+          },
+        },
+      },
+    })
+    const users = sys.client.client<UsersService>('users')
+    const steps = () => sys.events.filter((e): e is Autoscaled => e.type === 'autoscaled')
+    const count = () => sys.sup.status().units[0]!.instances.length
+    // Fast calls first: p99 far below 50 ms, nothing happens.
+    const fast = startLoad(() => users.touch({ delayMs: 0 }), 2)
+    await sleep(2500)
+    expect(steps()).toEqual([])
+    await fast.stop()
+    // 80 ms handlers: their p99 (within the 50–100 ms bucket) is above the target.
+    const slow = startLoad(() => users.touch({ delayMs: 80 }), 4)
+    await until(() => count() === 2, 'a second instance', 20_000)
+    const out = steps()[0]!
+    expect(out).toMatchObject({ from: 1, to: 2, reason: 'above-target', metric: 'p99Ms', target: 50 })
+    expect(out.measured).toBeGreaterThan(50)
+    expect(out.measured).toBeLessThanOrEqual(100)
+    const result = await slow.stop()
+    // No calls: nothing is slow, p99 measures 0 and the unit goes back to min.
+    await until(() => count() === 1, 'back to one instance', 20_000)
+    expect(steps().map((e) => `${e.from}->${e.to} ${e.reason} ${e.measured}`)).toEqual([
+      `1->2 above-target ${out.measured}`,
+      '2->1 below-target 0',
+    ])
+    expect(result.failures).toEqual([])
+  })
 })

@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { TesseraError } from '../errors/index.ts'
-import { type BuildUnitOptions, buildUnits } from '../runtime/build/index.ts'
-import type { SystemConfig } from '../runtime/config/index.ts'
-import * as runtimeConfig from '../runtime/config/index.ts'
+import { buildUnits } from '../runtime/build/index.ts'
+import { defaultTransportKinds, type SystemConfig } from '../runtime/config/index.ts'
 import { containerfile } from './containerfile.ts'
 import { type DeployPlan, deployPlan, pickUnits } from './deploy-plan.ts'
 import { stageUnit } from './image-contents.ts'
@@ -82,7 +81,11 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuiltIma
     const builds = await Promise.all(
       buildUnits(
         units.map((u) => ({ unit: u.name, services: u.services })),
-        { transport: natsBuildTransport(), outDir: join(work, 'bundles'), root: options.root },
+        {
+          transport: defaultTransportKinds.nats.instanceModule,
+          outDir: join(work, 'bundles'),
+          root: options.root,
+        },
       ),
     )
     const bundledAt = performance.now()
@@ -159,17 +162,6 @@ function instanceEnvOf(
     readyTimeoutMs: plan.timings.readyTimeoutMs,
     ...(plan.tracing ? { tracing: plan.tracing } : {}),
   }
-}
-
-/**
- * The build API's NATS transport, whichever shape it takes: a kind name, or (as the
- * runtime moves to a table of transport kinds) the module a bundle imports.
- */
-function natsBuildTransport(): BuildUnitOptions['transport'] {
-  const kinds = (runtimeConfig as Record<string, unknown>).defaultTransportKinds as
-    | { nats: { instanceModule: unknown } }
-    | undefined
-  return (kinds ? kinds.nats.instanceModule : 'nats') as BuildUnitOptions['transport']
 }
 
 async function podmanRun(podman: string, args: string[]): Promise<string> {

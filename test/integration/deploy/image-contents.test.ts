@@ -5,13 +5,10 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type StagedUnit, stageUnit } from '../../../src/deploy/image-contents.ts'
 import { buildUnit } from '../../../src/runtime/build/index.ts'
-import * as runtimeConfig from '../../../src/runtime/config/index.ts'
+import { defaultTransportKinds } from '../../../src/runtime/config/index.ts'
 
 // The reference system's users unit: SQLite through better-sqlite3 (native) and Kysely.
 const root = resolve(fileURLToPath(new URL('../../../examples/reference', import.meta.url)))
-const kinds = (runtimeConfig as Record<string, unknown>).defaultTransportKinds as
-  | { nats: { instanceModule: unknown } }
-  | undefined
 
 describe('stageUnit', () => {
   const work = mkdtempSync(join(tmpdir(), 'tessera-stage-'))
@@ -21,7 +18,7 @@ describe('stageUnit', () => {
     const build = await buildUnit({
       unit: 'users',
       services: [{ name: 'users', entry: join(root, 'services/users/service.ts') }],
-      transport: (kinds ? kinds.nats.instanceModule : 'nats') as never,
+      transport: defaultTransportKinds.nats.instanceModule,
       outDir: join(work, 'bundles'),
       root,
     })

@@ -50,6 +50,26 @@ export { type WatchOptions, watchUnits } from './dev/index.ts'
 // The folder rule of the runtime (0700, a looser one of this user tightened), for launchers
 // that make state beside it (`tessera up --detach`, the reference system's data folder).
 export { ensurePrivateDir } from './files/index.ts'
+// One system over many hosts (`tessera up --host`): an agent per host over NATS JetStream
+// (presence, slot leases, wanted counts), placement rules, the system key (docs/hosts.md).
+export {
+  type Agent,
+  type AgentOptions,
+  assignFree,
+  type ClusterStatus,
+  type HostInfo,
+  loadSystemKey,
+  mayRun,
+  placementOf,
+  type RunningHost,
+  readyCount,
+  type SlotOwner,
+  type StartHostOptions,
+  SYSTEM_KEY_FILE,
+  type SystemKey,
+  startAgent,
+  startHostSystem,
+} from './hosts/index.ts'
 // How instances start (`SupervisorOptions.launcher`): a child process each by default.
 export {
   type InstanceLauncher,

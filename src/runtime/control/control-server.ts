@@ -16,6 +16,11 @@ export interface ControlServerOptions {
   token?: string
   /** Called after a `POST /down` has drained the system (e.g. to exit the process). */
   onDown?: () => void
+  /**
+   * More operations, by path (`/move` of a system over many hosts, src/runtime/hosts):
+   * same body, progress and answer as the others; they cannot replace a built-in one.
+   */
+  routes?: Record<string, (body: Record<string, unknown>, progress: Progress) => Promise<unknown>>
 }
 
 export interface ControlServer extends AsyncDisposable {
@@ -51,6 +56,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
   // cookie (+ CSRF header on POST) is accepted wherever the bearer token is.
   const dashboard = createDashboard({ supervisor: sup, token })
   const routes: Record<string, Route> = {
+    ...options.routes,
     '/scale': (b, p) => sup.scale(str(b, 'unit'), int(b, 'instances'), p),
     '/restart': (b, p) => sup.restart(str(b, 'unit'), p),
     '/deploy': (b, p) => sup.deploy(str(b, 'unit'), p),

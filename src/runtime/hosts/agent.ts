@@ -1,0 +1,494 @@
+import { join } from 'node:path'
+import type { NatsConnection } from 'nats'
+import { TesseraError } from '../../errors/index.ts'
+import { planUnits, type SystemConfig, systemStateDir, type UnitSpec } from '../config/index.ts'
+import {
+  createSupervisor,
+  type Progress,
+  type Supervisor,
+  type SupervisorOptions,
+  type SystemStatus,
+} from '../supervisor/index.ts'
+import { AgentRpc } from './agent-rpc.ts'
+import { type ClusterStatus, clusterStatus, hostedUnits } from './cluster-status.ts'
+import { type HostRecord, HostsKv, type Lease } from './hosts-kv.ts'
+import { localConfig } from './local-config.ts'
+import { connectAgent } from './nats-connection.ts'
+import { assignFree, mayRun, placementOf } from './placement.ts'
+import { loadSystemKey, SYSTEM_KEY_FILE } from './system-key.ts'
+
+const HOST_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/
+
+export interface AgentOptions extends Omit<SupervisorOptions, 'config' | 'root' | 'authority' | 'stateKey'> {
+  /** The system's config, the same on every host (placement says who runs what). */
+  config: SystemConfig
+  root: string
+  /** This host's name in the system (lowercase letters, digits, dashes). */
+  host: string
+  /** Labels placements may ask for (`zone: 'east'`). */
+  labels?: Record<string, string>
+  /**
+   * How long a host's presence and its slot leases outlive its last renewal (renewed
+   * every quarter of it). Default 2000 ms: a lost host leaves, and its slots are free to
+   * take, 2 s after its last renewal. Every agent of a system should use the same.
+   */
+  leaseTtlMs?: number
+  /** The system key file. Default `<stateDir of the config>/system-key` (system-key.ts). */
+  systemKeyFile?: string
+  /** Progress of the agent's own steps (claims, releases, moves). */
+  progress?: Progress
+  /**
+   * Called once the agent fenced itself: it could not renew its leases for 3/4 of the
+   * TTL, so it SIGKILLed every instance before another host may take their slots. The
+   * agent is dead then; `tessera up --host` exits non-zero (a service manager restarts it).
+   */
+  onFenced?: (reason: string) => void
+}
+
+/** One host's agent of a system over many hosts (docs/hosts.md). */
+export interface Agent extends AsyncDisposable {
+  readonly host: string
+  /** The local supervisor, running the slots this host holds. */
+  readonly local: Supervisor
+  /**
+   * The same supervisor seen system-wide, for the control API: status of every host,
+   * `scale` sets the system's count, `restart`/`deploy` roll every host in turn,
+   * `stopInstance` takes `users#1@b`.
+   */
+  readonly supervisor: Supervisor
+  status(): ClusterStatus
+  /** Moves every instance of `unit` to host `to` (each: start there, ready and seen, then the old one drains). */
+  move(unit: string, to: string, progress?: Progress): Promise<string>
+  /** Hands this host's slots to others (they start them), then drains its instances and leaves. */
+  close(): Promise<void>
+}
+
+/**
+ * Starts the agent of `host`: joins the system's NATS (its JetStream holds presence,
+ * slot leases and wanted counts, hosts-kv.ts), starts a supervisor with every unit at
+ * zero instances, and then, every quarter TTL, renews its presence and leases, takes free
+ * slots that the placement rule gives it (placement.ts `assignFree`) and runs exactly as
+ * many instances of each unit as it holds slots. Rejects with BAD_REQUEST for a bad host
+ * name or a system not on NATS, CONFLICT when a live agent already has this host name,
+ * and as the NATS connection or JetStream fail.
+ *
+ * @example
+ * await using agent = await startAgent({ config, root, host: 'b', labels: { zone: 'west' } })
+ * await agent.move('users', 'a')
+ */
+export async function startAgent(options: AgentOptions): Promise<Agent> {
+  const { config, root, host } = options
+  if (!HOST_NAME.test(host))
+    throw new TesseraError('BAD_REQUEST', `host name "${host}": lowercase letters, digits and dashes`)
+  if (config.transport?.kind !== 'nats')
+    throw new TesseraError(
+      'BAD_REQUEST',
+      'a system over many hosts needs the NATS transport (transport.kind nats)',
+    )
+  const ttl = options.leaseTtlMs ?? 2000
+  const key = loadSystemKey(options.systemKeyFile ?? join(systemStateDir(config, root), SYSTEM_KEY_FILE))
+  const specs = planUnits(config, root)
+  const local = createSupervisor({
+    ...options,
+    config: localConfig(config, host),
+    root,
+    authority: key.authority,
+    stateKey: key.stateKey,
+  })
+  if (local.transport.kind !== 'nats') throw new TypeError('resolved transport is not NATS')
+  const namespace = local.transport.namespace
+  const nc = await connectAgent(config.transport, `tessera-agent-${config.name}-${host}`)
+  try {
+    const kv = await HostsKv.open(nc, namespace, ttl)
+    const agent = new HostAgent(
+      { ...options, leaseTtlMs: ttl },
+      specs,
+      local,
+      nc,
+      kv,
+      namespace,
+      key.controlKey,
+    )
+    await agent.start()
+    return agent.facade()
+  } catch (err) {
+    await local.down().catch(() => {})
+    await nc.close().catch(() => {})
+    throw err
+  }
+}
+
+class HostAgent {
+  readonly #o: AgentOptions & { leaseTtlMs: number }
+  readonly #specs: UnitSpec[]
+  readonly #local: Supervisor
+  readonly #nc: NatsConnection
+  readonly #kv: HostsKv
+  readonly #rpc: AgentRpc
+  readonly #startedAt = Date.now()
+  /** Slots held, by `unit.slot`, with the revision of our last write. */
+  readonly #owned = new Map<string, Lease>()
+  /** Instances started ahead of a lease (a move in): counted in the local target. */
+  readonly #pending = new Map<string, number>()
+  readonly #applying = new Map<string, Promise<void>>()
+  #hosts: HostRecord[] = []
+  #leases: Lease[] = []
+  #lastRenew = Date.now()
+  #timer: NodeJS.Timeout | undefined
+  #ticking = false
+  #fenced = false
+  #closing: Promise<void> | undefined
+
+  constructor(
+    o: AgentOptions & { leaseTtlMs: number },
+    specs: UnitSpec[],
+    local: Supervisor,
+    nc: NatsConnection,
+    kv: HostsKv,
+    namespace: string,
+    controlKey: Buffer,
+  ) {
+    this.#o = o
+    this.#specs = specs
+    this.#local = local
+    this.#nc = nc
+    this.#kv = kv
+    this.#rpc = new AgentRpc(nc, namespace, controlKey, o.host)
+  }
+
+  get #renewMs(): number {
+    return Math.max(50, Math.floor(this.#o.leaseTtlMs / 4))
+  }
+
+  async start(): Promise<void> {
+    // Another live agent under this name: wait out one TTL (the one before us may just
+    // have died), then refuse.
+    const until = Date.now() + this.#o.leaseTtlMs + this.#renewMs
+    while ((await this.#kv.hosts()).some((h) => h.name === this.#o.host)) {
+      if (Date.now() > until)
+        throw new TesseraError(
+          'CONFLICT',
+          `host ${this.#o.host} already has a live agent in ${this.#o.config.name}`,
+        )
+      await sleep(this.#renewMs)
+    }
+    for (const spec of this.#specs) await this.#kv.initDesired(spec.name, spec.instances)
+    this.#rpc.serve({
+      restart: async (a) => {
+        await this.#local.restart(String(a.unit))
+        return 'restarted'
+      },
+      deploy: async (a) => {
+        await this.#local.deploy(String(a.unit))
+        return 'deployed'
+      },
+      'stop-instance': async (a) => {
+        await this.#local.stopInstance(String(a.label), { kill: a.kill === true })
+        return 'stopped'
+      },
+      'move-in': (a) => this.#moveIn(String(a.unit)),
+    })
+    await this.#kv.announce(this.#record())
+    this.#lastRenew = Date.now()
+    const { failed } = await this.#local.up(this.#o.progress)
+    if (failed.length > 0) this.#o.progress?.(`not running here: ${failed.join(', ')}`)
+    // Agents started together see each other before the first claims.
+    await sleep(this.#renewMs * 2)
+    await this.#tick()
+    this.#timer = setInterval(() => void this.#tick(), this.#renewMs)
+  }
+
+  facade(): Agent {
+    const local = this.#local
+    const overrides: Partial<Supervisor> = {
+      status: () => this.status(),
+      scale: (unit, n, p) => this.scale(unit, n, p),
+      restart: (unit, p) => this.#roll('restart', unit, p),
+      deploy: (unit, p) => this.#roll('deploy', unit, p),
+      stopInstance: (label, o, p) => this.#stopInstance(label, o?.kill === true, p),
+      add: () => Promise.reject(notOverHosts('add')),
+      remove: () => Promise.reject(notOverHosts('remove')),
+      down: () => this.close(),
+      close: () => this.close(),
+      [Symbol.asyncDispose]: () => this.close(),
+    }
+    // The local supervisor's getters (config, transport, caller…) stay reachable through the prototype.
+    const supervisor = Object.assign(Object.create(local) as Supervisor, overrides)
+    return {
+      host: this.#o.host,
+      local,
+      supervisor,
+      status: () => this.status(),
+      move: (unit, to, p) => this.move(unit, to, p),
+      close: () => this.close(),
+      [Symbol.asyncDispose]: () => this.close(),
+    }
+  }
+
+  status(): ClusterStatus {
+    const others = this.#hosts.filter((h) => h.name !== this.#o.host)
+    return clusterStatus(this.#local.status(), this.#record(), others)
+  }
+
+  async scale(name: string, count: number, progress?: Progress): Promise<void> {
+    const unit = this.#local.unit(name).spec.name
+    if (!Number.isInteger(count) || count < 0 || count > 64)
+      throw new TesseraError('BAD_REQUEST', `instances must be an integer from 0 to 64, got ${count}`)
+    await this.#kv.setDesired(unit, count)
+    progress?.(`${unit}: wanted ${count} instance(s) over all hosts`)
+    await this.#until(`${unit} to run ${count} ready instance(s)`, 60_000, () => {
+      const s = this.status().units.find((u) => u.name === unit)
+      const held = this.#leases.filter((l) => l.unit === unit).length
+      return held === count && s?.instances.length === count && s.instances.every((i) => i.state === 'ready')
+    })
+    progress?.(`${unit}: ${count} instance(s)`)
+  }
+
+  async move(name: string, to: string, progress?: Progress): Promise<string> {
+    const unit = this.#local.unit(name).spec.name
+    if (!this.#hosts.some((h) => h.name === to))
+      throw new TesseraError('NOT_FOUND', `no live host ${to} in ${this.#o.config.name}`)
+    progress?.(`${unit}: moving to ${to}`)
+    const result =
+      to === this.#o.host
+        ? await this.#moveIn(unit, progress)
+        : await this.#rpc.request<string>(to, 'move-in', { unit }, 120_000)
+    progress?.(result)
+    return result
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#timer)
+      // Hand the slots over first: others claim and start them while ours still serve.
+      const given = [...this.#owned.values()]
+      this.#owned.clear()
+      for (const l of given) await this.#kv.release(l.unit, l.slot, l.revision).catch(() => {})
+      if (given.length > 0 && !this.#fenced) {
+        const live = this.#hosts.some((h) => h.name !== this.#o.host)
+        if (live)
+          await this.#until('other hosts to take over', 15_000, async () => {
+            const leases = await this.#kv.leases().catch(() => [])
+            return given.every((g) => leases.some((l) => l.unit === g.unit && l.slot === g.slot))
+          }).catch(() => {})
+      }
+      // Wait until the new instances are ready elsewhere (they announce themselves each renewal).
+      await sleep(this.#renewMs * 2)
+      await this.#local.down()
+      this.#rpc.close()
+      await this.#nc.close().catch(() => {})
+    })()
+    return this.#closing
+  }
+
+  // One renewal: presence, then leases (a lost one drops its instance), the view of the
+  // system, claims of free slots the rule gives this host, and the local instance counts.
+  async #tick(): Promise<void> {
+    if (this.#ticking || this.#closing || this.#fenced) return
+    this.#ticking = true
+    const sentAt = Date.now()
+    try {
+      await this.#kv.announce(this.#record())
+      for (const [k, lease] of this.#owned) {
+        const revision = await this.#kv.write(lease.unit, lease.slot, this.#o.host, lease.revision)
+        if (revision === undefined) {
+          this.#owned.delete(k)
+          this.#o.progress?.(
+            `${lease.unit}: slot ${lease.slot} is no longer this host's; draining one instance`,
+          )
+        } else lease.revision = revision
+      }
+      this.#lastRenew = sentAt
+      this.#hosts = await this.#kv.hosts()
+      this.#leases = await this.#kv.leases()
+      for (const spec of this.#specs) await this.#placeUnit(spec)
+    } catch (err) {
+      this.#o.progress?.(`renewal failed: ${(err as Error).message}`)
+    } finally {
+      this.#ticking = false
+    }
+    // Our leases outlive our last write by the TTL; stop everything well before another
+    // host may take them.
+    if (!this.#closing && Date.now() - this.#lastRenew > (this.#o.leaseTtlMs * 3) / 4) this.#fence()
+  }
+
+  async #placeUnit(spec: UnitSpec): Promise<void> {
+    const unit = spec.name
+    const wanted = (await this.#kv.desired(unit)) ?? spec.instances
+    // Slots above the wanted count: their holders give them up (the instance drains).
+    for (const [k, lease] of this.#owned) {
+      if (lease.unit !== unit || lease.slot <= wanted) continue
+      this.#owned.delete(k)
+      await this.#kv.release(unit, lease.slot, lease.revision)
+      this.#o.progress?.(`${unit}: gave up slot ${lease.slot} (scaled to ${wanted})`)
+    }
+    const me = this.#hosts.find((h) => h.name === this.#o.host)
+    const held = this.#leases.filter((l) => l.unit === unit)
+    const free: number[] = []
+    for (let slot = 1; slot <= wanted; slot++) if (!held.some((l) => l.slot === slot)) free.push(slot)
+    if (me && free.length > 0) {
+      const picks = assignFree({
+        unit,
+        free,
+        placement: placementOf(this.#o.config, unit),
+        hosts: this.#hosts,
+        held: this.#leases,
+      })
+      for (const [slot, host] of picks) {
+        if (host !== this.#o.host) continue
+        const revision = await this.#kv.claim(unit, slot, host)
+        if (revision === undefined) continue
+        this.#owned.set(`${unit}.${slot}`, { unit, slot, host, revision })
+        this.#leases.push({ unit, slot, host, revision })
+        this.#o.progress?.(`${unit}: took slot ${slot}`)
+      }
+    }
+    if (!this.#applying.has(unit) && this.#target(unit) !== this.#running(unit))
+      void this.#apply(unit).catch((err: Error) => this.#o.progress?.(`${unit}: ${err.message}`))
+  }
+
+  #target(unit: string): number {
+    let n = this.#pending.get(unit) ?? 0
+    for (const l of this.#owned.values()) if (l.unit === unit) n++
+    return n
+  }
+
+  #running(unit: string): number {
+    return this.#local.unit(unit).status().length
+  }
+
+  // Brings the local instance count of `unit` to its target once (after any scale in progress).
+  async #apply(unit: string): Promise<void> {
+    const before = this.#applying.get(unit)
+    if (before) await before.catch(() => {})
+    if (this.#fenced || this.#closing) return
+    const target = this.#target(unit)
+    if (target === this.#running(unit)) return
+    const step = this.#local.scale(unit, target)
+    this.#applying.set(unit, step)
+    try {
+      await step
+    } finally {
+      if (this.#applying.get(unit) === step) this.#applying.delete(unit)
+    }
+  }
+
+  // The target side of a move: for each slot of `unit` another host holds, start one more
+  // instance here, wait until it serves (seen by this host's caller, so announced to all),
+  // take the lease over at the holder's revision (its next renewal fails and it drains its
+  // instance), and wait until the old host has let it go.
+  async #moveIn(unit: string, progress?: Progress): Promise<string> {
+    const me = this.#hosts.find((h) => h.name === this.#o.host) ?? this.#record()
+    if (!mayRun(placementOf(this.#o.config, unit), me))
+      throw new TesseraError('CONFLICT', `the placement of ${unit} does not allow host ${this.#o.host}`)
+    let moved = 0
+    for (;;) {
+      const theirs = (await this.#kv.leases()).filter((l) => l.unit === unit && l.host !== this.#o.host)
+      const lease = theirs[0]
+      if (!lease) break
+      this.#pending.set(unit, (this.#pending.get(unit) ?? 0) + 1)
+      let taken = false
+      try {
+        await this.#apply(unit)
+        if (this.#running(unit) < this.#target(unit))
+          throw new TesseraError('UNAVAILABLE', `${unit} did not start on ${this.#o.host}`)
+        // Callers on other hosts heard the new instance's announcement with ours; one
+        // heartbeat more for any that missed it.
+        await sleep(500)
+        for (let attempt = 0; attempt < 20 && !taken; attempt++) {
+          const now = (await this.#kv.leases()).find((l) => l.unit === unit && l.slot === lease.slot)
+          if (!now) break // expired meanwhile (its host died): our tick claims it as a free slot
+          const revision = await this.#kv.write(unit, lease.slot, this.#o.host, now.revision)
+          if (revision === undefined) continue // renewed under us: read again
+          this.#owned.set(`${unit}.${lease.slot}`, { unit, slot: lease.slot, host: this.#o.host, revision })
+          taken = true
+        }
+      } finally {
+        this.#pending.set(unit, (this.#pending.get(unit) ?? 1) - 1)
+      }
+      if (!taken) continue
+      moved++
+      progress?.(`${unit}: slot ${lease.slot} moved from ${lease.host}; it drains its instance`)
+      await this.#until(`${lease.host} to drain ${unit}`, 30_000, () => {
+        const old = this.#hosts.find((h) => h.name === lease.host)
+        const count = old?.units.find((u) => u.name === unit)?.instances.length ?? 0
+        const holds = this.#leases.filter((l) => l.unit === unit && l.host === lease.host).length
+        return !old || count <= holds
+      })
+    }
+    return moved === 0
+      ? `${unit}: already all on ${this.#o.host}`
+      : `${unit}: ${moved} instance(s) moved to ${this.#o.host}`
+  }
+
+  async #roll(op: 'restart' | 'deploy', name: string, progress?: Progress): Promise<void> {
+    const unit = this.#local.unit(name).spec.name
+    const hosts = [...new Set(this.#leases.filter((l) => l.unit === unit).map((l) => l.host))].sort()
+    for (const host of hosts) {
+      progress?.(`${unit}: ${op} on ${host}`)
+      if (host === this.#o.host) await this.#local[op](unit)
+      else await this.#rpc.request(host, op, { unit }, 300_000)
+    }
+    progress?.(`${unit}: ${op} done on ${hosts.length} host(s)`)
+  }
+
+  async #stopInstance(label: string, kill: boolean, progress?: Progress): Promise<void> {
+    const at = label.lastIndexOf('@')
+    if (at < 0)
+      throw new TesseraError('BAD_REQUEST', `instance labels look like users#1@<host>, got ${label}`)
+    const host = label.slice(at + 1)
+    const local = label.slice(0, at)
+    progress?.(`${local} on ${host}: ${kill ? 'SIGKILL' : 'SIGTERM'}`)
+    if (host === this.#o.host) await this.#local.stopInstance(local, { kill }, progress)
+    else await this.#rpc.request(host, 'stop-instance', { label: local, kill }, 60_000)
+  }
+
+  // Fencing: our leases may expire soon and another host may start our slots. Kill our
+  // instances at once (no drain: calls to them fail over, which is what a lost host means),
+  // stop renewing, and tell the owner of the process.
+  #fence(): void {
+    if (this.#fenced) return
+    this.#fenced = true
+    clearInterval(this.#timer)
+    const reason = `no lease renewal for ${Date.now() - this.#lastRenew} ms (TTL ${this.#o.leaseTtlMs} ms)`
+    this.#o.progress?.(`fenced: ${reason}; killing every instance`)
+    for (const spec of this.#specs) {
+      const runner = this.#local.unit(spec.name)
+      void runner.stop()
+      for (const inst of runner.instances()) inst.kill(`fenced: ${reason}`, 'SIGKILL')
+    }
+    this.#owned.clear()
+    this.#o.onFenced?.(reason)
+  }
+
+  #record(): HostRecord {
+    const status: SystemStatus = this.#local.status()
+    return {
+      name: this.#o.host,
+      labels: this.#o.labels ?? {},
+      pid: process.pid,
+      startedAt: this.#startedAt,
+      units: hostedUnits(status),
+    }
+  }
+
+  async #until(what: string, timeoutMs: number, done: () => boolean | Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (!(await done())) {
+      if (Date.now() > deadline)
+        throw new TesseraError('TIMEOUT', `gave up waiting for ${what} after ${timeoutMs} ms`)
+      await sleep(this.#renewMs)
+    }
+  }
+}
+
+function notOverHosts(op: string): TesseraError {
+  return new TesseraError(
+    'CONFLICT',
+    `${op} is not supported on a system over many hosts: change the config on every host and restart the agents`,
+  )
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

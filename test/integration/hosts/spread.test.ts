@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { NatsServer } from '../../support/nats-server.ts'
+import type { CounterService } from './fixtures/counter.ts'
+import { cluster, fixtures, readyByHost, startJetStream, until } from './support.ts'
+
+let nats: NatsServer
+beforeAll(async () => {
+  nats = await startJetStream()
+})
+afterAll(() => nats?.stop())
+
+const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0)
+
+describe('three agents of one system on one NATS', () => {
+  it('spread the slots, show every host from any host, scale and call from any host', {
+    timeout: 120_000,
+  }, async () => {
+    await using sys = await cluster(nats, {
+      counter: { entry: `${fixtures}counter.ts`, instances: 3 },
+    })
+    await Promise.all(['a', 'b', 'c'].map((h) => sys.startAgent(h)))
+    await until('3 ready counters, one per host', 30_000, async () => {
+      const s = await sys.status('a')
+      return total(readyByHost(s, 'counter')) === 3
+    })
+    for (const via of ['a', 'b', 'c']) {
+      await until(`${via} to see every host's counter`, 2000, async () => {
+        const counts = readyByHost(await sys.status(via), 'counter')
+        return counts.a === 1 && counts.b === 1 && counts.c === 1
+      })
+      const s = await sys.status(via)
+      expect(s.hosts.map((h) => h.name)).toEqual(['a', 'b', 'c'])
+      expect(s.units[0]!.instances.map((i) => i.label).sort()).toEqual([
+        'counter#1@a',
+        'counter#1@b',
+        'counter#1@c',
+      ])
+    }
+    const client = await sys.client()
+    await client.waitFor(['counter'], 10_000)
+    const counter = client.client<CounterService>('counter')
+    expect(await counter.read({ key: 'hello' })).toBe('hello')
+
+    // scale answers once the host it was asked of sees the count ready everywhere; another
+    // host's view of the others is at most one renewal (500 ms) older.
+    await (await sys.agents.get('b')!.control()).run('scale', { unit: 'counter', instances: 5 })
+    expect(total(readyByHost(await sys.status('b'), 'counter'))).toBe(5)
+    await until('c to see 5', 2000, async () => total(readyByHost(await sys.status('c'), 'counter')) === 5)
+    expect(Object.values(readyByHost(await sys.status('c'), 'counter')).sort()).toEqual([1, 2, 2])
+
+    await (await sys.agents.get('c')!.control()).run('scale', { unit: 'counter', instances: 2 })
+    expect(total(readyByHost(await sys.status('c'), 'counter'))).toBe(2)
+    await until('a to see 2', 2000, async () => {
+      const s = await sys.status('a')
+      return s.units[0]!.instances.length === 2 && total(readyByHost(s, 'counter')) === 2
+    })
+
+    const called = await (await sys.agents.get('c')!.control()).run('call', {
+      service: 'counter',
+      action: 'read',
+      input: { key: 'via-c' },
+    })
+    expect(called).toBe('via-c')
+  })
+})

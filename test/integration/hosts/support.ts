@@ -1,0 +1,189 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type Broker, createBroker } from '../../../src/broker/index.ts'
+import {
+  type ClusterStatus,
+  type ControlClient,
+  controlClient,
+  loadSystemKey,
+  readControlState,
+  SYSTEM_KEY_FILE,
+  type SystemConfig,
+} from '../../../src/runtime/index.ts'
+import { natsTransport } from '../../../src/transport/nats/index.ts'
+import { type NatsServer, startNatsServer } from '../../support/nats-server.ts'
+
+const bin = fileURLToPath(new URL('../../../bin/tessera.mjs', import.meta.url))
+export const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url))
+
+/** A nats-server with JetStream (the agents' KV) on 127.0.0.1, its store in a temp dir. */
+export async function startJetStream(): Promise<NatsServer & { storeDir: string }> {
+  const storeDir = await mkdtemp(join(tmpdir(), 'tessera-js-'))
+  const server = await startNatsServer({
+    extraConfig: `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
+  })
+  const stop = server.stop.bind(server)
+  return Object.assign(server, {
+    storeDir,
+    async stop() {
+      await stop()
+      await rm(storeDir, { recursive: true, force: true })
+    },
+  })
+}
+
+/** One agent process (`tessera up --host`), in a process group of its own with its instances. */
+export interface AgentProcess {
+  host: string
+  child: ChildProcess
+  /** Everything it printed, for a failing test's report. */
+  output: string[]
+  control(): Promise<ControlClient>
+  /** SIGKILLs the agent and every instance it started (the whole process group). */
+  killAll(): void
+  exited: Promise<number | null>
+}
+
+export interface Cluster extends AsyncDisposable {
+  dir: string
+  config: SystemConfig
+  agents: Map<string, AgentProcess>
+  /** Starts `tessera up --host <host>` for the system; resolves once its control API answers. */
+  startAgent(host: string, labels?: string): Promise<AgentProcess>
+  /** A broker of the test's own in the system, with a credential of its key (unit `client`). */
+  client(): Promise<Broker>
+  status(via: string): Promise<ClusterStatus>
+}
+
+/**
+ * A system over many hosts made of real processes on 127.0.0.1: the config written to a
+ * temp dir (entries are absolute paths into fixtures/), agents started by the CLI, each
+ * its own process group. Disposing SIGKILLs every agent group that is still there and
+ * removes the dir, also when the test failed.
+ */
+export async function cluster(
+  nats: NatsServer,
+  services: SystemConfig['services'],
+  name = 'hosts',
+): Promise<Cluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'tessera-hosts-'))
+  const config: SystemConfig = {
+    name,
+    transport: { kind: 'nats', servers: nats.url },
+    stateDir: join(dir, 'state'),
+    services,
+    drain: { graceMs: 300, timeoutMs: 5000 },
+  }
+  const configFile = join(dir, 'tessera.config.mjs')
+  await writeFile(configFile, `export default ${JSON.stringify(config, null, 2)}\n`)
+  const agents = new Map<string, AgentProcess>()
+  const brokers: Broker[] = []
+
+  const startAgent = async (host: string, labels?: string): Promise<AgentProcess> => {
+    const args = [
+      bin,
+      'up',
+      '--host',
+      host,
+      '-c',
+      configFile,
+      '--quiet',
+      ...(labels ? ['--labels', labels] : []),
+    ]
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    const output: string[] = []
+    const collect = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line) output.push(line)
+      if (process.env.TESSERA_TEST_LOGS) process.stdout.write(`[${host}] ${chunk}`)
+    }
+    child.stdout?.on('data', collect)
+    child.stderr?.on('data', collect)
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const stateDir = join(config.stateDir!, 'hosts', host)
+    const agent: AgentProcess = {
+      host,
+      child,
+      output,
+      exited,
+      control: async () => controlClient(await readControlState(stateDir)),
+      killAll() {
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL')
+        } catch {}
+      },
+    }
+    agents.set(host, agent)
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      const state = await readControlState(stateDir).catch(() => undefined)
+      if (state?.pid === child.pid) break
+      if (child.exitCode !== null) throw new Error(`agent ${host} exited:\n${output.join('\n')}`)
+      if (Date.now() > deadline) throw new Error(`agent ${host} not up after 60 s:\n${output.join('\n')}`)
+      await sleep(100)
+    }
+    return agent
+  }
+
+  return {
+    dir,
+    config,
+    agents,
+    startAgent,
+    async client() {
+      const key = loadSystemKey(join(config.stateDir!, SYSTEM_KEY_FILE))
+      const nodeId = `hosts-test-client-${process.pid}-${brokers.length}`
+      const credential = key.authority.issue({
+        node: nodeId,
+        unit: 'client',
+        services: [],
+        assertsPrincipal: false,
+      })
+      const broker = createBroker({
+        nodeId,
+        credential,
+        transport: natsTransport({ servers: nats.url, namespace: `${name}-${key.stateKey}`, credential }),
+      })
+      await broker.start()
+      brokers.push(broker)
+      return broker
+    },
+    async status(via) {
+      const agent = agents.get(via)
+      if (!agent) throw new Error(`no agent ${via}`)
+      return (await (await agent.control()).status()) as ClusterStatus
+    },
+    async [Symbol.asyncDispose]() {
+      for (const b of brokers) await b.stop().catch(() => {})
+      for (const a of agents.values()) a.killAll()
+      await Promise.all([...agents.values()].map((a) => Promise.race([a.exited, sleep(5000)])))
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Polls `check` every 100 ms until it holds; throws `what` after `timeoutMs`. */
+export async function until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean) {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(100)
+  }
+}
+
+/** Ready instances of `unit` per host, from a cluster status (labels end in `@host`). */
+export function readyByHost(s: ClusterStatus, unit: string): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const i of s.units.find((u) => u.name === unit)?.instances ?? []) {
+    if (i.state !== 'ready') continue
+    const host = i.label.slice(i.label.lastIndexOf('@') + 1)
+    counts[host] = (counts[host] ?? 0) + 1
+  }
+  return counts
+}

@@ -8,9 +8,11 @@ import { conformance } from './commands/conformance.ts'
 import { dashboard } from './commands/dashboard.ts'
 import { init } from './commands/init.ts'
 import { logs, logsArgs } from './commands/logs.ts'
+import { move } from './commands/move.ts'
 import { natsConfig } from './commands/nats-config.ts'
 import { add, call, down, op, scale, status } from './commands/ops.ts'
 import { up } from './commands/up.ts'
+import { upHost } from './commands/up-host.ts'
 import { handleClosedStdout, out } from './output.ts'
 
 handleClosedStdout()
@@ -20,6 +22,7 @@ const withState = (cmd: Command) =>
   cmd
     .option('-c, --config <file>', 'system config', 'tessera.config.ts')
     .option('--state-dir <dir>', 'state dir of the running system (default: from the config)')
+    .option('--host <name>', 'the agent of this host, of a system over many hosts (default $TESSERA_HOST)')
 
 program
   .command('init')
@@ -31,7 +34,9 @@ program
 withState(program.command('up').description('start the system (foreground unless --detach)'))
   .option('-d, --detach', 'run in the background')
   .option('-q, --quiet', 'do not print instance logs (they are still kept per service)')
-  .action((o) => up(o))
+  .option('--labels <k=v,...>', 'with --host: labels placements can ask for')
+  .option('--lease-ttl <ms>', 'with --host: how long its presence and leases outlive it (default 2000)')
+  .action((o) => (o.host ? upHost(o) : up(o)))
 withState(program.command('dev').description('up, and roll a service whenever its sources change'))
   .option('-q, --quiet', 'do not print instance logs')
   .action((o) => up(o, true))
@@ -136,6 +141,14 @@ build
   .option('--tag <tag>', 'as for build image', 'latest')
   .option('--namespace <name>', 'the Kubernetes namespace of every object')
   .action((u: string[], o) => buildK8s(u, o))
+withState(
+  program
+    .command('move')
+    .description('move a service to another host: started there, ready, then the old drains')
+    .argument('<service>'),
+)
+  .requiredOption('--to <host>', 'the host to move to')
+  .action((u: string, o) => move(u, o))
 withState(program.command('down').description('drain and stop the running system')).action((o) => down(o))
 
 try {

@@ -1,7 +1,7 @@
 import type { DeployPlan } from './deploy-plan.ts'
 
 /**
- * Values for the official NATS Helm chart (https://github.com/nats-io/k8s, chart `nats`):
+ * Values for the official NATS Helm chart, version 1.x (https://github.com/nats-io/k8s, chart `nats`):
  * a three-node cluster, the transport's only server. Tessera uses core NATS
  * (request/reply and subjects per service), so JetStream stays off. Install it as release
  * `nats` for the default `nats://nats:4222`:
@@ -17,8 +17,6 @@ export function natsHelmValues(plan: DeployPlan): Record<string, unknown> {
     config: {
       cluster: { enabled: true, replicas: 3 },
       jetstream: { enabled: false },
-      // Tessera's frames are small; the server default (1 MiB) bounds one message.
-      merge: { max_payload: 1048576 },
     },
     podTemplate: {
       merge: { metadata: { labels: { 'app.kubernetes.io/part-of': plan.system } } },

@@ -1,4 +1,5 @@
 import { TesseraError } from '../errors/index.ts'
+import { runNatsIdentityRules } from './nats-identity.ts'
 import { runNatsRules } from './nats-rules.ts'
 import { Results, type RuleResult } from './rule-result.ts'
 import { runSocketIdentityRules } from './socket-identity.ts'
@@ -9,8 +10,8 @@ export interface ConformanceOptions {
   /** The node under test's command line, argv form (run without a shell). */
   command: string[]
   /**
-   * Socket only: also run the identity rules (§4.2, §5.5), starting the node a second time
-   * with a credential (`TESSERA_CONFORMANCE_CREDENTIAL`). Default false.
+   * Also run the identity rules (socket §4.2, NATS §6.5, both §5.5), starting the node a
+   * second time with a credential (`TESSERA_CONFORMANCE_CREDENTIAL`). Default false.
    */
   identity?: boolean
   /** NATS: the server the node and the runner meet on. Default nats://127.0.0.1:4222. */
@@ -44,12 +45,6 @@ export async function runConformance(options: ConformanceOptions): Promise<RuleR
       'conformance: no command to start the node under test (give it after --)',
     )
   }
-  if (options.identity && options.transport !== 'socket') {
-    throw new TesseraError(
-      'BAD_REQUEST',
-      'conformance: the identity rules exist for the socket transport only',
-    )
-  }
   const results = new Results(options.onResult)
   if (options.transport === 'socket') {
     await runSocketRules(options.command, results)
@@ -58,6 +53,7 @@ export async function runConformance(options: ConformanceOptions): Promise<RuleR
     const url = options.natsUrl ?? 'nats://127.0.0.1:4222'
     try {
       await runNatsRules(options.command, url, results)
+      if (options.identity) await runNatsIdentityRules(options.command, url, results)
     } catch (err) {
       if (err instanceof TesseraError) throw err
       const code = (err as { code?: string }).code

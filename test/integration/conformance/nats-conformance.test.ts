@@ -60,6 +60,36 @@ describe('tessera conformance over NATS', () => {
     expect(failures(results)).toContain('§5.1 request-answered')
   }, 90_000)
 
+  it('passes the identity rules (--identity) against a Tessera node holding the credential it is given', async () => {
+    const results = await runConformance({
+      transport: 'nats',
+      natsUrl: server.url,
+      identity: true,
+      command: fixtureCommand('tessera-node.ts'),
+    })
+    expect(failures(results)).toEqual([])
+    expect(results.filter((r) => r.section === '§6.5' || r.section === '§5.5').map((r) => r.rule)).toEqual([
+      'nats-identity-hello-cert',
+      'nats-identity-announce-cert',
+      'identity-proven-peer-served',
+      'principal-without-proof-refused',
+      'principal-proof-accepted',
+      'principal-proof-forwarded',
+      'nats-identity-ignores-uncertified',
+      'nats-identity-ignores-other-unit',
+    ])
+  }, 120_000)
+
+  it('fails nats-identity-hello-cert (§6.5) against a node that ignores its credential', async () => {
+    const results = await runConformance({
+      transport: 'nats',
+      natsUrl: server.url,
+      identity: true,
+      command: fixtureCommand('tessera-node.ts', '--break', 'no-identity'),
+    })
+    expect(failures(results)).toEqual(['§6.5 nats-identity-hello-cert'])
+  }, 120_000)
+
   it('fails nodeinfo-valid (§3.5) against a node whose announcement lacks an action flag', async () => {
     const results = await runConformance({
       transport: 'nats',

@@ -1,4 +1,4 @@
-import { cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
@@ -59,6 +59,9 @@ export async function stageUnit(options: StageOptions): Promise<StagedUnit> {
     const from = join(options.root, item)
     await cp(from, join(app, relative(base, from)), { recursive: true })
   }
+  // The image's user is not the one who built it: every file readable (the runtime's own
+  // builds are 0600, and a umask of 077 would make the copies so too), nothing writable.
+  await readableByAll(app)
   return {
     entry: `${APP_DIR}/${options.unit}.mjs`,
     workdir: toImagePath(options.root),
@@ -132,6 +135,15 @@ async function copyPackage(from: string, to: string): Promise<void> {
       return true
     },
   })
+}
+
+async function readableByAll(dir: string): Promise<void> {
+  await chmod(dir, 0o755)
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) await readableByAll(path)
+    else if (entry.isFile()) await chmod(path, ((await stat(path)).mode & 0o111) !== 0 ? 0o755 : 0o644)
+  }
 }
 
 function commonDir(paths: string[]): string {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -52,6 +52,15 @@ describe('stageUnit', () => {
     expect(existsSync(join(pkg, 'deps'))).toBe(false)
     expect(existsSync(join(pkg, 'src'))).toBe(false)
     expect(existsSync(join(pkg, 'build/Release/obj.target'))).toBe(false)
+  })
+
+  it('leaves every file readable by the image’s user (the runtime’s bundles are 0600)', () => {
+    expect(statSync(join(app, 'users.mjs')).mode & 0o777).toBe(0o644)
+    expect(statSync(join(app, 'users.mjs.map')).mode & 0o777).toBe(0o644)
+    expect(
+      statSync(join(app, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node')).mode & 0o444,
+    ).toBe(0o444)
+    expect(statSync(join(app, 'node_modules')).mode & 0o777).toBe(0o755)
   })
 
   it('points the bundle at /app instead of the build machine’s folders', () => {

@@ -186,7 +186,11 @@ class HostAgent {
         await this.#local.stopInstance(String(a.label), { kill: a.kill === true })
         return 'stopped'
       },
-      'move-in': (a) => this.#moveIn(String(a.unit)),
+      'move-in': async (a) => {
+        const lines: string[] = []
+        const message = await this.#moveIn(String(a.unit), (m) => lines.push(m))
+        return { message, lines }
+      },
     })
     await this.#kv.announce(this.#record())
     this.#lastRenew = Date.now()
@@ -249,12 +253,16 @@ class HostAgent {
     if (!this.#hosts.some((h) => h.name === to))
       throw new TesseraError('NOT_FOUND', `no live host ${to} in ${this.#o.config.name}`)
     progress?.(`${unit}: moving to ${to}`)
-    const result =
-      to === this.#o.host
-        ? await this.#moveIn(unit, progress)
-        : await this.#rpc.request<string>(to, 'move-in', { unit }, 120_000)
-    progress?.(result)
-    return result
+    if (to === this.#o.host) return this.#moveIn(unit, progress)
+    // The target's steps come back with its answer (agent requests carry no stream).
+    const { message, lines } = await this.#rpc.request<{ message: string; lines: string[] }>(
+      to,
+      'move-in',
+      { unit },
+      120_000,
+    )
+    for (const line of lines) progress?.(`${to}: ${line}`)
+    return message
   }
 
   close(): Promise<void> {
@@ -409,10 +417,11 @@ class HostAgent {
       if (!taken) continue
       moved++
       progress?.(`${unit}: slot ${lease.slot} moved from ${lease.host}; it drains its instance`)
-      await this.#until(`${lease.host} to drain ${unit}`, 30_000, () => {
-        const old = this.#hosts.find((h) => h.name === lease.host)
+      // Its announcement (refreshed every renewal) lists draining instances until they exit.
+      await this.#until(`${lease.host} to drain ${unit}`, 30_000, async () => {
+        const old = (await this.#kv.hosts()).find((h) => h.name === lease.host)
         const count = old?.units.find((u) => u.name === unit)?.instances.length ?? 0
-        const holds = this.#leases.filter((l) => l.unit === unit && l.host === lease.host).length
+        const holds = (await this.#kv.leases()).filter((l) => l.unit === unit && l.host === lease.host).length
         return !old || count <= holds
       })
     }

@@ -187,3 +187,57 @@ export function readyByHost(s: ClusterStatus, unit: string): Record<string, numb
   }
   return counts
 }
+
+/** How an open-loop load fared: every call issued, and how each ended. */
+export interface LoadTally {
+  issued: number
+  ok: number
+  /** Failed calls by error code (TIMEOUT: it hung to its deadline). */
+  failed: Record<string, number>
+  reasons: string[]
+  okKeys: string[]
+}
+
+/**
+ * Calls `call(key)` `ratePerSec` times a second on a fixed schedule (open loop: a slow
+ * answer never delays the next call) until `stop`, which waits for every call to settle.
+ */
+export function openLoad(
+  name: string,
+  ratePerSec: number,
+  call: (key: string) => Promise<unknown>,
+): { stop(): Promise<LoadTally> } {
+  const t: LoadTally = { issued: 0, ok: 0, failed: {}, reasons: [], okKeys: [] }
+  const inFlight = new Set<Promise<void>>()
+  const started = Date.now()
+  const periodMs = 1000 / ratePerSec
+  const timer = setInterval(
+    () => {
+      const due = Math.floor((Date.now() - started) / periodMs)
+      while (t.issued < due) {
+        const key = `${name}-${t.issued++}`
+        const p: Promise<void> = call(key).then(
+          () => {
+            t.ok++
+            t.okKeys.push(key)
+          },
+          (err: { code?: string; message?: string }) => {
+            const code = err.code ?? 'THROWN'
+            t.failed[code] = (t.failed[code] ?? 0) + 1
+            t.reasons.push(`${key}: ${err.message}`)
+          },
+        )
+        const tracked = p.finally(() => inFlight.delete(tracked))
+        inFlight.add(tracked)
+      }
+    },
+    Math.max(1, Math.floor(periodMs / 2)),
+  )
+  return {
+    async stop() {
+      clearInterval(timer)
+      await Promise.all([...inFlight])
+      return t
+    },
+  }
+}

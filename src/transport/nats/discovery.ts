@@ -6,6 +6,7 @@ import type { NodeInfo } from '../../wire/index.ts'
 import type { TransportHandlers } from '../transport.ts'
 import { type Peer, PeerTable } from './peer-table.ts'
 import type { PeerVetting, Sender } from './peer-vetting.ts'
+import { Prober } from './prober.ts'
 import { nodeIdOf, nodeToken, type Subjects, senderOf } from './subjects.ts'
 
 /** What discovery needs from the transport around it. */
@@ -15,6 +16,10 @@ export interface DiscoveryDeps {
   logger: Logger
   heartbeatMs: number
   peerTimeoutMs: number
+  /** Mean time between probe rounds (prober.ts). */
+  probeMs: number
+  /** Publishes a probe to the peer: a PING on its node subject with its no-responders reply. */
+  probe(peer: Peer): void
   /** Decides who becomes a peer (certificates, when this node holds a credential). */
   vetting: PeerVetting
   /** This node's certificate, sent with every HELLO and ANNOUNCE; undefined without a credential. */
@@ -38,8 +43,13 @@ export interface DiscoveryDeps {
  * - on start and after every reconnect: HELLO with full info on the discovery subject;
  *   each peer answers with its ANNOUNCE sent directly to the newcomer's node subject
  * - on a change of services: ANNOUNCE on the discovery subject
- * - every `heartbeatMs`: a light PING carrying the node's `seq`; a receiver that does
- *   not know that seq asks for the full info with a direct HELLO
+ * - every `heartbeatMs`, only while some known peer did not announce PROBE_META (an
+ *   older node that judges by silence): a light PING carrying the node's `seq`; a
+ *   receiver that does not know that seq asks for the full info with a direct HELLO
+ * - peers that announced PROBE_META are probed instead (prober.ts, decision 0023): a
+ *   503 for a probe of a peer this node owns removes it and is told to everyone on the
+ *   gone subject; a receiver of that hint probes the peer itself and believes only the
+ *   server's 503, never the hint
  * - on close: BYE → peers report it gone at once
  * - a broadcast HELLO from a known, reachable peer: it reconnected, traffic in flight
  *   between us may be lost (linkLost); a peer unreachable since our own disconnect
@@ -58,6 +68,7 @@ export class Discovery {
   /** `<unit>.<node>` of this node, the rest of its own discovery subject. */
   readonly #ownSender: string
   readonly #sweepMs: number
+  readonly #prober: Prober
   #timers: NodeJS.Timeout[] = []
   #lastSweep = Date.now()
   #skipped = false
@@ -70,6 +81,13 @@ export class Discovery {
     this.peers = new PeerTable(deps.subjects)
     this.#ownSender = deps.subjects.ownDiscovery.slice(deps.subjects.discoveryPrefix.length)
     this.#sweepMs = Math.max(10, Math.floor(deps.heartbeatMs / 4))
+    this.#prober = new Prober({
+      peers: this.peers,
+      me: deps.local().nodeId,
+      probeMs: deps.probeMs,
+      connected: () => this.#connected,
+      probe: (peer) => deps.probe(peer),
+    })
   }
 
   /** Says HELLO and starts heartbeats and the liveness sweep. */
@@ -82,6 +100,7 @@ export class Discovery {
     ]
     // The NATS socket keeps a serving process alive; the timers alone should not.
     for (const timer of this.#timers) timer.unref()
+    this.#prober.start()
   }
 
   announce(): void {
@@ -92,6 +111,7 @@ export class Discovery {
   stop(): void {
     for (const timer of this.#timers) clearInterval(timer)
     this.#timers = []
+    this.#prober.stop()
     this.#deps.publish(this.#deps.subjects.ownDiscovery, { kind: 'bye', nodeId: this.#deps.local().nodeId })
   }
 
@@ -207,17 +227,44 @@ export class Discovery {
     return undefined
   }
 
-  /** The server said nobody subscribes to a peer's subject any more (HMSG 503). */
+  /**
+   * The server said nobody subscribes to a peer's subject any more (HMSG 503). When the
+   * peer is probed by this node (its share), everyone is told on the gone subject.
+   */
   onNoResponders(msg: Msg): void {
     if (msg.headers?.code !== 503) return
     const from = nodeIdOf(msg.subject.slice(this.#deps.subjects.noRespondersPrefix.length))
     if (from === undefined || Date.now() < this.#quietUntil) return
+    const peer = this.peers.get(from)
+    if (peer === undefined) return
     this.gone(from, 'no responders')
+    if (peer.probed && this.#prober.owns(from)) {
+      this.#deps.publish(this.#deps.subjects.ownGone, { kind: 'bye', nodeId: from })
+    }
+  }
+
+  /**
+   * A hint on `tessera.<ns>.gone.*.*`: its sender found `nodeId`'s subscriptions gone.
+   * The hint is not believed: the peer is probed, and only the server's 503 removes it,
+   * so no node can evict another by saying so. Malformed hints are logged and dropped.
+   */
+  onGone(msg: Msg): void {
+    const rest = msg.subject.slice(this.#deps.subjects.gonePrefix.length)
+    if (rest === this.#ownSender) return
+    const sender = senderOf(rest)
+    const message = sender === undefined ? undefined : this.#decode(msg, sender.nodeId)
+    if (message?.kind !== 'bye') return
+    const peer = this.peers.get(message.nodeId)
+    if (peer?.reachable && this.#connected) this.#deps.probe(peer)
   }
 
   /** Removes the peer and tells the broker, once per departure. */
   gone(nodeId: string, reason: string): void {
+    const peer = this.peers.get(nodeId)
     if (!this.peers.remove(nodeId)) return
+    // A watcher left: its share is someone else's now, probed at once (it may have died
+    // with the peers it watched, in one process).
+    if (peer?.watches) this.#prober.soon()
     this.#deps.logger.info({ peer: nodeId, reason }, 'nats: peer gone')
     guard(this.#deps.logger, () => this.#deps.handlers.onPeerGone(nodeId, reason))
   }
@@ -265,10 +312,18 @@ export class Discovery {
     return auth ? { kind: 'announce', info, auth } : { kind: 'announce', info }
   }
 
+  // Heartbeats only serve peers that judge by silence (nodes without PROBE_META), and a
+  // node that knows nobody yet beats too: an older node, or one that refused it, hears
+  // of it that way (and asks, §6.3).
   #beat(): void {
-    if (this.#connected) {
+    if (this.#connected && (this.peers.size === 0 || this.#anyUnprobed())) {
       this.#deps.publish(this.#deps.subjects.ownDiscovery, { kind: 'ping', n: this.#deps.local().seq })
     }
+  }
+
+  #anyUnprobed(): boolean {
+    for (const peer of this.peers.values()) if (!peer.probed) return true
+    return false
   }
 
   // Runs 4× per heartbeat so a silent peer is reported within peerTimeoutMs plus a
@@ -285,7 +340,9 @@ export class Discovery {
       return
     }
     this.#skipped = false
-    for (const nodeId of this.peers.expire(now - this.#deps.peerTimeoutMs)) {
+    const expired = this.peers.expire(now - this.#deps.peerTimeoutMs)
+    if (expired.length > 0) this.#prober.soon()
+    for (const nodeId of expired) {
       this.#deps.logger.info({ peer: nodeId }, 'nats: peer missed its heartbeats')
       guard(this.#deps.logger, () =>
         this.#deps.handlers.onPeerGone(nodeId, `no heartbeat for ${this.#deps.peerTimeoutMs} ms`),

@@ -191,7 +191,17 @@ describe('natsTransport with credentials and per-unit NATS logins', () => {
         auth: { certificate: credentialFor(usersNode, 'users').certificate, nonce: 'n' },
       }),
     )
-    // Heartbeats of the refused nodes keep coming; count them where orders hears them.
+    // Heartbeats of the refused nodes keep coming: an older node beats forever, a current
+    // one while it knows no peer or one that judges by silence (decision 0023). The
+    // catalog login beats for each here, as such nodes would; counted where orders hears them.
+    const beats = setInterval(() => {
+      for (const r of refused) {
+        replayed.nc.publish(
+          `tessera.${NS}.discovery.catalog.${r.node}`,
+          encodeEnvelope({ kind: 'ping', n: 1 }),
+        )
+      }
+    }, heartbeatMs)
     const pings = new Map<string, number>()
     const watcher = await rawClient('orders')
     watcher.nc.subscribe(`tessera.${NS}.discovery.catalog.*`, {
@@ -200,7 +210,9 @@ describe('natsTransport with credentials and per-unit NATS logins', () => {
         pings.set(node, (pings.get(node) ?? 0) + 1)
       },
     })
-    await waitFor(() => refused.every((r) => (pings.get(r.node) ?? 0) >= 5), '5 heartbeats of each')
+    await waitFor(() => refused.every((r) => (pings.get(r.node) ?? 0) >= 5), '5 heartbeats of each').finally(
+      () => clearInterval(beats),
+    )
     const good = await startNode('catalog', { heartbeatMs })
     await waitFor(() => peerOf(orders.rec, good.node), 'orders to see the valid catalog node')
     for (const r of refused) expect(peerOf(orders.rec, r.node)).toBeUndefined()

@@ -12,6 +12,7 @@ import { HeldMessages } from './held-messages.ts'
 import { type NatsTransportOptions, type ResolvedNatsOptions, resolveOptions } from './options.ts'
 import { BATCH_META, type Peer } from './peer-table.ts'
 import { PeerVetting, type Sender, withoutIdentity } from './peer-vetting.ts'
+import { PROBE_META, WATCH_META } from './probe-share.ts'
 import { NO_UNIT, natsSubjects, type Subjects, senderOf } from './subjects.ts'
 
 /**
@@ -132,6 +133,8 @@ class NatsTransport implements Transport, AsyncDisposable {
       logger: this.#logger,
       heartbeatMs: this.#options.heartbeatMs,
       peerTimeoutMs: this.#options.peerTimeoutMs,
+      probeMs: this.#options.probeMs,
+      probe: (peer) => this.#probe(peer),
       vetting: this.#vetting,
       auth: this.#options.credential ? { certificate: this.#options.credential.certificate } : undefined,
       local: () => this.#announcedInfo(),
@@ -150,6 +153,7 @@ class NatsTransport implements Transport, AsyncDisposable {
     nc.subscribe(subjects.discovery, {
       callback: (err, msg) => (err ? failed(err) : discovery.onDiscovery(msg)),
     })
+    nc.subscribe(subjects.gone, { callback: (err, msg) => (err ? failed(err) : discovery.onGone(msg)) })
     nc.subscribe(subjects.noResponders, {
       callback: (err, msg) => (err ? failed(err) : discovery.onNoResponders(msg)),
     })
@@ -297,11 +301,24 @@ class NatsTransport implements Transport, AsyncDisposable {
     }
   }
 
+  // A PING with this node's seq on the peer's node subject: a live peer ignores it, a
+  // gone one makes the server answer 503 on the reply subject (decision 0023).
+  #probe(peer: Peer): void {
+    const nc = this.#nc
+    if (nc === undefined || nc.isClosed() || nc.isDraining()) return
+    try {
+      nc.publish(peer.subject, encodeEnvelope({ kind: 'ping', n: this.#local!.seq }), peer.publishOptions)
+    } catch (err) {
+      this.#logger.debug({ peer: peer.nodeId, err: (err as Error).message }, 'nats: probe failed')
+    }
+  }
+
   #announcedInfo(): NodeInfo {
     const local = this.#local!
     if (this.#announced?.from !== local) {
       const info = withoutIdentity(local)
-      this.#announced = { from: local, info: { ...info, meta: { ...info.meta, [BATCH_META]: 1 } } }
+      const meta = { ...info.meta, [BATCH_META]: 1, [PROBE_META]: 1, [WATCH_META]: 1 }
+      this.#announced = { from: local, info: { ...info, meta } }
     }
     return this.#announced.info
   }

@@ -1,6 +1,7 @@
 import type { Identity } from '../../identity/index.ts'
 import type { NodeInfo } from '../../wire/index.ts'
 import type { BatchTarget } from './batch.ts'
+import { PROBE_META, WATCH_META } from './probe-share.ts'
 import { nodeToken, type Subjects } from './subjects.ts'
 
 /**
@@ -28,6 +29,13 @@ export interface Peer extends BatchTarget {
   seq: number
   /** The peer reads batches (it announced BATCH_META). */
   batches: boolean
+  /**
+   * It announced PROBE_META: its liveness is probed (probe-share.ts), not judged by
+   * silence, and it sends no heartbeats to nodes that know the key.
+   */
+  probed: boolean
+  /** It announced WATCH_META: it probes a share of the probed peers. */
+  watches: boolean
   /** ms timestamp of the last message heard from the peer (any kind). */
   lastSeen: number
   /**
@@ -81,6 +89,8 @@ export class PeerTable {
         publishOptions: { reply: this.#subjects.replyFor(token) },
         seq: info.seq,
         batches: info.meta?.[BATCH_META] === 1,
+        probed: info.meta?.[PROBE_META] === 1,
+        watches: info.meta?.[WATCH_META] === 1,
         queued: [],
         queuedBytes: 0,
         lastSeen: now,
@@ -95,6 +105,8 @@ export class PeerTable {
     known.seq = info.seq
     known.identity = info.identity
     known.batches = info.meta?.[BATCH_META] === 1
+    known.probed = info.meta?.[PROBE_META] === 1
+    known.watches = info.meta?.[WATCH_META] === 1
     return 'newer'
   }
 
@@ -114,11 +126,19 @@ export class PeerTable {
     return [...this.#peers.keys()]
   }
 
-  /** Removes and returns the peers not heard from since `cutoff`. */
+  /** Every known peer, in no particular order. */
+  values(): IterableIterator<Peer> {
+    return this.#peers.values()
+  }
+
+  /**
+   * Removes and returns the peers not heard from since `cutoff`. Probed peers send no
+   * heartbeats and are never expired by silence (probes and "no responders" judge them).
+   */
   expire(cutoff: number): string[] {
     const gone: string[] = []
     for (const peer of this.#peers.values()) {
-      if (peer.lastSeen < cutoff) gone.push(peer.nodeId)
+      if (!peer.probed && peer.lastSeen < cutoff) gone.push(peer.nodeId)
     }
     for (const nodeId of gone) this.#peers.delete(nodeId)
     return gone

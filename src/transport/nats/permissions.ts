@@ -8,22 +8,25 @@ export interface NatsPermissions {
 
 /**
  * The least a node of `unit` needs on the server (subjects.ts): publish only with its
- * own unit in the sender position (to any node, and on its own discovery subject), and
- * subscribe only to messages addressed to its unit, to discovery, and to the
+ * own unit in the sender position (to any node, and on its own discovery and gone
+ * subjects), and subscribe only to messages addressed to its unit, to discovery and gone
+ * hints, and to the
  * no-responders statuses of its own sends. Everything else is denied, so a client
  * logged in as this unit can neither send as another unit nor read another unit's
  * messages. Nobody may publish on `nr.>`: only the server's 503 status arrives there.
  *
  * @example
  * natsPermissions('shop', 'orders').publish.allow
- * // ['tessera.shop.node.*.*.orders.*', 'tessera.shop.discovery.orders.*']
+ * // ['tessera.shop.node.*.*.orders.*', 'tessera.shop.discovery.orders.*', 'tessera.shop.gone.orders.*']
  */
 export function natsPermissions(namespace: string, unit: string): NatsPermissions {
   const base = natsSubjectBase(namespace)
   const u = nodeToken(unit)
   return {
-    publish: { allow: [`${base}.node.*.*.${u}.*`, `${base}.discovery.${u}.*`] },
-    subscribe: { allow: [`${base}.node.${u}.*.*.*`, `${base}.discovery.*.*`, `${base}.nr.${u}.*.*`] },
+    publish: { allow: [`${base}.node.*.*.${u}.*`, `${base}.discovery.${u}.*`, `${base}.gone.${u}.*`] },
+    subscribe: {
+      allow: [`${base}.node.${u}.*.*.*`, `${base}.discovery.*.*`, `${base}.gone.*.*`, `${base}.nr.${u}.*.*`],
+    },
   }
 }
 

@@ -11,6 +11,8 @@ describe('natsSubjects', () => {
     expect(s.inbox).toBe('tessera.shop.node.orders.orders-1.*.*')
     expect(s.ownDiscovery).toBe('tessera.shop.discovery.orders.orders-1')
     expect(s.discovery).toBe('tessera.shop.discovery.*.*')
+    expect(s.gone).toBe('tessera.shop.gone.*.*')
+    expect(s.ownGone).toBe('tessera.shop.gone.orders.orders-1')
     expect(s.noResponders).toBe('tessera.shop.nr.orders.orders-1.*')
   })
 
@@ -46,9 +48,20 @@ describe('natsSubjects', () => {
 describe('natsPermissions', () => {
   it('pins the unit in the sender position of publishes and the target of subscriptions', () => {
     expect(natsPermissions('shop', 'orders')).toEqual({
-      publish: { allow: ['tessera.shop.node.*.*.orders.*', 'tessera.shop.discovery.orders.*'] },
+      publish: {
+        allow: [
+          'tessera.shop.node.*.*.orders.*',
+          'tessera.shop.discovery.orders.*',
+          'tessera.shop.gone.orders.*',
+        ],
+      },
       subscribe: {
-        allow: ['tessera.shop.node.orders.*.*.*', 'tessera.shop.discovery.*.*', 'tessera.shop.nr.orders.*.*'],
+        allow: [
+          'tessera.shop.node.orders.*.*.*',
+          'tessera.shop.discovery.*.*',
+          'tessera.shop.gone.*.*',
+          'tessera.shop.nr.orders.*.*',
+        ],
       },
     })
   })

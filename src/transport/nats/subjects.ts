@@ -8,6 +8,8 @@ import { TesseraError } from '../../errors/index.ts'
  * - `tessera.<ns>.discovery.<fromUnit>.<from>`  HELLO / ANNOUNCE / heartbeat / BYE of `from`
  * - `tessera.<ns>.nr.<fromUnit>.<from>.<to>`  reply subject of messages `from` → `to`; the
  *   server answers a 503 "no responders" status there when nobody subscribes to `to` any more
+ * - `tessera.<ns>.gone.<fromUnit>.<from>`  `from` found a peer's subscriptions gone: every
+ *   watcher probes that peer itself (decision 0023)
  *
  * Each node id comes with its unit (the config entry it runs) as a token of its own, so
  * a NATS permission with one wildcard can pin a unit: unit `orders` may publish only
@@ -29,6 +31,12 @@ export interface Subjects {
   readonly discoveryPrefix: string
   /** Where this node publishes its own discovery messages. */
   readonly ownDiscovery: string
+  /** Subscribe here for every watcher's "probe this peer" hints (`...gone.*.*`, decision 0023). */
+  readonly gone: string
+  /** Prefix of gone deliveries; the rest of the subject is `<fromUnit>.<from>`. */
+  readonly gonePrefix: string
+  /** Where this node publishes its own hints. */
+  readonly ownGone: string
   /** Subscribe here for no-responders statuses of this node's sends (`...nr.<unit>.<me>.*`). */
   readonly noResponders: string
   readonly noRespondersPrefix: string
@@ -61,6 +69,9 @@ export function natsSubjects(namespace: string, localNodeId: string, unit: strin
     discovery: `${base}.discovery.*.*`,
     discoveryPrefix: `${base}.discovery.`,
     ownDiscovery: `${base}.discovery.${me}`,
+    gone: `${base}.gone.*.*`,
+    gonePrefix: `${base}.gone.`,
+    ownGone: `${base}.gone.${me}`,
     noResponders: `${base}.nr.${me}.*`,
     noRespondersPrefix: `${base}.nr.${me}.`,
     toPeer: (peerUnit, peer) => `${base}.node.${peerUnit}.${peer}.${me}`,

@@ -54,12 +54,14 @@ withState(
 for (const name of ['restart', 'deploy', 'remove'] as const) {
   const what = {
     restart: 'rolling restart (new instance ready before the old drains)',
-    deploy: 'rolling update to the code on disk; rolled back if the new version never gets ready',
+    deploy:
+      'rolling update to the code on disk; refused if its contract breaks callers (--force), rolled back if it never gets ready',
     remove: 'drain and remove a service from the running system',
   }[name]
-  withState(program.command(name).description(what).argument('<service>')).action((s: string, o) =>
-    op(name, s, o),
-  )
+  const command = withState(program.command(name).description(what).argument('<service>'))
+  if (name === 'deploy')
+    command.option('--force', 'deploy even if the contract change breaks callers or subscribers')
+  command.action((s: string, o) => op(name, s, o))
 }
 withState(
   program

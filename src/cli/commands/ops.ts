@@ -116,9 +116,9 @@ export async function scale(assignments: string[], options: StateOptions): Promi
 export async function op(
   name: 'restart' | 'deploy' | 'remove',
   unit: string,
-  options: StateOptions,
+  options: StateOptions & { force?: boolean },
 ): Promise<void> {
-  await (await client(options)).run(name, { unit }, progress)
+  await (await client(options)).run(name, { unit, ...(options.force ? { force: true } : {}) }, progress)
   out.line(`${unit}: ${name} done`)
 }
 

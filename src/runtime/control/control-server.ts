@@ -43,7 +43,7 @@ type Route = (body: Body, progress: Progress) => Promise<unknown>
  * | route | body |
  * |---|---|
  * | POST /scale | `{ unit, instances }` |
- * | POST /restart, /deploy, /remove | `{ unit }` |
+ * | POST /restart, /deploy, /remove | `{ unit }` (`/deploy` also `force`) |
  * | POST /stop-instance | `{ instance, kill? }` (a label, `users#2`; SIGKILL with kill) |
  * | POST /add | `{ name, service }` (a service config) |
  * | POST /call | `{ service, action, input, timeoutMs? }` |
@@ -59,7 +59,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
     ...options.routes,
     '/scale': (b, p) => sup.scale(str(b, 'unit'), int(b, 'instances'), p),
     '/restart': (b, p) => sup.restart(str(b, 'unit'), p),
-    '/deploy': (b, p) => sup.deploy(str(b, 'unit'), p),
+    '/deploy': (b, p) => sup.deploy(str(b, 'unit'), p, { force: b.force === true }),
     '/remove': (b, p) => sup.remove(str(b, 'unit'), p),
     '/stop-instance': (b, p) => sup.stopInstance(str(b, 'instance'), { kill: b.kill === true }, p),
     '/add': (b, p) => sup.add(str(b, 'name'), b.service as ServiceConfig, p),

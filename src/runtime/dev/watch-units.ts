@@ -52,8 +52,10 @@ export function watchUnits(supervisor: Supervisor, options: WatchOptions = {}): 
       queued.add(unit)
       return
     }
+    // Forced: while developing, a caller and its callee often change together; the
+    // contract diff still shows in the deploy's progress (docs/runtime.md, contract checks).
     const run = supervisor
-      .deploy(unit)
+      .deploy(unit, undefined, { force: true })
       .then(
         () => options.onRolled?.(unit, undefined),
         (err: Error) => options.onRolled?.(unit, err),

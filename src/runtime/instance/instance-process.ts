@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { extname } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import type { ServiceContract } from '../../contract/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
 import type { MetricsSnapshot } from '../../metrics/index.ts'
@@ -34,6 +35,8 @@ export interface InstanceOptions {
   onLine: (label: string, line: string, stream: 'stdout' | 'stderr') => void
   /** Finished spans the instance recorded (config `tracing`). */
   onSpans?: (spans: SpanRecord[]) => void
+  /** In describe mode (`env.describe`): the contracts it reported before exiting. */
+  onContract?: (services: ServiceContract[]) => void
   /** A listening socket's fd in this process, inherited by the instance as fd 4 (`env.listen.fd`). */
   listenFd?: number
   /** Handed to the instance over IPC when it asks (`env.identity` is then set), with its unit's NATS login. */
@@ -218,6 +221,9 @@ export class InstanceProcess {
         return
       case 'spans':
         if (Array.isArray(msg.spans)) this.#opts.onSpans?.(msg.spans)
+        return
+      case 'contract':
+        if (Array.isArray(msg.services)) this.#opts.onContract?.(msg.services)
         return
       case 'credential?':
         if (this.#opts.credential)

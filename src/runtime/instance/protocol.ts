@@ -1,3 +1,4 @@
+import type { ServiceContract } from '../../contract/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
 import type { MetricsSnapshot } from '../../metrics/index.ts'
 import type { SpanRecord } from '../../tracing/index.ts'
@@ -24,6 +25,11 @@ export interface InstanceEnv {
   listen?: { fd: number; host: string; port: number }
   /** Tracing of this system (config `tracing`); finished spans go to the supervisor as `spans`. */
   tracing?: { sampleRatio: number; otlpEndpoint?: string }
+  /**
+   * Describe, do not run: load the entries, send their contracts (`contract`) and exit,
+   * joining nothing and running no `started` hook (the contract check of a deploy).
+   */
+  describe?: boolean
 }
 
 /** Supervisor → instance, over the IPC channel. */
@@ -52,5 +58,7 @@ export type FromInstance =
   | { type: 'credential?' }
   /** Finished spans, batched, for the supervisor's trace store. */
   | { type: 'spans'; spans: SpanRecord[] }
+  /** In describe mode: the contracts of the services the entries define; then it exits. */
+  | { type: 'contract'; services: ServiceContract[] }
 
 export const INSTANCE_ENV = 'TESSERA_INSTANCE'

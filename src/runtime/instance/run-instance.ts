@@ -27,6 +27,7 @@ import type { Transport } from '../../transport/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
 import { type AdapterDefinition, isAdapter, type RunningAdapter } from '../adapter.ts'
 import type { ResolvedTransport } from '../config/units.ts'
+import { describeServices } from './describe-services.ts'
 import { startStandalone } from './health-server.ts'
 import { counted, pickEntry } from './load-service.ts'
 import { type FromInstance, INSTANCE_ENV, type InstanceEnv, type ToInstance } from './protocol.ts'
@@ -57,6 +58,11 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
     if (standalone) standalone.send(msg)
     else process.send?.(msg)
   }
+  if (env.describe)
+    await describeServices(program.load, env, (msg, done) => {
+      if (process.send) process.send(msg, undefined, {}, () => done?.())
+      else done?.()
+    })
   const logger = instanceLogger(env)
   let handled = 0
   // Default process metrics and the broker's per-action series; the supervisor asks for them (`metrics?`).

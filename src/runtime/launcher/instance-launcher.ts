@@ -1,3 +1,4 @@
+import type { ServiceContract } from '../../contract/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
 import type { MetricsSnapshot } from '../../metrics/index.ts'
 import type { SpanRecord } from '../../tracing/index.ts'
@@ -89,6 +90,8 @@ export interface LaunchRequest {
   onLine(line: string, stream: 'stdout' | 'stderr'): void
   /** Finished spans the instance sent (config `tracing`). */
   onSpans?(spans: SpanRecord[]): void
+  /** With `env.describe`: the contracts it reported (it exits after, never ready). */
+  onContract?(services: ServiceContract[]): void
 }
 
 /**

@@ -54,6 +54,7 @@ export function processLauncher(options: ProcessLauncherOptions = {}): InstanceL
         stopTimeoutMs: timing.drainTimeoutMs + timing.drainGraceMs + 3000,
         onLine: (_label, line, stream) => req.onLine(line, stream),
         ...(req.onSpans ? { onSpans: req.onSpans } : {}),
+        ...(req.onContract ? { onContract: req.onContract } : {}),
       })
       if (useCgroup && inst.pid !== undefined) {
         cgroup.limit(inst.pid, req.nodeId, unit.memoryMb!).then(

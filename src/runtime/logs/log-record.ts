@@ -57,7 +57,12 @@ export function instanceRecord(
 }
 
 /** Levels of supervisor events that mean trouble; every other event is `info`. */
-const EVENT_LEVELS: Record<string, string> = { crashed: 'warn', 'rolled-back': 'warn', 'crash-loop': 'error' }
+const EVENT_LEVELS: Record<string, string> = {
+  crashed: 'warn',
+  'rolled-back': 'warn',
+  refused: 'warn',
+  'crash-loop': 'error',
+}
 
 /** A supervisor event as a record of the unit's log: the event itself under `event`. */
 export function supervisorRecord(

@@ -41,6 +41,11 @@ export class BuildRefs {
     })
   }
 
+  /** Removes `build` if it is neither current nor run by any instance (a refused deploy's). */
+  discard(build: UnitBuild): void {
+    if (build !== this.#current && !this.#users.has(build)) void this.#remove(build)
+  }
+
   /** Live instances running `build` (for tests). */
   users(build: UnitBuild): number {
     return this.#users.get(build) ?? 0

@@ -15,6 +15,8 @@ export type SupervisorEvent =
   | { type: 'stopped'; unit: string; instance: string }
   | { type: 'progress'; unit: string; message: string }
   | { type: 'rolled-back'; unit: string; reason: string }
+  /** A deploy refused before it started: its contract breaks callers or subscribers (the diff is the reason). */
+  | { type: 'refused'; unit: string; reason: string }
   | {
       type: 'autoscaled'
       unit: string
@@ -53,6 +55,8 @@ export function describeEvent(e: SupervisorEvent): string {
       return `${e.unit}: ${e.message}`
     case 'rolled-back':
       return `${e.unit}: rolled back (${e.reason})`
+    case 'refused':
+      return `${e.unit}: ${e.reason}`
     case 'autoscaled':
       return `${e.unit}: autoscale ${e.from} -> ${e.to} instances (${autoscaleWhy(e)})`
   }

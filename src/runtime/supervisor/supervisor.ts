@@ -39,6 +39,7 @@ import {
 } from '../logs/index.ts'
 import { TraceStore } from '../traces/index.ts'
 import type { AutoscaleStatus } from './autoscaler.ts'
+import { describeBuild } from './contract-check.ts'
 import { defaultRestartPolicy } from './crash-history.ts'
 import { describeEvent, type Progress, type SupervisorEvent } from './events.ts'
 import { ProcStats } from './proc-stats.ts'
@@ -156,7 +157,11 @@ export interface Supervisor extends AsyncDisposable {
   metrics(): Promise<{ contentType: string; text: string }>
   scale(unit: string, instances: number, progress?: Progress): Promise<void>
   restart(unit: string, progress?: Progress): Promise<void>
-  deploy(unit: string, progress?: Progress): Promise<void>
+  /**
+   * Rolls the unit to the code on disk. Refused with CONFLICT and the contract diff when
+   * the new version can break callers or subscribers, unless `force`.
+   */
+  deploy(unit: string, progress?: Progress, options?: { force?: boolean }): Promise<void>
   add(name: string, service: ServiceConfig, progress?: Progress): Promise<void>
   remove(name: string, progress?: Progress): Promise<void>
   /**
@@ -263,6 +268,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         options.onLog?.(label, line, record)
       },
       awaitVisible: (nodeId, services) => awaitVisible(caller.registry, nodeId, services, 5000),
+      // A deploy compares the contracts of the running and the new build (contract-check.ts).
+      describe: (spec, build) => describeBuild(ctx!, spec, build),
       // A unit that serves outside traffic (config `listen`, e.g. the HTTP gateway) verifies
       // its users and may say whom a call is for; no other unit may.
       credentialFor: (nodeId, spec) => {
@@ -445,9 +452,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       const runner = unit(name)
       return runner.restart(unitProgress(runner.spec.name, progress))
     },
-    deploy(name, progress) {
+    deploy(name, progress, options) {
       const runner = unit(name)
-      return runner.deploy(unitProgress(runner.spec.name, progress))
+      return runner.deploy(unitProgress(runner.spec.name, progress), options)
     },
     async add(name, service, progress) {
       if (downing) throw new TesseraError('CONFLICT', `${config.name} is shutting down`)

@@ -1,4 +1,5 @@
 import type { Clock } from '../../context/index.ts'
+import type { ServiceContract } from '../../contract/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
 import type { SpanRecord } from '../../tracing/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
@@ -31,6 +32,11 @@ export interface UnitContext {
    * the entries through tsx (`build: false`). Rejects with the build errors.
    */
   build: ((spec: UnitSpec) => Promise<UnitBuild>) | undefined
+  /**
+   * The contracts of the services a build defines (`describeBuild`: a short instance in
+   * describe mode); undefined = deploys are not checked against the running contract.
+   */
+  describe?: (spec: UnitSpec, build: UnitBuild) => Promise<ServiceContract[]>
   /** Removes a build no instance runs any more (default `removeBuild`: its files). */
   removeBuild?: (build: UnitBuild) => Promise<void>
   /** Where builds go (readable by instances under the permission model). */

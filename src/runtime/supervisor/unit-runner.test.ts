@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { ServiceContract } from '../../contract/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 import { FakeClock, flush } from '../../middleware/testing/fake-clock.ts'
 import type { UnitBuild } from '../build/index.ts'
@@ -17,7 +18,13 @@ const buildOf = (file: string): UnitBuild => ({ file, inputs: [], packageDirs: [
  * `broken` rejects like a build error.
  */
 function setup(
-  o: { instances?: number; behave?: (req: LaunchRequest) => FakeBehaviour; builds?: string[] } = {},
+  o: {
+    instances?: number
+    behave?: (req: LaunchRequest) => FakeBehaviour
+    builds?: string[]
+    /** The contracts each build describes to (by build name); without it deploys are not checked. */
+    contracts?: Record<string, ServiceContract[]>
+  } = {},
 ) {
   const clock = new FakeClock(1_000_000)
   const launcher = fakeLauncher(clock, o.behave)
@@ -64,6 +71,15 @@ function setup(
       removed.push(b.file)
     },
     buildDir: '/app/.tessera/build',
+    ...(o.contracts
+      ? {
+          describe: async (_spec: UnitSpec, build: UnitBuild) => {
+            const found = o.contracts?.[build.file]
+            if (!found) throw new TesseraError('VALIDATION', `${build.file} does not load`)
+            return found
+          },
+        }
+      : {}),
   }
   const runner = new UnitRunner(spec, ctx)
   const types = () => events.map((e) => e.type)
@@ -366,6 +382,70 @@ describe('UnitRunner over a fake launcher', () => {
       await runner.stop()
       await expect(starting).rejects.toThrow('users was stopped')
       expect(launcher.live()).toEqual([])
+    })
+  })
+
+  describe('deploy checks the new contract against the running one', () => {
+    const usersGet = (output: Record<string, unknown>): ServiceContract[] => [
+      {
+        name: 'users',
+        version: '1',
+        actions: {
+          get: {
+            input: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+            output,
+          },
+        },
+        events: {},
+      },
+    ]
+    const withName = {
+      type: 'object',
+      properties: { id: { type: 'string' }, name: { type: 'string' } },
+      required: ['id', 'name'],
+    }
+    const withAvatar = { ...withName, properties: { ...withName.properties, avatar: { type: 'string' } } }
+    const withoutName = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }
+
+    it('refuses a breaking change before starting anything, with the diff, and removes the refused build', async () => {
+      const { runner, launcher, types, removed } = setup({
+        builds: ['v1', 'v2'],
+        contracts: { v1: usersGet(withName), v2: usersGet(withoutName) },
+      })
+      await runner.start()
+      const lines: string[] = []
+      const err = await runner.deploy((l) => lines.push(l)).catch((e: TesseraError) => e)
+      expect(err).toBeInstanceOf(TesseraError)
+      expect((err as TesseraError).code).toBe('CONFLICT')
+      expect((err as TesseraError).message).toContain('✗ action get output.name: removed')
+      expect(lines.join('\n')).toContain('users 1 → 1')
+      expect(launcher.launched.map((i) => i.buildFile)).toEqual(['v1', 'v1'])
+      expect(types()).toContain('refused')
+      expect(removed).toEqual(['v2'])
+    })
+
+    it('deploys a compatible change (a new optional output field), and a breaking one when forced', async () => {
+      const { runner, launcher } = setup({
+        builds: ['v1', 'v2', 'v3'],
+        contracts: { v1: usersGet(withName), v2: usersGet(withAvatar), v3: usersGet(withoutName) },
+      })
+      await runner.start()
+      await runner.deploy()
+      expect(launcher.live().map((i) => i.buildFile)).toEqual(['v2', 'v2'])
+      await runner.deploy(() => {}, { force: true })
+      expect(launcher.live().map((i) => i.buildFile)).toEqual(['v3', 'v3'])
+    })
+
+    it('rolls back a deploy whose new build cannot even be described', async () => {
+      const { runner, launcher, types, removed } = setup({
+        builds: ['v1', 'v2'],
+        contracts: { v1: usersGet(withName) },
+      })
+      await runner.start()
+      await expect(runner.deploy()).rejects.toThrow('deploy of users rolled back: v2 does not load')
+      expect(launcher.live().map((i) => i.buildFile)).toEqual(['v1', 'v1'])
+      expect(types()).toContain('rolled-back')
+      expect(removed).toEqual(['v2'])
     })
   })
 })

@@ -1,3 +1,4 @@
+import { formatContractDiff } from '../../contract/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 import type { UnitBuild } from '../build/index.ts'
 import type { UnitSpec } from '../config/index.ts'
@@ -5,6 +6,7 @@ import type { LaunchedInstance } from '../launcher/index.ts'
 import { type Autoscaler, type AutoscaleStatus, startAutoscaler } from './autoscaler.ts'
 import { BuildRefs } from './build-refs.ts'
 import { Changes } from './changes.ts'
+import { breakingDeploy, contractChanges } from './contract-check.ts'
 import { CrashRestarts } from './crash-restarts.ts'
 import type { Progress } from './events.ts'
 import { type InstanceStatus, instanceStatus } from './instance-status.ts'
@@ -138,8 +140,11 @@ export class UnitRunner {
    * Rolling update to the code on disk: new instances start beside the old ones; once
    * every one serves, the old ones drain. If any new instance fails to get ready, all
    * new ones stop and the old keep serving (rolled back); rejects with that reason.
+   * Before any new instance starts, the new build's contracts are compared with the
+   * running build's (when the context can describe builds): a change that can break
+   * callers or subscribers refuses the deploy with CONFLICT and the diff, unless `force`.
    */
-  deploy(progress: Progress = () => {}): Promise<void> {
+  deploy(progress: Progress = () => {}, options: { force?: boolean } = {}): Promise<void> {
     return this.#exclusive('deploy', async () => {
       let build: UnitBuild | undefined
       try {
@@ -154,6 +159,7 @@ export class UnitRunner {
           err instanceof TesseraError ? err.data : undefined,
         )
       }
+      if (build) await this.#checkContracts(build, progress, options.force === true)
       const outcome = await surge(this.#host, this.#sortedSlots(), build, progress, () => {
         this.#clearCrashLoop()
         if (build) this.#builds.setCurrent(build)
@@ -167,6 +173,46 @@ export class UnitRunner {
       }
       progress('deployed')
     })
+  }
+
+  /**
+   * The contract check of a deploy: describes the running and the new build side by side,
+   * prints what changes, and throws CONFLICT (after removing the refused build) when a
+   * change breaks users and `force` is not set. Without a running build or a way to
+   * describe builds there is nothing to compare.
+   */
+  async #checkContracts(build: UnitBuild, progress: Progress, force: boolean): Promise<void> {
+    const describe = this.#ctx.describe
+    const running = this.#builds.current
+    if (!describe || !running || running === build) return
+    progress('comparing the new contract with the running one')
+    const [before, after] = await Promise.allSettled([
+      describe(this.spec, running),
+      describe(this.spec, build),
+    ])
+    if (after.status === 'rejected') {
+      // The new build does not even load: as a deploy whose instances never get ready.
+      this.#builds.discard(build)
+      const reason = after.reason instanceof Error ? after.reason.message : String(after.reason)
+      progress('new version does not load: rolling back')
+      this.#ctx.emit({ type: 'rolled-back', unit: this.spec.name, reason })
+      throw new TesseraError('VALIDATION', `deploy of ${this.spec.name} rolled back: ${reason}`)
+    }
+    if (before.status === 'rejected') {
+      progress(`the running contract could not be read (${String(before.reason)}): deploying unchecked`)
+      return
+    }
+    const diffs = contractChanges(before.value, after.value)
+    for (const d of diffs) progress(formatContractDiff(d))
+    if (!diffs.some((d) => d.breaking.length > 0)) return
+    if (force) {
+      progress('breaking contract change deployed anyway (force)')
+      return
+    }
+    this.#builds.discard(build)
+    const refusal = breakingDeploy(this.spec.name, diffs)
+    this.#ctx.emit({ type: 'refused', unit: this.spec.name, reason: refusal.message })
+    throw refusal
   }
 
   /**

@@ -1,11 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Deployment } from 'kubernetes-models/apps/v1'
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
 import { ConfigMap, Service } from 'kubernetes-models/v1'
 import { describe, expect, it } from 'vitest'
-import type { SystemConfig } from '../runtime/index.ts'
+import { loadSystem, type SystemConfig } from '../runtime/index.ts'
 import { type KubeObject, systemManifests, toYaml, writeManifests } from './index.ts'
 
 /** Validates against the official Kubernetes OpenAPI schemas (kubernetes-models); throws on a violation. */
@@ -47,6 +48,23 @@ describe('systemManifests', () => {
     const all = manifests.units.flatMap((u) => u.objects)
     expect(all.length).toBeGreaterThan(8)
     for (const o of all) validate(o)
+  })
+
+  it('makes objects the schemas accept for the reference system too (on NATS, as its containers run)', async () => {
+    const file = resolve(
+      fileURLToPath(new URL('../../examples/reference/tessera.config.ts', import.meta.url)),
+    )
+    const before = process.env.TESSERA_TRANSPORT
+    process.env.TESSERA_TRANSPORT = 'nats'
+    try {
+      const reference = await loadSystem(file)
+      const all = systemManifests(reference).units.flatMap((u) => u.objects)
+      expect(all.filter((o) => o.kind === 'Deployment')).toHaveLength(7)
+      for (const o of all) validate(o)
+    } finally {
+      if (before === undefined) delete process.env.TESSERA_TRANSPORT
+      else process.env.TESSERA_TRANSPORT = before
+    }
   })
 
   it('rejects what the schemas reject (the check can fail)', () => {

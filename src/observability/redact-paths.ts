@@ -84,7 +84,8 @@ const SECRETS: ReadonlySet<string> = new Set(SECRET_KEYS)
  */
 function copyError(error: Error): Record<string, unknown> {
   const descriptors = Object.getOwnPropertyDescriptors(error)
-  if (descriptors.stack && 'get' in descriptors.stack)
-    descriptors.stack = { value: error.stack, writable: true, configurable: true, enumerable: false }
+  const stack = error.stack
+  if (descriptors.stack && 'get' in descriptors.stack && stack !== undefined)
+    descriptors.stack = { value: stack, writable: true, configurable: true, enumerable: false }
   return Object.create(Object.getPrototypeOf(error) as object, descriptors) as Record<string, unknown>
 }

@@ -138,6 +138,8 @@ class HostAgent {
   #ticking = false
   #fenced = false
   #closing: Promise<void> | undefined
+  /** A rebalancing move in progress (at most one per host). */
+  #moving: Promise<void> | undefined
 
   constructor(
     o: AgentOptions & { leaseTtlMs: number },
@@ -199,7 +201,11 @@ class HostAgent {
     // Agents started together see each other before the first claims.
     await sleep(this.#renewMs * 2)
     await this.#tick()
-    this.#timer = setInterval(() => void this.#tick(), this.#renewMs)
+    this.#timer = setInterval(() => {
+      // Checked on every period, not after a renewal: one stuck on a dead link may hang.
+      if (!this.#closing && Date.now() - this.#lastRenew > (this.#o.leaseTtlMs * 3) / 4) this.#fence()
+      else void this.#tick()
+    }, this.#renewMs)
   }
 
   facade(): Agent {
@@ -315,9 +321,6 @@ class HostAgent {
     } finally {
       this.#ticking = false
     }
-    // Our leases outlive our last write by the TTL; stop everything well before another
-    // host may take them.
-    if (!this.#closing && Date.now() - this.#lastRenew > (this.#o.leaseTtlMs * 3) / 4) this.#fence()
   }
 
   async #placeUnit(spec: UnitSpec): Promise<void> {
@@ -334,12 +337,15 @@ class HostAgent {
     const held = this.#leases.filter((l) => l.unit === unit)
     const free: number[] = []
     for (let slot = 1; slot <= wanted; slot++) if (!held.some((l) => l.slot === slot)) free.push(slot)
+    // A unit moved to a host stays there: its new slots go there too while it lives.
+    const pin = await this.#kv.pin(unit)
+    const pinned = pin !== undefined && this.#hosts.some((h) => h.name === pin)
     if (me && free.length > 0) {
       const picks = assignFree({
         unit,
         free,
         placement: placementOf(this.#o.config, unit),
-        hosts: this.#hosts,
+        hosts: pinned ? this.#hosts.filter((h) => h.name === pin) : this.#hosts,
         held: this.#leases,
       })
       for (const [slot, host] of picks) {
@@ -353,6 +359,29 @@ class HostAgent {
     }
     if (!this.#applying.has(unit) && this.#target(unit) !== this.#running(unit))
       void this.#apply(unit).catch((err: Error) => this.#o.progress?.(`${unit}: ${err.message}`))
+    else if (me && free.length === 0 && pin === undefined) this.#rebalance(unit, me)
+  }
+
+  // Slots stay where they were claimed, so a host that joined late (or came back) would
+  // run nothing. Evening out: a host that may run the unit and holds at least two fewer of
+  // its slots than the fullest eligible host pulls one slot from it by a move (start here,
+  // hand the lease over, the old one drains), one move at a time per host.
+  #rebalance(unit: string, me: HostRecord): void {
+    if (this.#moving || !mayRun(placementOf(this.#o.config, unit), me)) return
+    const placement = placementOf(this.#o.config, unit)
+    const counts = new Map<string, number>()
+    for (const h of this.#hosts) if (mayRun(placement, h)) counts.set(h.name, 0)
+    for (const l of this.#leases)
+      if (l.unit === unit && counts.has(l.host)) counts.set(l.host, counts.get(l.host)! + 1)
+    const mine = counts.get(this.#o.host) ?? 0
+    const [from, most] = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0] ?? ['', 0]
+    if (most < mine + 2) return
+    this.#moving = this.#moveIn(unit, this.#o.progress, { from, max: 1 })
+      .then((m) => this.#o.progress?.(`rebalanced: ${m}`))
+      .catch((err: Error) => this.#o.progress?.(`${unit}: rebalance from ${from} failed: ${err.message}`))
+      .finally(() => {
+        this.#moving = undefined
+      })
   }
 
   #target(unit: string): number {
@@ -385,14 +414,18 @@ class HostAgent {
   // instance here, wait until it serves (seen by this host's caller, so announced to all),
   // take the lease over at the holder's revision (its next renewal fails and it drains its
   // instance), and wait until the old host has let it go.
-  async #moveIn(unit: string, progress?: Progress): Promise<string> {
+  async #moveIn(unit: string, progress?: Progress, only?: { from: string; max: number }): Promise<string> {
     const me = this.#hosts.find((h) => h.name === this.#o.host) ?? this.#record()
     if (!mayRun(placementOf(this.#o.config, unit), me))
       throw new TesseraError('CONFLICT', `the placement of ${unit} does not allow host ${this.#o.host}`)
+    if (!only) await this.#kv.setPin(unit, this.#o.host)
     let moved = 0
     for (;;) {
-      const theirs = (await this.#kv.leases()).filter((l) => l.unit === unit && l.host !== this.#o.host)
-      const lease = theirs[0]
+      if (only && moved >= only.max) break
+      const theirs = (await this.#kv.leases()).filter(
+        (l) => l.unit === unit && l.host !== this.#o.host && (!only || l.host === only.from),
+      )
+      const lease = theirs.sort((a, b) => b.slot - a.slot)[0]
       if (!lease) break
       this.#pending.set(unit, (this.#pending.get(unit) ?? 0) + 1)
       let taken = false
@@ -452,7 +485,8 @@ class HostAgent {
     else await this.#rpc.request(host, 'stop-instance', { label: local, kill }, 60_000)
   }
 
-  // Fencing: our leases may expire soon and another host may start our slots. Kill our
+  // Fencing: our leases outlive our last write by the TTL, so past 3/4 of it without a
+  // renewal another host may soon take our slots. Kill our
   // instances at once (no drain: calls to them fail over, which is what a lost host means),
   // stop renewing, and tell the owner of the process.
   #fence(): void {

@@ -38,7 +38,8 @@ const decoder = new TextDecoder()
  *   handed over with `update` at the revision last read (fails if someone else wrote
  *   since), given up with `delete` at its revision.
  * - `<ns>-desired` without TTL: `<unit>` → the instance count the system should run,
- *   set from the config by the first agent and by `scale` from any host.
+ *   set from the config by the first agent and by `scale` from any host; `pin.<unit>` →
+ *   the host `move` last sent it to.
  */
 export class HostsKv {
   readonly #live: KV
@@ -51,7 +52,8 @@ export class HostsKv {
 
   /** Opens (creating if needed) the buckets; rejects if JetStream is not enabled on the server. */
   static async open(nc: NatsConnection, namespace: string, leaseTtlMs: number): Promise<HostsKv> {
-    const js = nc.jetstream()
+    // A KV call on a dead link must give up well within a lease, not after the 5 s default.
+    const js = nc.jetstream({ timeout: Math.max(250, Math.floor(leaseTtlMs / 4)) })
     const bucket = namespace.replace(/[^A-Za-z0-9_-]/g, '_')
     const live = await js.views.kv(`${bucket}-live`, { ttl: leaseTtlMs, history: 1 })
     const desired = await js.views.kv(`${bucket}-desired`, { history: 1 })
@@ -115,6 +117,16 @@ export class HostsKv {
   /** Sets the wanted count only if none is set (the first agent's config wins). */
   async initDesired(unit: string, count: number): Promise<void> {
     await this.#desired.create(unit, encoder.encode(String(count))).catch(() => {})
+  }
+
+  /** The host `move` last sent `unit` to, if any: new slots go there while it lives, and nothing rebalances it. */
+  async pin(unit: string): Promise<string | undefined> {
+    const e = await this.#desired.get(`pin.${unit}`)
+    return e && e.operation === 'PUT' ? decoder.decode(e.value) : undefined
+  }
+
+  async setPin(unit: string, host: string): Promise<void> {
+    await this.#desired.put(`pin.${unit}`, encoder.encode(host))
   }
 
   async setDesired(unit: string, count: number): Promise<void> {

@@ -10,7 +10,7 @@ import { init } from './commands/init.ts'
 import { logs, logsArgs } from './commands/logs.ts'
 import { move } from './commands/move.ts'
 import { natsConfig } from './commands/nats-config.ts'
-import { add, call, down, op, scale, status } from './commands/ops.ts'
+import { add, call, diff, down, op, scale, status } from './commands/ops.ts'
 import { up } from './commands/up.ts'
 import { upHost } from './commands/up-host.ts'
 import { handleClosedStdout, out } from './output.ts'
@@ -63,6 +63,14 @@ for (const name of ['restart', 'deploy', 'remove'] as const) {
     command.option('--force', 'deploy even if the contract change breaks callers or subscribers')
   command.action((s: string, o) => op(name, s, o))
 }
+withState(
+  program
+    .command('diff')
+    .description(
+      'what deploying the code on disk would change in a service’s contract (exit 1 if it breaks callers)',
+    )
+    .argument('<service>'),
+).action((s: string, o) => diff(s, o))
 withState(
   program
     .command('add')

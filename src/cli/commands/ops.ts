@@ -1,3 +1,4 @@
+import { type ContractDiff, formatContractDiff } from '../../contract/index.ts'
 import { controlClient, type SystemStatus } from '../../runtime/index.ts'
 import { formatBytes, out } from '../output.ts'
 import { controlState, type StateOptions } from '../state.ts'
@@ -120,6 +121,14 @@ export async function op(
 ): Promise<void> {
   await (await client(options)).run(name, { unit, ...(options.force ? { force: true } : {}) }, progress)
   out.line(`${unit}: ${name} done`)
+}
+
+/** `tessera diff <unit>`: what deploying the code on disk would change in the unit's contract. */
+export async function diff(unit: string, options: StateOptions): Promise<void> {
+  const diffs = (await (await client(options)).run('diff', { unit }, progress)) as ContractDiff[]
+  if (diffs.length === 0) out.line(`${unit}: no change to the contract`)
+  for (const d of diffs) out.line(formatContractDiff(d))
+  if (diffs.some((d) => d.breaking.length > 0)) process.exitCode = 1
 }
 
 export async function add(

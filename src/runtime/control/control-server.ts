@@ -44,6 +44,7 @@ type Route = (body: Body, progress: Progress) => Promise<unknown>
  * |---|---|
  * | POST /scale | `{ unit, instances }` |
  * | POST /restart, /deploy, /remove | `{ unit }` (`/deploy` also `force`) |
+ * | POST /diff | `{ unit }` → the contract diffs a deploy would make (`ContractDiff[]`) |
  * | POST /stop-instance | `{ instance, kill? }` (a label, `users#2`; SIGKILL with kill) |
  * | POST /add | `{ name, service }` (a service config) |
  * | POST /call | `{ service, action, input, timeoutMs? }` |
@@ -60,6 +61,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
     '/scale': (b, p) => sup.scale(str(b, 'unit'), int(b, 'instances'), p),
     '/restart': (b, p) => sup.restart(str(b, 'unit'), p),
     '/deploy': (b, p) => sup.deploy(str(b, 'unit'), p, { force: b.force === true }),
+    '/diff': (b, p) => sup.diff(str(b, 'unit'), p),
     '/remove': (b, p) => sup.remove(str(b, 'unit'), p),
     '/stop-instance': (b, p) => sup.stopInstance(str(b, 'instance'), { kill: b.kill === true }, p),
     '/add': (b, p) => sup.add(str(b, 'name'), b.service as ServiceConfig, p),

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type Broker, createBroker } from '../../broker/index.ts'
 import { systemClock } from '../../context/index.ts'
+import type { ContractDiff } from '../../contract/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 import { type Authority, createAuthority, type NodeCredential } from '../../identity/index.ts'
 import type { Logger } from '../../observability/index.ts'
@@ -162,6 +163,8 @@ export interface Supervisor extends AsyncDisposable {
    * the new version can break callers or subscribers, unless `force`.
    */
   deploy(unit: string, progress?: Progress, options?: { force?: boolean }): Promise<void>
+  /** What deploying the unit's code on disk would change in its contract (nothing is deployed). */
+  diff(unit: string, progress?: Progress): Promise<ContractDiff[]>
   add(name: string, service: ServiceConfig, progress?: Progress): Promise<void>
   remove(name: string, progress?: Progress): Promise<void>
   /**
@@ -455,6 +458,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     deploy(name, progress, options) {
       const runner = unit(name)
       return runner.deploy(unitProgress(runner.spec.name, progress), options)
+    },
+    diff(name, progress) {
+      const runner = unit(name)
+      return runner.diff(unitProgress(runner.spec.name, progress))
     },
     async add(name, service, progress) {
       if (downing) throw new TesseraError('CONFLICT', `${config.name} is shutting down`)

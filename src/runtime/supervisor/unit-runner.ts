@@ -1,4 +1,4 @@
-import { formatContractDiff } from '../../contract/index.ts'
+import { type ContractDiff, formatContractDiff } from '../../contract/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 import type { UnitBuild } from '../build/index.ts'
 import type { UnitSpec } from '../config/index.ts'
@@ -173,6 +173,30 @@ export class UnitRunner {
       }
       progress('deployed')
     })
+  }
+
+  /**
+   * What a deploy would change in the contract, without deploying: builds the code on
+   * disk, describes it beside the running build, removes the new build again. Empty when
+   * nothing changed; rejects when the unit has no builds (`build: false`) or the code
+   * does not build or load.
+   */
+  async diff(progress: Progress = () => {}): Promise<ContractDiff[]> {
+    const describe = this.#ctx.describe
+    const running = this.#builds.current
+    if (!describe || !running)
+      throw new TesseraError(
+        'CONFLICT',
+        `${this.spec.name} runs without builds: there is no contract to compare`,
+      )
+    const build = await this.#rebuild(progress)
+    if (!build) return []
+    try {
+      const [before, after] = await Promise.all([describe(this.spec, running), describe(this.spec, build)])
+      return contractChanges(before, after)
+    } finally {
+      this.#builds.discard(build)
+    }
   }
 
   /**

@@ -59,6 +59,10 @@ describe('a deploy checked against the running contract', () => {
 
     // `name` removed from the output: callers that read it break.
     await writeProfiles('2.0.0', 'avatar: T.Optional(T.String())')
+    // `tessera diff` first: the same verdict, nothing deployed.
+    const [shown] = await sys.sup.diff('profiles')
+    expect(shown?.breaking).toEqual([{ where: 'action get output.name', what: 'removed' }])
+    expect(versions()).toEqual(['1.1.0'])
     const refused = await sys.sup.deploy('profiles').catch((e: unknown) => e)
     expect(refused).toBeInstanceOf(TesseraError)
     expect((refused as TesseraError).code).toBe('CONFLICT')

@@ -30,6 +30,11 @@ export interface SystemManifests {
 /**
  * Every unit's manifests (see `unitManifests`) and the NATS chart values, as data.
  * Rejects like `deployPlan` (VALIDATION without NATS) and NOT_FOUND for an unknown unit.
+ *
+ * @example
+ * const { config, root } = await loadSystem('tessera.config.ts')
+ * const { units } = systemManifests({ config, root, repository: 'registry.example.com/shop', tag: '1.2.0' })
+ * console.log(toYaml(units.flatMap((u) => u.objects)))
  */
 export function systemManifests(options: SystemManifestsOptions): SystemManifests {
   const plan = deployPlan(options.config, options.root)
@@ -53,6 +58,9 @@ export function systemManifests(options: SystemManifestsOptions): SystemManifest
  * Writes `<dir>/<unit>.yaml` per unit and `<dir>/nats/values.yaml`; resolves with the
  * files written. `kubectl apply -f <dir>` applies the units; the values file is for helm,
  * in a subfolder so that kubectl (not recursive without `-R`) leaves it alone.
+ *
+ * @example
+ * await writeManifests('k8s', { config, root, namespace: 'shop' }) // ['k8s/users.yaml', …, 'k8s/nats/values.yaml']
  */
 export async function writeManifests(dir: string, options: SystemManifestsOptions): Promise<string[]> {
   const manifests = systemManifests(options)

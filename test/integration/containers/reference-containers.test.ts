@@ -111,6 +111,12 @@ describe.skipIf(missing !== undefined)('the reference system in containers (podm
     )
     log(`kube play → first 200 through the gateway: ${((performance.now() - playedAt) / 1000).toFixed(1)} s`)
 
+    // The web page came into the gateway's image with --include (its path from import.meta.url).
+    const page = await fetch(`${url}/`)
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toMatch(/text\/html/)
+    await page.text()
+
     // Every container: ready on its health endpoint, not root, root file system read-only.
     const containers = containerNames(
       prefix,

@@ -2,6 +2,7 @@
 // BENCH_MS sets the measuring time per row (default 2000 ms).
 import { benchAutoscale } from './autoscale-child.ts'
 import { benchCodec } from './codec.ts'
+import { benchDiscovery } from './discovery.ts'
 import { benchHttp } from './http.ts'
 import { benchInProcess } from './in-process.ts'
 import { printTable, type Row, writeJson } from './lib/report.ts'
@@ -21,5 +22,6 @@ if (wants('runtime')) rows.push(...(await benchRuntime()))
 if (wants('autoscale')) rows.push(...(await benchAutoscale()))
 if (wants('codec')) rows.push(...benchCodec(ms))
 if (wants('observability')) rows.push(...(await benchObservability(ms)))
+if (wants('discovery')) rows.push(...(await benchDiscovery()))
 printTable(rows)
 console.log(`\nwritten to ${writeJson(rows)}`)

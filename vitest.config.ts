@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config'
 const system = [
   'test/integration/runtime/**/*.test.ts',
   'test/integration/nats-outage/**/*.test.ts',
+  'test/integration/nats-scale/**/*.test.ts',
   'test/integration/hosts/**/*.test.ts',
   'test/integration/package/**/*.test.ts',
   'test/integration/containers/**/*.test.ts',

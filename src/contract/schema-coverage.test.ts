@@ -98,7 +98,7 @@ describe('schemaCoverage', () => {
         if (schemaCoverage(json(wide), json(narrow), 'x').length > 0) return
         proven++
         fc.assert(
-          fc.property(valueOf(narrow), (v) => {
+          fc.property(valuesOf(narrow), (v) => {
             expect(Value.Check(narrow, v)).toBe(true) // the generator is right
             expect(Value.Check(wide, v)).toBe(true)
           }),
@@ -160,10 +160,10 @@ const schema: fc.Arbitrary<TSchema> = fc.letrec<{ s: TSchema }>((tie) => ({
 })).s
 
 /** Values valid under `s` (the subset `schema` makes), holding only declared properties. */
-function valueOf(s: TSchema): fc.Arbitrary<unknown> {
+function valuesOf(s: TSchema): fc.Arbitrary<unknown> {
   const x = s as Record<string, any>
   if ('const' in x) return fc.constant(x.const)
-  if (Array.isArray(x.anyOf)) return fc.oneof(...x.anyOf.map(valueOf))
+  if (Array.isArray(x.anyOf)) return fc.oneof(...x.anyOf.map(valuesOf))
   switch (x.type) {
     case 'string':
       return fc.string({ minLength: x.minLength ?? 0, maxLength: x.maxLength ?? 6 })
@@ -180,11 +180,11 @@ function valueOf(s: TSchema): fc.Arbitrary<unknown> {
     case 'null':
       return fc.constant(null)
     case 'array':
-      return fc.array(valueOf(x.items), { minLength: x.minItems ?? 0, maxLength: x.maxItems ?? 3 })
+      return fc.array(valuesOf(x.items), { minLength: x.minItems ?? 0, maxLength: x.maxItems ?? 3 })
     case 'object': {
       const required = new Set<string>(x.required ?? [])
       const entries = Object.entries(x.properties ?? {}) as [string, TSchema][]
-      return fc.record(Object.fromEntries(entries.map(([k, v]) => [k, valueOf(v)])), {
+      return fc.record(Object.fromEntries(entries.map(([k, v]) => [k, valuesOf(v)])), {
         requiredKeys: entries.map(([k]) => k).filter((k) => required.has(k)),
       })
     }

@@ -38,7 +38,8 @@ export class LiveSpan implements SpanIds {
   /** A point in the span's life (a retry, a refusal by an open circuit). */
   addEvent(name: string, attributes: Attributes): void {
     if (this.#ended) return
-    ;(this.#events ??= []).push({ name, timeMs: ORIGIN_MS + performance.now(), attributes })
+    this.#events ??= []
+    this.#events.push({ name, timeMs: ORIGIN_MS + performance.now(), attributes })
   }
 
   /**

@@ -1,5 +1,6 @@
 import {
   type ContractDiff,
+  type ContractUse,
   diffContracts,
   formatContractDiff,
   type ServiceContract,
@@ -56,12 +57,16 @@ export async function describeBuild(
  * one diff per service of either (a service the new build no longer defines is all
  * breaking). Diffs with no change at all are left out.
  */
-export function contractChanges(running: ServiceContract[], next: ServiceContract[]): ContractDiff[] {
+export function contractChanges(
+  running: ServiceContract[],
+  next: ServiceContract[],
+  use: ContractUse = {},
+): ContractDiff[] {
   const byName = new Map(next.map((c) => [c.name, c]))
   const diffs: ContractDiff[] = []
   for (const old of running) {
     const now = byName.get(old.name) ?? { name: old.name, version: '(none)', actions: {}, events: {} }
-    diffs.push(diffContracts(old, now))
+    diffs.push(diffContracts(old, now, use))
   }
   return diffs.filter((d) => d.breaking.length > 0 || d.compatible.length > 0)
 }

@@ -41,6 +41,7 @@ import {
 import { TraceStore } from '../traces/index.ts'
 import type { AutoscaleStatus } from './autoscaler.ts'
 import { describeBuild } from './contract-check.ts'
+import { contractUse } from './contract-use.ts'
 import { defaultRestartPolicy } from './crash-history.ts'
 import { describeEvent, type Progress, type SupervisorEvent } from './events.ts'
 import { ProcStats } from './proc-stats.ts'
@@ -273,6 +274,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       awaitVisible: (nodeId, services) => awaitVisible(caller.registry, nodeId, services, 5000),
       // A deploy compares the contracts of the running and the new build (contract-check.ts).
       describe: (spec, build) => describeBuild(ctx!, spec, build),
+      contractUse: async (services) =>
+        contractUse(services, (await supervisor.metrics()).text, caller.registry),
       // A unit that serves outside traffic (config `listen`, e.g. the HTTP gateway) verifies
       // its users and may say whom a call is for; no other unit may.
       credentialFor: (nodeId, spec) => {

@@ -1,5 +1,5 @@
 import type { Clock } from '../../context/index.ts'
-import type { ServiceContract } from '../../contract/index.ts'
+import type { ContractUse, ServiceContract } from '../../contract/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
 import type { SpanRecord } from '../../tracing/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
@@ -37,6 +37,8 @@ export interface UnitContext {
    * describe mode); undefined = deploys are not checked against the running contract.
    */
   describe?: (spec: UnitSpec, build: UnitBuild) => Promise<ServiceContract[]>
+  /** Who calls and subscribes to these services now, for the diff to name (`contractUse`). */
+  contractUse?: (services: string[]) => Promise<ContractUse>
   /** Removes a build no instance runs any more (default `removeBuild`: its files). */
   removeBuild?: (build: UnitBuild) => Promise<void>
   /** Where builds go (readable by instances under the permission model). */

@@ -226,7 +226,9 @@ export class UnitRunner {
       progress(`the running contract could not be read (${String(before.reason)}): deploying unchecked`)
       return
     }
-    const diffs = contractChanges(before.value, after.value)
+    const services = this.spec.services.map((s) => s.name)
+    const use = (await this.#ctx.contractUse?.(services).catch(() => undefined)) ?? {}
+    const diffs = contractChanges(before.value, after.value, use)
     for (const d of diffs) progress(formatContractDiff(d))
     if (!diffs.some((d) => d.breaking.length > 0)) return
     if (force) {

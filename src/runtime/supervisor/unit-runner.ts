@@ -193,7 +193,8 @@ export class UnitRunner {
     if (!build) return []
     try {
       const [before, after] = await Promise.all([describe(this.spec, running), describe(this.spec, build)])
-      return contractChanges(before, after)
+      const use = await this.#ctx.contractUse?.(this.spec.services.map((s) => s.name)).catch(() => undefined)
+      return contractChanges(before, after, use ?? {})
     } finally {
       this.#builds.discard(build)
     }

@@ -18,9 +18,11 @@ import { NO_UNIT, natsSubjects, type Subjects, senderOf } from './subjects.ts'
 /**
  * A transport over NATS, for nodes on many machines. Each node subscribes to its own
  * subject; the broker picks the node and this transport only delivers to it (no queue
- * groups). Peers are found through a discovery subject with heartbeats; a peer is
- * reported gone on BYE, after `peerTimeoutMs` of silence, or at once when the server
- * answers "no responders" for a send to it. Survives server restarts by reconnecting.
+ * groups). Peers are found through a discovery subject; a peer is reported gone on BYE,
+ * or when the server answers "no responders" for a send or a probe to it (each node
+ * probes its share of the peers every `probeMs`, decision 0023), or, for a peer of an
+ * older version that heartbeats, after `peerTimeoutMs` of silence. Survives server
+ * restarts by reconnecting.
  *
  * While the connection is down (nats.js drops what is published then) and after it is
  * back until each peer is heard again, messages are held here and sent in order once

@@ -50,8 +50,9 @@ export interface NatsTransportOptions {
    */
   probeMs?: number
   /**
-   * A peer silent for this long is reported gone. Default 1500 ms, so a peer killed
-   * without a BYE leaves within about 2 s even when no call reveals it earlier.
+   * A peer of an older version (one that does not announce probing) silent for this
+   * long is reported gone. Default 1500 ms, so such a peer killed without a BYE leaves
+   * within about 2 s. Peers that announce probing are never judged by silence.
    */
   peerTimeoutMs?: number
   /**

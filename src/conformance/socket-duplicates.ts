@@ -85,13 +85,13 @@ export async function crossDuplicates(
       await byRunner.next((r) => r.kindNo === 16, 3000, 'HELLO on the connection the runner dialled')
       const [kept, dropped] = lowerIsRunner ? [byRunner, byNode] : [byNode, byRunner]
       const keptName = lowerIsRunner ? 'the runner' : 'the node'
-      const mark = dropped.received.length
       const how = await dropped.ending(5000)
       expect(
         how === 'fin',
         `the connection not dialled by the lower id (${keptName}) was ${how === 'closed' ? 'reset, not ended with FIN' : 'not ended within 5 s'}`,
       )
-      const bye = dropped.received.slice(mark).some((r) => r.kindNo === 18)
+      // Any BYE on it: the node may resolve the duplicate before the runner saw both HELLOs.
+      const bye = dropped.received.some((r) => r.kindNo === 18)
       expect(!bye, 'the dropped connection got BYE (a duplicate ends with FIN only)')
       expect(
         kept.endedAt === undefined && !kept.closed,

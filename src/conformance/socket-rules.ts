@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,6 +19,7 @@ import { RawConnection } from './raw-connection.ts'
 import { expect, type Results } from './rule-result.ts'
 import { crossDuplicates, sameSideDuplicate } from './socket-duplicates.ts'
 import { waitForEntry } from './socket-entry.ts'
+import { refusedOnceRule, staleRules } from './socket-stale.ts'
 import { framed, kindName } from './wire-frame.ts'
 
 const RUNNER = 'conformance-runner'
@@ -129,6 +128,7 @@ async function socketRules(run: Run): Promise<void> {
   await silenceRules(connect, results)
   await dialRules(run)
   await crossDuplicates(dir, nodeId, entry.address, run.open, results)
+  await refusedOnceRule(dir, results)
   await staleRules(dir, results)
   await leaveRules(run, main)
 }
@@ -249,24 +249,6 @@ async function dialRules(run: Run): Promise<void> {
   })
 }
 
-/** Entries nobody answers on are removed (§1.3). */
-async function staleRules(dir: string, results: Results): Promise<void> {
-  const sock = join(dir, 'conformance-stale.sock')
-  const json = join(dir, 'conformance-gone.json')
-  await results.check('stale-socket-removed', '§1.3', async () => {
-    await leaveStaleSocket(sock)
-    expect(existsSync(sock), 'could not make a stale socket file')
-    await until(() => !existsSync(sock), 10_000, 'a socket file nobody listens on stayed for 10 s')
-    return undefined
-  })
-  await results.check('stale-address-file-removed', '§1.3', async () => {
-    const pid = await deadPid()
-    await writeFile(json, JSON.stringify({ nodeId: 'conformance-gone', host: '127.0.0.1', port: 9, pid }))
-    await until(() => !existsSync(json), 10_000, `an address file of the dead pid ${pid} stayed for 10 s`)
-    return undefined
-  })
-}
-
 /** SIGTERM: BYE then FIN on every connection, the entry removed, the process gone (§4.6). */
 async function leaveRules(run: Run, main: RawConnection): Promise<void> {
   const { node, results, dir, nodeId } = run
@@ -302,29 +284,4 @@ async function leaveRules(run: Run, main: RawConnection): Promise<void> {
     expect(left.length === 0, `its entry ${left.join(', ')} is still there`)
     return undefined
   })
-}
-
-/** A Unix socket file whose listener was SIGKILLed: connect fails with ECONNREFUSED. */
-function leaveStaleSocket(path: string): Promise<void> {
-  const code =
-    "require('net').createServer().listen(process.argv[1], () => process.kill(process.pid, 'SIGKILL'))"
-  return new Promise((resolve) => {
-    spawn(process.execPath, ['-e', code, path], { stdio: 'ignore' }).once('exit', () => resolve())
-  })
-}
-
-/** The pid of a process that has exited. */
-function deadPid(): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' })
-    child.once('exit', () => resolve(child.pid ?? 999_999))
-  })
-}
-
-async function until(done: () => boolean, ms: number, message: string): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(message)
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }

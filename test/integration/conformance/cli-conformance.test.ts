@@ -27,7 +27,7 @@ describe('tessera conformance (the command)', () => {
     ])
     expect(stdout).toMatch(/^FAIL §4\.4 +duplicate-ends-with-fin — the replaced connection got BYE/m)
     expect(stdout).toMatch(/^PASS §4\.1 +hello-first$/m)
-    expect(stdout).toMatch(/^22 passed, 3 failed \(socket\)$/m)
+    expect(stdout).toMatch(/^23 passed, 3 failed \(socket\)$/m)
     expect(code).toBe(1)
   }, 90_000)
 

@@ -31,6 +31,7 @@ describe('tessera conformance over the socket transport', () => {
         'dials-new-entries',
         'cross-duplicate-keeps-runner-dialled',
         'cross-duplicate-keeps-node-dialled',
+        'refused-once-not-removed',
         'stale-socket-removed',
         'stale-address-file-removed',
         'leave-says-bye-then-fin',

@@ -4,7 +4,6 @@
  */
 import { Command } from 'commander'
 import { buildImage, buildK8s } from './commands/build.ts'
-import { conformance } from './commands/conformance.ts'
 import { dashboard } from './commands/dashboard.ts'
 import { init } from './commands/init.ts'
 import { logs, logsArgs } from './commands/logs.ts'
@@ -120,9 +119,10 @@ program
   )
   .requiredOption('--transport <kind>', 'socket or nats')
   .option('--nats-url <url>', 'the NATS server for --transport nats', 'nats://127.0.0.1:4222')
-  .option('--identity', 'socket: also the identity rules (the node is started again with a credential)')
+  .option('--identity', 'also the identity rules (the node is started again with a credential)')
   .argument('<command...>', 'the command that starts the node under test (after --)')
-  .action((c: string[], o) => conformance(c, o))
+  // Loaded when used: its NATS rules import `nats`, an optional peer dependency a project may lack.
+  .action(async (c: string[], o) => (await import('./commands/conformance.ts')).conformance(c, o))
 withState(
   program
     .command('dashboard')

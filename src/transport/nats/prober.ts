@@ -44,8 +44,9 @@ export class Prober {
     this.#timer = undefined
   }
 
-  /** Whether this node probes `nodeId` (per the watchers known at the last round). */
+  /** Whether this node probes `nodeId` (per the watchers known at the last round, or now before the first). */
   owns(nodeId: string): boolean {
+    if (this.#watchers.length === 0) this.#refresh()
     return ownerOf(nodeId, this.#watchers) === this.#deps.me
   }
 
@@ -61,10 +62,7 @@ export class Prober {
 
   /** Probes every probed peer this node owns now; returns how many. */
   round(): number {
-    const watchers = [this.#deps.me]
-    for (const peer of this.#deps.peers.values()) if (peer.watches) watchers.push(peer.nodeId)
-    watchers.sort()
-    this.#watchers = watchers
+    const watchers = this.#refresh()
     if (!this.#deps.connected()) return 0
     let sent = 0
     for (const peer of this.#deps.peers.values()) {
@@ -74,6 +72,14 @@ export class Prober {
       sent++
     }
     return sent
+  }
+
+  #refresh(): string[] {
+    const watchers = [this.#deps.me]
+    for (const peer of this.#deps.peers.values()) if (peer.watches) watchers.push(peer.nodeId)
+    watchers.sort()
+    this.#watchers = watchers
+    return watchers
   }
 
   #schedule(): void {

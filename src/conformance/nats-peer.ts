@@ -1,4 +1,4 @@
-import { connect, type NatsConnection } from 'nats'
+import type { NatsConnection } from 'nats'
 import type { Envelope } from '../codec/index.ts'
 import { encodeEnvelope } from '../codec/index.ts'
 import { type Received, readBody } from './wire-frame.ts'
@@ -42,6 +42,8 @@ export class NatsPeer {
   }
 
   static async open(url: string, namespace: string): Promise<NatsPeer> {
+    // Loaded here: nats is an optional peer dependency, and the socket rules need none of it.
+    const { connect } = await import('nats')
     const nc = await connect({ servers: url, name: 'tessera-conformance' })
     const peer = new NatsPeer(nc, `tessera.${namespace}`)
     await nc.flush()

@@ -132,6 +132,19 @@ export const SystemConfig = T.Object(
         { additionalProperties: false },
       ),
     ),
+    metrics: T.Optional(
+      T.Object(
+        {
+          /**
+           * Per-action call metrics in every instance (`tessera_calls_total`, durations, in
+           * flight; about 5–10 % of a remote call's CPU). Default true; false leaves the
+           * broker uninstrumented for metrics (process metrics stay). `TESSERA_CALL_METRICS=0` overrides.
+           */
+          calls: T.Optional(T.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     tracing: T.Optional(
       T.Object(
         {

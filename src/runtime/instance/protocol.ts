@@ -23,6 +23,8 @@ export interface InstanceEnv {
   identity?: boolean
   /** The unit's shared listening socket, inherited as this file descriptor (config `listen`). */
   listen?: { fd: number; host: string; port: number }
+  /** False when the system turned per-action call metrics off (config `metrics.calls`). */
+  callMetrics?: false
   /** Tracing of this system (config `tracing`); finished spans go to the supervisor as `spans`. */
   tracing?: { sampleRatio: number; otlpEndpoint?: string }
   /**

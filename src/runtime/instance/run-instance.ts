@@ -71,7 +71,7 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
   // tracing module is never loaded and the broker keeps its uninstrumented path for it.
   const tracing = await startTracing(env, send)
   const instrumentation = combineInstrumentation(
-    metricsInstrumentation(metrics.registry),
+    env.callMetrics === false ? undefined : metricsInstrumentation(metrics.registry),
     tracing?.instrumentation,
   )
   const secrets =

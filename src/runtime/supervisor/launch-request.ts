@@ -34,6 +34,7 @@ export function launchRequest(
       readyTimeoutMs: ctx.timing.readyTimeoutMs,
       ...(secrets ? { identity: true } : {}),
       ...(ctx.tracing ? { tracing: ctx.tracing } : {}),
+      ...(ctx.callMetrics === false ? { callMetrics: false as const } : {}),
     },
     listen: socket && { fd: socket.fd, host: socket.host, port: socket.port },
     transportDirs: ctx.transportDirs,

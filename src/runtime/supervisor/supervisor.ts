@@ -310,6 +310,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
               }),
       buildDir,
       ...(tracing ? { tracing, onSpans: (spans: SpanRecord[]) => traces.add(spans) } : {}),
+      ...(callMetricsOf(config) ? {} : { callMetrics: false as const }),
     }
     return ctx
   }
@@ -520,6 +521,14 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
  * ratio (default 0.1), `OTEL_EXPORTER_OTLP_ENDPOINT` when no endpoint is configured.
  * Undefined when nothing is sampled.
  */
+/** Whether instances record per-action call metrics: config `metrics.calls`, `TESSERA_CALL_METRICS` over it. */
+function callMetricsOf(config: SystemConfig): boolean {
+  const fromEnv = process.env.TESSERA_CALL_METRICS
+  if (fromEnv === '0' || fromEnv === 'false') return false
+  if (fromEnv === '1' || fromEnv === 'true') return true
+  return config.metrics?.calls ?? true
+}
+
 function tracingOf(config: SystemConfig): { sampleRatio: number; otlpEndpoint?: string } | undefined {
   const fromEnv = process.env.TESSERA_TRACE_SAMPLE
   const parsed = fromEnv === undefined || fromEnv === '' ? undefined : Number(fromEnv)

@@ -43,6 +43,8 @@ export interface UnitContext {
   removeBuild?: (build: UnitBuild) => Promise<void>
   /** Where builds go (readable by instances under the permission model). */
   buildDir: string
+  /** False: instances record no per-action call metrics (config `metrics.calls`). */
+  callMetrics?: false
   /** The system's tracing, handed to every instance; spans it sends go to `onSpans`. */
   tracing?: { sampleRatio: number; otlpEndpoint?: string }
   onSpans?(spans: SpanRecord[]): void

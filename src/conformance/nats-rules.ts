@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { CONFORMANCE_ENV, CONFORMANCE_SERVICE, ODD_NODE_ID } from './environment.ts'
 import type { Seen } from './nats-peer.ts'
 import { NatsPeer } from './nats-peer.ts'
+import { probingRules } from './nats-probing.ts'
 import { startNodeProcess } from './node-process.ts'
 import {
   checkNodeInfo,
@@ -84,8 +85,10 @@ export async function runNatsRules(command: string[], url: string, results: Resu
         : `HELLO published on ${hello.seen.subject}, expected ${peer.base}.discovery.${UNIT}.${token}`,
     )
     let batches = false
+    let nodeMeta: Record<string, string | number> | undefined
     await results.check('nodeinfo-valid', '§3.5', async () => {
       const info = checkNodeInfo(hello.got, 'hello', nodeId)
+      nodeMeta = info.meta
       batches = info.meta?.[BATCH_META] === 1
       return `seq ${info.seq}${batches ? ', reads batches' : ''}`
     })
@@ -244,6 +247,7 @@ export async function runNatsRules(command: string[], url: string, results: Resu
       )
       return undefined
     })
+    await probingRules(peer, token, nodeMeta, RUNNER, results)
 
     mark = peer.seen.length
     const exited = await node.terminate(10_000)

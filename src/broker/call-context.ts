@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import type { Principal, TraceContext } from '../context/index.ts'
 import { childSpan, newTrace, remainingMs } from '../context/index.ts'
 import type {

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import { type Clock, nestedDeadline, parseTraceparent, type TraceContext } from '../context/index.ts'
 import type { CallOptions } from '../contract/index.ts'
 import { TesseraError } from '../errors/index.ts'

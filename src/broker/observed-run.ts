@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import type { TraceContext } from '../context/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import type { Instrumentation } from '../observability/index.ts'

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import type { ActionDefinition, AnyService } from '../contract/index.ts'
 import { resolvePolicy } from '../contract/index.ts'
 import { normalizeError, TesseraError } from '../errors/index.ts'

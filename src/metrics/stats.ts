@@ -15,6 +15,10 @@ export class Names<T> {
   readonly #byService = new Map<string, Map<string, T>>()
   readonly #all: T[] = []
   #other: T | undefined
+  // The pair asked for last: a call's start and end hooks, and its callee's, ask for the same.
+  #lastService: string | undefined
+  #lastName: string | undefined
+  #last: T | undefined
 
   constructor(
     readonly max: number,
@@ -22,6 +26,15 @@ export class Names<T> {
   ) {}
 
   of(service: string, name: string): T {
+    if (service === this.#lastService && name === this.#lastName) return this.#last as T
+    const found = this.#lookup(service, name)
+    this.#lastService = service
+    this.#lastName = name
+    this.#last = found
+    return found
+  }
+
+  #lookup(service: string, name: string): T {
     let names = this.#byService.get(service)
     const found = names?.get(name)
     if (found) return found

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import type { SpanIds } from '../observability/index.ts'
 import type { SpanRecord } from './span-record.ts'
 

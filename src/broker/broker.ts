@@ -38,6 +38,7 @@ import { type ContextPort, createClient } from './call-context.ts'
 import { Caller } from './caller.ts'
 import { DeadlineWatch } from './deadline-watch.ts'
 import { createDispatch } from './dispatch.ts'
+import { DurableSubscriptions } from './durable-subscriptions.ts'
 import { Emitter } from './emitter.ts'
 import { EventRouter } from './event-router.ts'
 import { Inbound } from './inbound.ts'
@@ -172,7 +173,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     instrumentation: ins,
     call: (parent, service, action, input, callOptions) =>
       caller.call(parent, service, action, input, callOptions),
-    emit: (from, event, payload) => emitter.emit(from, event, payload),
+    emit: (from, event, payload, emitOptions) => emitter.emit(from, event, payload, emitOptions),
   }
 
   const chooser = pickBalancer(options.balancer, outstanding, breakers.isAvailable)
@@ -219,6 +220,15 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     port,
     handlerTimeout: resolvePolicy(options.policy).timeout,
     instrumentation: ins,
+  })
+
+  const durables = new DurableSubscriptions({
+    nodeId,
+    host,
+    port,
+    logger,
+    handlerTimeout: resolvePolicy(options.policy).timeout,
+    trustPrincipals: credential === undefined,
   })
 
   function localInfo(services = host.infos()): NodeInfo {
@@ -281,6 +291,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
             ),
         })
       }
+      for (const service of host.services()) await durables.start(transport?.durable, service)
       state = 'running'
       logger.info(
         { services: host.services().map((s) => s.name), transport: transport?.kind },
@@ -294,6 +305,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
       if (wasRunning) {
         // Peers stop routing to us first; calls already on their way are still served.
         transport?.announce(localInfo([]))
+        await durables.stopAll()
         if (transport) await sleep(clock, options.drainGraceMs ?? 100)
         await withTimeout(host.idle(), clock, options.drainTimeoutMs ?? 10_000)
         for (const service of host.services()) {
@@ -326,7 +338,10 @@ export function createBroker(options: BrokerOptions = {}): Broker {
         host.remove(service.name)
         throw err
       }
-      if (state === 'running') publishSelf()
+      if (state === 'running') {
+        await durables.start(transport?.durable, service)
+        publishSelf()
+      }
     },
     async removeService(name) {
       const service = host.get(name)
@@ -335,6 +350,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
       const info = localInfo(rest)
       registry.upsert(info)
       transport?.announce(info)
+      await durables.stop(name)
       if (transport) await sleep(clock, options.drainGraceMs ?? 100)
       await withTimeout(host.idle(), clock, options.drainTimeoutMs ?? 10_000)
       host.remove(name)

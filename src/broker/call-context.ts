@@ -5,6 +5,7 @@ import type {
   AnyService,
   CallOptions,
   Context,
+  EmitOptions,
   EventSchemas,
   ServiceClient,
   WorkSpan,
@@ -28,7 +29,7 @@ export interface ContextPort {
     input: unknown,
     options?: CallOptions,
   ): Promise<unknown>
-  emit(from: CallContext, event: string, payload: unknown): Promise<void>
+  emit(from: CallContext, event: string, payload: unknown, options?: EmitOptions): Promise<void>
 }
 
 /**
@@ -46,6 +47,8 @@ export class CallContext<E extends EventSchemas = EventSchemas> implements Conte
    * call comes from no service (an adapter such as the gateway). Set after construction.
    */
   callerUnit: string | undefined = undefined
+  /** In a durable event's handler: the event id (set after construction). */
+  eventId: string | undefined = undefined
   readonly deadline: number
   readonly meta: Readonly<Record<string, string>>
   readonly service: string
@@ -162,8 +165,8 @@ export class CallContext<E extends EventSchemas = EventSchemas> implements Conte
     return createClient((action, input, options) => this.#port.call(this, name, action, input, options))
   }
 
-  emit<K extends keyof E & string>(event: K, payload: unknown): Promise<void> {
-    return this.#port.emit(this, event, payload)
+  emit<K extends keyof E & string>(event: K, payload: unknown, options?: EmitOptions): Promise<void> {
+    return this.#port.emit(this, event, payload, options)
   }
 }
 

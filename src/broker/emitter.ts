@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import { type Clock, childSpan, formatTraceparent, type TraceContext } from '../context/index.ts'
+import { type EmitOptions, isDurable } from '../contract/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import type { Instrumentation } from '../observability/index.ts'
-import type { Transport } from '../transport/index.ts'
+import type { DurableEnvelope, Transport } from '../transport/index.ts'
 import type { WireContext } from '../wire/index.ts'
 import { CallContext, type ContextPort } from './call-context.ts'
 import { type EventRouter, undeclaredEvent } from './event-router.ts'
@@ -33,11 +35,12 @@ export class Emitter {
     this.#d = deps
   }
 
-  async emit(from: CallContext, event: string, payload: unknown): Promise<void> {
+  async emit(from: CallContext, event: string, payload: unknown, options?: EmitOptions): Promise<void> {
     const d = this.#d
     const validator = d.host.get(from.service)?.eventValidators[event]
     if (!validator) throw undeclaredEvent(from.service, event)
     const valid = validator.assert(payload, `event ${event}`)
+    if (isDurable(validator.schema)) return this.#store(from, event, valid, options?.eventId)
     const ins = d.instrumentation
     const span = ins?.emitStarted?.(from.service, event, from.trace) as TraceContext | undefined
     let targets = 0
@@ -54,6 +57,29 @@ export class Emitter {
       throw err
     }
     ins?.emitEnded?.(from.service, event, span, 'OK', targets)
+  }
+
+  /** A durable event: stored on the transport (resolves once it is), never routed at most once. */
+  async #store(from: CallContext, event: string, valid: unknown, eventId: string | undefined): Promise<void> {
+    const durable = this.#d.transport?.durable
+    if (!durable) {
+      throw new TesseraError(
+        'BAD_REQUEST',
+        `event ${event} of ${from.service} is declared durable(...), which needs a transport with durable events (natsTransport on a server with JetStream); ${this.#d.transport?.kind ?? 'no'} transport has none`,
+        { service: from.service, event },
+      )
+    }
+    const envelope: DurableEnvelope = {
+      id: eventId ?? randomUUID(),
+      event,
+      service: from.service,
+      payload: valid,
+      requestId: from.requestId,
+      traceparent: formatTraceparent(childSpan(from.trace)),
+      at: this.#d.clock.now(),
+      ...(from.principal && { principal: from.principal }),
+    }
+    await durable.publish(envelope)
   }
 
   /** Sends to every target node; returns how many. `span`: the producer span, parent of every delivery. */

@@ -331,6 +331,39 @@ export class ServiceHost {
     }
   }
 
+  /**
+   * Runs `service`'s durable handler of `event` once; resolves when it succeeded,
+   * rejects with its error, so the durable consumer can ack or redeliver.
+   * Rejects NOT_FOUND when the service no longer hosts that subscription.
+   */
+  async runDurable(service: string, event: string, payload: unknown, ctx: CallContext): Promise<void> {
+    const hosted = this.#services.get(service)
+    const sub = hosted && Object.hasOwn(hosted.definition.on, event) ? hosted.definition.on[event] : undefined
+    if (!sub) throw new TesseraError('NOT_FOUND', `service ${service} does not subscribe to ${event} here`)
+    const ins = this.#options.instrumentation
+    const started = ins === undefined ? 0 : performance.now()
+    const span = ins?.eventStarted?.(service, event, ctx.parentTrace) as CallContext['trace'] | undefined
+    if (span !== undefined) ctx.useTrace(span)
+    let outcome = 'OK'
+    this.#inFlight++
+    try {
+      await sub.handler(payload, ctx)
+    } catch (err) {
+      const e = normalizeError(err)
+      outcome = e.code
+      ctx.log.error(
+        { service, event, eventId: ctx.eventId, code: e.code, err },
+        'durable event handler failed',
+      )
+      // The original, not the normalised one: its message goes to the dead letter, which only operators read.
+      throw err
+    } finally {
+      ctx.finish()
+      if (--this.#inFlight === 0) this.#wakeIdle()
+      ins?.eventEnded?.(service, event, span, outcome, performance.now() - started)
+    }
+  }
+
   /** Resolves once nothing is in flight (at once if idle). */
   idle(): Promise<void> {
     if (this.#inFlight === 0) return Promise.resolve()

@@ -24,6 +24,16 @@ export interface CallOptions {
   requestId?: string
 }
 
+/** Options of one `ctx.emit`. */
+export interface EmitOptions {
+  /**
+   * Durable events only: the event's id (dedup id on the stream, `ctx.eventId` for its
+   * handlers). Default: a fresh random UUID. An outbox relay passes the row's id, so a
+   * row published twice is stored once.
+   */
+  eventId?: string
+}
+
 /** A span a handler opened with `ctx.startSpan`; only its first `end` counts. */
 export interface WorkSpan {
   end(error?: unknown): void
@@ -65,6 +75,15 @@ export interface Context<E extends EventSchemas = EventSchemas> {
   remaining(): number
   /** A typed client for another service; import its type with `import type`. */
   client<S extends AnyService>(name: S['name']): ServiceClient<S>
-  /** Emits one of this service's declared events; the payload is validated before it leaves. */
-  emit<K extends keyof E & string>(event: K, payload: Static<E[K]>): Promise<void>
+  /**
+   * Emits one of this service's declared events; the payload is validated before it leaves.
+   * An at-most-once event resolves once sent; a `durable` one once stored (it rejects
+   * UNAVAILABLE when it could not be, and BAD_REQUEST on a transport without durable events).
+   */
+  emit<K extends keyof E & string>(event: K, payload: Static<E[K]>, options?: EmitOptions): Promise<void>
+  /**
+   * In a handler of a durable event: its id, the same on every redelivery, so a handler
+   * whose effect must happen once can drop repeats. Undefined elsewhere.
+   */
+  readonly eventId: string | undefined
 }

@@ -1,6 +1,6 @@
 // TypeBox's builder, so a service needs no import of its own to write schemas.
 export { type Static, type TSchema, Type } from '@sinclair/typebox'
-export type { CallOptions, Context, EventSchemas, WorkSpan } from './context.ts'
+export type { CallOptions, Context, EmitOptions, EventSchemas, WorkSpan } from './context.ts'
 export {
   type ContractChange,
   type ContractDiff,
@@ -10,6 +10,7 @@ export {
   formatContractDiff,
   type ServiceContract,
 } from './contract-diff.ts'
+export { type DurableOptions, durable, isDurable, type ResolvedDurable, resolveDurable } from './durable.ts'
 export {
   type ActionPolicy,
   type BreakerPolicy,

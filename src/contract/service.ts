@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox'
 import type { CallOptions, Context, EventSchemas } from './context.ts'
+import { type DurableOptions, type ResolvedDurable, resolveDurable } from './durable.ts'
 import type { PolicyOverrides } from './policy.ts'
 import { type RouteRateLimit, rateLimitProblem } from './route-rate-limit.ts'
 import { compileValidator, type Validator } from './validator.ts'
@@ -64,11 +65,20 @@ export type EventHandler<P> = (payload: P, ctx: Context) => void | Promise<void>
 export interface SubscriptionSpec<P> {
   /** balanced: one instance of this service gets each event; broadcast: every instance does. */
   mode?: EventMode
+  /**
+   * The emitter declares this event `durable`: consume it from the durable stream (at
+   * least once, acked after the handler succeeds; see `ctx.eventId`) instead of the
+   * at-most-once path, with these redelivery options (`true`: the defaults). Both sides
+   * must agree; docs/events.md. Default false.
+   */
+  durable?: boolean | DurableOptions
   handler: EventHandler<P>
 }
 
 export interface Subscription {
   readonly mode: EventMode
+  /** Consumed from the durable stream with these options (`SubscriptionSpec.durable`); absent: at most once. */
+  readonly durable?: ResolvedDurable | undefined
   readonly handler: EventHandler<any>
 }
 
@@ -221,7 +231,11 @@ export function subscribe<S extends AnyService>(
     out[event] =
       typeof h === 'function'
         ? { mode: 'balanced', handler: h }
-        : { mode: h.mode ?? 'balanced', handler: h.handler }
+        : {
+            mode: h.mode ?? 'balanced',
+            handler: h.handler,
+            ...(h.durable !== undefined && h.durable !== false && { durable: resolveDurable(h.durable) }),
+          }
   }
   return out
 }

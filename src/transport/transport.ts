@@ -1,4 +1,5 @@
 import type { Message, NodeInfo } from '../wire/index.ts'
+import type { DurableEvents } from './durable.ts'
 
 /**
  * What the broker gives a transport: where to deliver what arrives.
@@ -51,6 +52,11 @@ export interface Transport {
    * UNAVAILABLE). A message that cannot be encoded throws a TesseraError.
    */
   send(nodeId: string, message: Message): boolean
+  /**
+   * Optional. Durable events (at least once, stored), available once `start` resolved;
+   * absent on transports that cannot store events (docs/events.md).
+   */
+  readonly durable?: DurableEvents | undefined
   /** Tells peers this node leaves, flushes what is queued, closes. Idempotent. */
   close(): Promise<void>
 }

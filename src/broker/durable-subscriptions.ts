@@ -1,0 +1,82 @@
+import { newTrace, parseTraceparent } from '../context/index.ts'
+import type { AnyService } from '../contract/index.ts'
+import type { Logger } from '../observability/index.ts'
+import type { DurableConsumer, DurableEnvelope, DurableEvents } from '../transport/index.ts'
+import { CallContext, type ContextPort } from './call-context.ts'
+import type { ServiceHost } from './service-host.ts'
+
+export interface DurableSubscriptionsDeps {
+  nodeId: string
+  host: ServiceHost
+  port: ContextPort
+  logger: Logger
+  /** Budget of one handler run, as for at-most-once events. */
+  handlerTimeout: number
+  /** Principals from the store are believed only without credentials (no proof travels with them). */
+  trustPrincipals: boolean
+}
+
+/**
+ * The durable consumers of the services hosted on this node: one per `durable`
+ * subscription, started when the service starts taking traffic and stopped before it
+ * drains. A subscription that fails to start fails the service's start (the error says
+ * which), so a service never runs believing it receives what it does not.
+ */
+export class DurableSubscriptions {
+  readonly #d: DurableSubscriptionsDeps
+  readonly #consumers = new Map<string, DurableConsumer[]>()
+
+  constructor(deps: DurableSubscriptionsDeps) {
+    this.#d = deps
+  }
+
+  async start(durable: DurableEvents | undefined, service: AnyService): Promise<void> {
+    const subs = Object.entries(service.on).filter(([, sub]) => sub.durable !== undefined)
+    if (subs.length === 0 || this.#consumers.has(service.name)) return
+    if (!durable) {
+      this.#d.logger.warn(
+        { service: service.name, events: subs.map(([e]) => e) },
+        'durable subscriptions need a transport with durable events; they receive nothing here',
+      )
+      return
+    }
+    const started: DurableConsumer[] = []
+    this.#consumers.set(service.name, started)
+    for (const [event, sub] of subs) {
+      const options = sub.durable
+      if (!options) continue
+      started.push(
+        await durable.consume(
+          { service: service.name, event, mode: sub.mode, nodeId: this.#d.nodeId, ...options },
+          (envelope) => this.#run(service.name, envelope),
+        ),
+      )
+    }
+  }
+
+  async stop(service: string): Promise<void> {
+    const consumers = this.#consumers.get(service) ?? []
+    this.#consumers.delete(service)
+    await Promise.all(consumers.map((c) => c.stop()))
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#consumers.keys()].map((s) => this.stop(s)))
+  }
+
+  #run(service: string, e: DurableEnvelope): Promise<void> {
+    const d = this.#d
+    const ctx = new CallContext(
+      d.port,
+      service,
+      e.requestId,
+      parseTraceparent(e.traceparent) ?? newTrace(),
+      e.service,
+      d.trustPrincipals ? e.principal : undefined,
+      d.port.now() + d.handlerTimeout,
+      {},
+    )
+    ctx.eventId = e.id
+    return d.host.runDurable(service, e.event, e.payload, ctx)
+  }
+}

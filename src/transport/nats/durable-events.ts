@@ -1,0 +1,252 @@
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  DeliverPolicy,
+  headers,
+  type JetStreamClient,
+  type JetStreamManager,
+  JSONCodec,
+  type JsMsg,
+  type NatsConnection,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+} from 'nats'
+import { TesseraError } from '../../errors/index.ts'
+import type { Logger } from '../../observability/index.ts'
+import type {
+  DeadEvent,
+  DurableConsumer,
+  DurableConsumerSpec,
+  DurableEnvelope,
+  DurableEvents,
+} from '../durable.ts'
+import { durableNames } from './durable-names.ts'
+
+const json = JSONCodec<unknown>()
+
+/** What the JetStream side of durable events needs from the transport. */
+export interface JetStreamEventsOptions {
+  nc: NatsConnection
+  namespace: string
+  /** The unit this node publishes under (a subject token). */
+  unit: string
+  logger: Logger
+  /** How long the stream keeps an event nobody consumed, in ms. Default 7 days. */
+  maxAgeMs?: number
+  /** The stream's dedup window for `Nats-Msg-Id`, in ms. Default 2 minutes. */
+  duplicateWindowMs?: number
+}
+
+/**
+ * Durable events on JetStream (decision 0024): one stream per system
+ * (`TESSERA_<ns>_EVENTS` over `tessera.<ns>.durable.<unit>.<event>`), the event id as
+ * `Nats-Msg-Id`; a durable consumer per subscribing service and event (balanced) or per
+ * instance (broadcast, removed by the server after a minute without its instance).
+ * Tessera counts deliveries itself (the consumer's own max_deliver would drop the last
+ * one silently): the delivery past `maxDeliver` goes to `TESSERA_<ns>_DEAD` with the
+ * last error and is terminated, so nothing is lost without a trace. Streams and
+ * consumers are created on first use; creating what exists is a no-op.
+ */
+export function jetStreamEvents(options: JetStreamEventsOptions): DurableEvents {
+  return new JetStreamEvents(options)
+}
+
+class JetStreamEvents implements DurableEvents {
+  readonly #o: JetStreamEventsOptions
+  readonly #names: ReturnType<typeof durableNames>
+  readonly #js: JetStreamClient
+  #ready: Promise<JetStreamManager> | undefined
+
+  constructor(options: JetStreamEventsOptions) {
+    this.#o = options
+    this.#names = durableNames(options.namespace)
+    this.#js = options.nc.jetstream()
+  }
+
+  async publish(envelope: DurableEnvelope): Promise<void> {
+    await this.#streams()
+    const h = headers()
+    h.set('Tessera-Service', envelope.service)
+    try {
+      await this.#js.publish(this.#names.subject(this.#o.unit, envelope.event), json.encode(envelope), {
+        msgID: envelope.id,
+        headers: h,
+        timeout: 5000,
+      })
+    } catch (err) {
+      throw new TesseraError(
+        'UNAVAILABLE',
+        `durable event ${envelope.event} was not stored: ${String(err)}`,
+        {
+          event: envelope.event,
+          eventId: envelope.id,
+        },
+      )
+    }
+  }
+
+  async consume(
+    spec: DurableConsumerSpec,
+    handle: (envelope: DurableEnvelope) => Promise<void>,
+  ): Promise<DurableConsumer> {
+    const jsm = await this.#streams()
+    const name = this.#names.consumer(spec)
+    const config: Partial<ConsumerConfig> = {
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(spec.ackWaitMs),
+      // Counted here, so the last delivery is dead-lettered rather than dropped.
+      max_deliver: -1,
+      filter_subject: this.#names.filter(spec.event),
+      // A balanced service gets what was stored before it ever ran; a new instance of a
+      // broadcast one only what comes after it.
+      deliver_policy: spec.mode === 'broadcast' ? DeliverPolicy.New : DeliverPolicy.All,
+      max_ack_pending: 256,
+      ...(spec.mode === 'broadcast' ? { inactive_threshold: nanos(60_000) } : {}),
+    }
+    await jsm.consumers.add(this.#names.stream, config)
+    const consumer = await this.#js.consumers.get(this.#names.stream, name)
+    const messages = await consumer.consume({ max_messages: 64 })
+    const log = this.#o.logger.child({ service: spec.service, event: spec.event, consumer: name })
+    const running = (async () => {
+      for await (const m of messages) await this.#deliver(spec, m, handle, log)
+    })().catch((err: unknown) => log.error({ err }, 'durable consumer stopped'))
+    return {
+      stop: async () => {
+        messages.stop()
+        await running
+      },
+    }
+  }
+
+  async #deliver(
+    spec: DurableConsumerSpec,
+    m: JsMsg,
+    handle: (envelope: DurableEnvelope) => Promise<void>,
+    log: Logger,
+  ): Promise<void> {
+    const deliveries = m.info.redeliveryCount
+    let envelope: DurableEnvelope
+    try {
+      envelope = json.decode(m.data) as DurableEnvelope
+    } catch (err) {
+      log.error({ err, seq: m.seq }, 'durable event is not JSON; dead-lettered')
+      await this.#bury(spec, undefined, m, deliveries, `undecodable: ${String(err)}`)
+      return
+    }
+    if (deliveries > spec.maxDeliver) {
+      await this.#bury(
+        spec,
+        envelope,
+        m,
+        deliveries - 1,
+        'delivered without an ack (the handler crashed or outran ackWaitMs)',
+      )
+      return
+    }
+    // A handler is running: tell the server so it does not redeliver before ackWaitMs.
+    try {
+      await handle(envelope)
+    } catch (err) {
+      const error =
+        err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err)
+      if (deliveries >= spec.maxDeliver) {
+        log.warn({ eventId: envelope.id, deliveries, error }, 'durable event dead-lettered')
+        await this.#bury(spec, envelope, m, deliveries, error)
+        return
+      }
+      const wait = spec.backoffMs[Math.min(deliveries - 1, spec.backoffMs.length - 1)] ?? 1000
+      m.nak(wait)
+      return
+    }
+    // If the ack is lost, the event comes again with the same id: handlers dedup by ctx.eventId.
+    m.ack()
+  }
+
+  async #bury(
+    spec: DurableConsumerSpec,
+    envelope: DurableEnvelope | undefined,
+    m: JsMsg,
+    deliveries: number,
+    error: string,
+  ): Promise<void> {
+    const dead: DeadEvent = {
+      envelope:
+        envelope ??
+        ({ id: `seq-${m.seq}`, event: spec.event, service: '?', payload: null } as DurableEnvelope),
+      service: spec.service,
+      deliveries,
+      error,
+      at: Date.now(),
+    }
+    try {
+      await this.#js.publish(this.#names.deadSubject(spec.service, spec.event), json.encode(dead), {
+        msgID: `${spec.service}:${dead.envelope.id}`,
+        timeout: 5000,
+      })
+    } catch (err) {
+      // Not stored as dead: leave it unacked, so it comes again and is buried then.
+      this.#o.logger.error({ err, eventId: dead.envelope.id }, 'dead letter not stored; redelivering')
+      return
+    }
+    m.term()
+  }
+
+  async dead(service?: string): Promise<DeadEvent[]> {
+    const jsm = await this.#streams()
+    const out: DeadEvent[] = []
+    const info = await jsm.streams.info(this.#names.deadStream)
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+      try {
+        const sm = await jsm.streams.getMessage(this.#names.deadStream, { seq })
+        const dead = json.decode(sm.data) as DeadEvent
+        if (service === undefined || dead.service === service) out.push(dead)
+      } catch {
+        // A deleted sequence (replayed and removed): skip it.
+      }
+    }
+    return out
+  }
+
+  /** Creates the events and dead-letter streams once per connection; a create of what exists is a no-op. */
+  #streams(): Promise<JetStreamManager> {
+    this.#ready ??= (async () => {
+      const jsm = await this.#o.nc.jetstreamManager({ timeout: 5000 })
+      await ensureStream(jsm, {
+        name: this.#names.stream,
+        subjects: [this.#names.all],
+        max_age: nanos(this.#o.maxAgeMs ?? 7 * 24 * 3600_000),
+        duplicate_window: nanos(this.#o.duplicateWindowMs ?? 120_000),
+      })
+      await ensureStream(jsm, { name: this.#names.deadStream, subjects: [this.#names.deadAll], max_age: 0 })
+      return jsm
+    })().catch((err: unknown) => {
+      this.#ready = undefined
+      throw new TesseraError('UNAVAILABLE', `JetStream is not available: ${String(err)}`)
+    })
+    return this.#ready
+  }
+}
+
+async function ensureStream(
+  jsm: JetStreamManager,
+  config: { name: string; subjects: string[]; max_age: number; duplicate_window?: number },
+): Promise<void> {
+  try {
+    await jsm.streams.info(config.name)
+    return
+  } catch {
+    // Not there yet: create it below (two nodes racing both succeed or see it exist).
+  }
+  try {
+    await jsm.streams.add({
+      ...config,
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: 1,
+    })
+  } catch (err) {
+    if (!String(err).includes('already in use')) throw err
+  }
+}

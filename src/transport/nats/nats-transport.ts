@@ -3,11 +3,13 @@ import { type ControlMessage, decodeEnvelope, encodeEnvelope } from '../../codec
 import { TesseraError } from '../../errors/index.ts'
 import { type Logger, silentLogger } from '../../observability/index.ts'
 import type { Message, NodeInfo } from '../../wire/index.ts'
+import type { DurableEvents } from '../durable.ts'
 import type { Transport, TransportHandlers } from '../transport.ts'
 import { BATCH_MAX_ITEM, batchPayload, forEachEnvelope } from './batch.ts'
 import { openConnection } from './connect.ts'
 import { watchConnection } from './connection-watch.ts'
 import { Discovery, guard } from './discovery.ts'
+import { jetStreamEvents } from './durable-events.ts'
 import { HeldMessages } from './held-messages.ts'
 import { type NatsTransportOptions, type ResolvedNatsOptions, resolveOptions } from './options.ts'
 import { BATCH_META, type Peer } from './peer-table.ts'
@@ -84,6 +86,20 @@ class NatsTransport implements Transport, AsyncDisposable {
       undelivered: (nodeId, id, reason) =>
         guard(this.#logger, () => this.#handlers?.onUndelivered?.(nodeId, id, reason)),
     })
+  }
+
+  #durable: DurableEvents | undefined
+
+  /** JetStream durable events over this connection (durable-events.ts); undefined before `start`. */
+  get durable(): DurableEvents | undefined {
+    if (this.#nc === undefined || this.#subjects === undefined) return undefined
+    this.#durable ??= jetStreamEvents({
+      nc: this.#nc,
+      namespace: this.#options.namespace,
+      unit: this.#subjects.unit,
+      logger: this.#logger,
+    })
+    return this.#durable
   }
 
   async start(local: NodeInfo, handlers: TransportHandlers): Promise<void> {

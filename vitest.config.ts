@@ -9,6 +9,7 @@ const system = [
   'test/integration/runtime/**/*.test.ts',
   'test/integration/nats-outage/**/*.test.ts',
   'test/integration/nats-scale/**/*.test.ts',
+  'test/integration/durable-events/**/*.test.ts',
   'test/integration/hosts/**/*.test.ts',
   'test/integration/package/**/*.test.ts',
   'test/integration/containers/**/*.test.ts',

@@ -14,16 +14,22 @@ import {
   type SystemConfig,
 } from '../../../src/runtime/index.ts'
 import { natsTransport } from '../../../src/transport/nats/index.ts'
-import { type NatsServer, startNatsServer } from '../../support/nats-server.ts'
+import { freePort, type NatsServer, startNatsServer } from '../../support/nats-server.ts'
 
 const bin = fileURLToPath(new URL('../../../bin/tessera.mjs', import.meta.url))
 export const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url))
 
-/** A nats-server with JetStream (the agents' KV) on 127.0.0.1, its store in a temp dir. */
-export async function startJetStream(): Promise<NatsServer & { storeDir: string }> {
+/**
+ * A nats-server with JetStream (the agents' KV) on 127.0.0.1, its store in a temp dir; on
+ * `address` instead when given (a veth end, for agents in network namespaces).
+ */
+export async function startJetStream(address?: string): Promise<NatsServer & { storeDir: string }> {
   const storeDir = await mkdtemp(join(tmpdir(), 'tessera-js-'))
+  const port = address ? await freePort() : undefined
+  const listen = address ? `\nlisten: ${address}:${port}` : '' // overrides the helper's 127.0.0.1
   const server = await startNatsServer({
-    extraConfig: `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
+    ...(port ? { port } : {}),
+    extraConfig: `jetstream { store_dir: ${JSON.stringify(storeDir)} }${listen}`,
   })
   const stop = server.stop.bind(server)
   return Object.assign(server, {
@@ -51,8 +57,11 @@ export interface Cluster extends AsyncDisposable {
   dir: string
   config: SystemConfig
   agents: Map<string, AgentProcess>
-  /** Starts `tessera up --host <host>` for the system; resolves once its control API answers. */
-  startAgent(host: string, labels?: string): Promise<AgentProcess>
+  /**
+   * Starts `tessera up --host <host>` for the system (inside network namespace `netns`
+   * if given); resolves once it wrote its control state.
+   */
+  startAgent(host: string, labels?: string, netns?: string): Promise<AgentProcess>
   /** A broker of the test's own in the system, with a credential of its key (unit `client`). */
   client(): Promise<Broker>
   status(via: string): Promise<ClusterStatus>
@@ -68,11 +77,12 @@ export async function cluster(
   nats: NatsServer,
   services: SystemConfig['services'],
   name = 'hosts',
+  natsUrl = nats.url,
 ): Promise<Cluster> {
   const dir = await mkdtemp(join(tmpdir(), 'tessera-hosts-'))
   const config: SystemConfig = {
     name,
-    transport: { kind: 'nats', servers: nats.url },
+    transport: { kind: 'nats', servers: natsUrl },
     stateDir: join(dir, 'state'),
     services,
     drain: { graceMs: 300, timeoutMs: 5000 },
@@ -82,7 +92,7 @@ export async function cluster(
   const agents = new Map<string, AgentProcess>()
   const brokers: Broker[] = []
 
-  const startAgent = async (host: string, labels?: string): Promise<AgentProcess> => {
+  const startAgent = async (host: string, labels?: string, netns?: string): Promise<AgentProcess> => {
     const args = [
       bin,
       'up',
@@ -93,7 +103,13 @@ export async function cluster(
       '--quiet',
       ...(labels ? ['--labels', labels] : []),
     ]
-    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    // In a namespace: `ip netns exec` replaces itself with node, so the pid stays the agent's.
+    const child = netns
+      ? spawn('ip', ['netns', 'exec', netns, process.execPath, ...args], {
+          detached: true,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+      : spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     const output: string[] = []
     const collect = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) if (line) output.push(line)
@@ -144,7 +160,7 @@ export async function cluster(
       const broker = createBroker({
         nodeId,
         credential,
-        transport: natsTransport({ servers: nats.url, namespace: `${name}-${key.stateKey}`, credential }),
+        transport: natsTransport({ servers: natsUrl, namespace: `${name}-${key.stateKey}`, credential }),
       })
       await broker.start()
       brokers.push(broker)

@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import type { ConnectionOptions, NatsConnection } from 'nats'
 import { TesseraError } from '../../errors/index.ts'
+import { durableInboxPrefix } from './durable-permissions.ts'
 import type { NatsCredentials, ResolvedNatsOptions } from './options.ts'
+import { NO_UNIT } from './subjects.ts'
 
 /**
  * Opens the one NATS connection of a transport. It reconnects forever on its own
@@ -19,6 +21,8 @@ export async function openConnection(options: ResolvedNatsOptions, name: string)
     maxReconnectAttempts: -1,
     reconnectTimeWait: options.reconnectTimeWaitMs,
     reconnectJitter: Math.min(100, options.reconnectTimeWaitMs),
+    // JetStream replies come back under the unit's own prefix, which its permissions allow.
+    inboxPrefix: durableInboxPrefix(options.namespace, options.unit ?? NO_UNIT),
     ...(await credentialOptions(nats, options.credentials)),
   }
   try {

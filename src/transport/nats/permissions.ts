@@ -1,3 +1,4 @@
+import { durablePermissions } from './durable-permissions.ts'
 import { natsSubjectBase, nodeToken } from './subjects.ts'
 
 /** A nats-server user's `permissions` block: subjects it may publish and subscribe to. */
@@ -14,18 +15,34 @@ export interface NatsPermissions {
  * no-responders statuses of its own sends. Everything else is denied, so a client
  * logged in as this unit can neither send as another unit nor read another unit's
  * messages. Nobody may publish on `nr.>`: only the server's 503 status arrives there.
+ * Durable events add their subjects (durable-permissions.ts).
  *
  * @example
  * natsPermissions('shop', 'orders').publish.allow
- * // ['tessera.shop.node.*.*.orders.*', 'tessera.shop.discovery.orders.*', 'tessera.shop.gone.orders.*']
+ * // ['tessera.shop.node.*.*.orders.*', 'tessera.shop.discovery.orders.*', 'tessera.shop.gone.orders.*',
+ * //  'tessera.shop.durable.orders.>', ...the JetStream API on the system's streams]
  */
 export function natsPermissions(namespace: string, unit: string): NatsPermissions {
   const base = natsSubjectBase(namespace)
   const u = nodeToken(unit)
+  const durable = durablePermissions(namespace, unit)
   return {
-    publish: { allow: [`${base}.node.*.*.${u}.*`, `${base}.discovery.${u}.*`, `${base}.gone.${u}.*`] },
+    publish: {
+      allow: [
+        `${base}.node.*.*.${u}.*`,
+        `${base}.discovery.${u}.*`,
+        `${base}.gone.${u}.*`,
+        ...durable.publish,
+      ],
+    },
     subscribe: {
-      allow: [`${base}.node.${u}.*.*.*`, `${base}.discovery.*.*`, `${base}.gone.*.*`, `${base}.nr.${u}.*.*`],
+      allow: [
+        `${base}.node.${u}.*.*.*`,
+        `${base}.discovery.*.*`,
+        `${base}.gone.*.*`,
+        `${base}.nr.${u}.*.*`,
+        ...durable.subscribe,
+      ],
     },
   }
 }

@@ -8,9 +8,9 @@ import { type NatsServer, startNatsServer } from '../../support/nats-server.ts'
 const ledgerEntry = fileURLToPath(new URL('./fixtures/ledger-node.ts', import.meta.url))
 
 /** A nats-server with JetStream, its store in a temp dir that survives `restart`. */
-export function startJetStreamServer(): Promise<NatsServer> {
+export function startJetStreamServer(extraConfig = ''): Promise<NatsServer> {
   const store = mkdtempSync(join(tmpdir(), 'tessera-js-'))
-  return startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` })
+  return startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }\n${extraConfig}` })
 }
 
 /** The ledger's lines as `{ id, n }`; [] before the first. */

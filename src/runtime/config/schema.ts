@@ -54,6 +54,11 @@ export const ServiceConfig = T.Object(
     /** `own-folder`: Node's permission model limits file access to the entry's folder (and the code it needs). */
     permissions: T.Optional(T.Union([T.Literal('all'), T.Literal('own-folder')])),
     /**
+     * How each instance runs: `process` (default), a child process of the supervisor;
+     * `container`, a podman container of its own (docs/runtime.md, decision 0025).
+     */
+    isolation: T.Optional(T.Union([T.Literal('process'), T.Literal('container')])),
+    /**
      * A TCP socket the supervisor binds once (for the system's life) and shares with every
      * instance of the unit: they all accept on it (the kernel spreads connections), and a
      * restart or deploy never closes it. Port 0 picks a free one (`supervisor.address(unit)`).
@@ -79,6 +84,11 @@ export const GroupConfig = T.Object(
     instances: T.Optional(T.Integer({ minimum: 0, maximum: 64 })),
     autoscale: T.Optional(AutoscaleConfig),
     placement: T.Optional(PlacementConfig),
+    /**
+     * How each instance runs: `process` (default), a child process of the supervisor;
+     * `container`, a podman container of its own (docs/runtime.md, decision 0025).
+     */
+    isolation: T.Optional(T.Union([T.Literal('process'), T.Literal('container')])),
   },
   { additionalProperties: false },
 )

@@ -21,6 +21,8 @@ export interface UnitSpec {
   listen?: { port: number; host: string }
   /** Config `autoscale` with its defaults (the group's for a group); `instances` starts at its min unless set. */
   autoscale?: AutoscaleSpec
+  /** Config `isolation` (the group's for a group; else any member's): how its instances run. Absent = a process. */
+  isolation?: 'container'
 }
 
 /**
@@ -65,6 +67,7 @@ export function planUnits(config: SystemConfig, root: string): UnitSpec[] {
     }
     if (svc.listen && !unit.listen)
       unit.listen = { port: svc.listen.port, host: svc.listen.host ?? '127.0.0.1' }
+    if ((group?.isolation ?? svc.isolation) === 'container') unit.isolation = 'container'
     if (svc.permissions === 'own-folder') {
       unit.ownFolders = [...(unit.ownFolders ?? []), resolve(entry, '..')]
     }

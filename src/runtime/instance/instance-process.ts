@@ -42,6 +42,15 @@ export interface InstanceOptions {
   /** Handed to the instance over IPC when it asks (`env.identity` is then set), with its unit's NATS login. */
   credential?: NodeCredential
   natsLogin?: NatsCredentials
+  /**
+   * Runs this instead of `node <nodeArgs> <program>` (a container launcher: `podman run …`),
+   * with exactly this environment; stdio is the same (IPC as fd 3, the listening socket as 4).
+   */
+  command?: { file: string; args: string[]; env: NodeJS.ProcessEnv }
+  /** Delivers signals another way than to the child (a container: `podman kill` by name). */
+  signal?: (signal: NodeJS.Signals) => void
+  /** Maps the child's exit to the instance's (a container client's 128 + n to signal n). */
+  exitStatus?: (code: number | null, signal: NodeJS.Signals | null) => [number | null, NodeJS.Signals | null]
 }
 
 /** The fd a shared listening socket has in an instance: the stdio entry after the IPC channel. */
@@ -93,9 +102,14 @@ export class InstanceProcess {
     this.#opts = opts
     this.label = opts.label
     this.nodeId = opts.env.nodeId
-    this.#child = spawn(process.execPath, [...opts.nodeArgs, opts.program], {
-      cwd: opts.cwd,
+    const { file, args, env } = opts.command ?? {
+      file: process.execPath,
+      args: [...opts.nodeArgs, opts.program],
       env: { ...process.env, ...opts.extraEnv, [INSTANCE_ENV]: JSON.stringify(opts.env) },
+    }
+    this.#child = spawn(file, args, {
+      cwd: opts.cwd,
+      env,
       stdio:
         opts.listenFd === undefined
           ? ['ignore', 'pipe', 'pipe', 'ipc']
@@ -108,7 +122,8 @@ export class InstanceProcess {
       if (stream) createInterface({ input: stream }).on('line', (line) => opts.onLine(this.label, line, name))
     }
     this.exited = new Promise((resolve) => {
-      const done = (code: number | null, signal: NodeJS.Signals | null) => {
+      const done = (rawCode: number | null, rawSignal: NodeJS.Signals | null) => {
+        const [code, signal] = opts.exitStatus?.(rawCode, rawSignal) ?? [rawCode, rawSignal]
         clearTimeout(this.#readyTimer)
         clearTimeout(this.#pingTimer)
         const reason = this.#killReason ?? (signal ? `killed by ${signal}` : `exited with code ${code}`)
@@ -179,6 +194,10 @@ export class InstanceProcess {
 
   #signal(signal: NodeJS.Signals): void {
     if (this.#child.exitCode !== null || this.#child.signalCode !== null) return
+    if (this.#opts.signal) {
+      this.#opts.signal(signal)
+      return
+    }
     try {
       this.#child.kill(signal)
     } catch {

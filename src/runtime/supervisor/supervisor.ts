@@ -30,7 +30,7 @@ import {
 import { CLIENT_UNIT, loadNatsLogins, type NatsLogins, SUPERVISOR_UNIT } from '../config/nats-logins.ts'
 import { ensurePrivateDir } from '../files/index.ts'
 import { cgroupMemory } from '../isolation/index.ts'
-import { type InstanceLauncher, processLauncher } from '../launcher/index.ts'
+import { containerLauncher, type InstanceLauncher, processLauncher } from '../launcher/index.ts'
 import {
   createLogFiles,
   instanceRecord,
@@ -73,6 +73,11 @@ export interface SupervisorOptions {
    * limits unless `cgroups` is false.
    */
   launcher?: InstanceLauncher
+  /**
+   * How instances of an `isolation: 'container'` unit start. Default `containerLauncher`
+   * with this system's state key as its label (its `sweep` runs at `up`).
+   */
+  containerLauncher?: InstanceLauncher & { sweep?(): Promise<unknown> }
   /**
    * The transport kinds this runtime knows, by config `transport.kind` (default: socket
    * and NATS, `defaultTransportKinds`). The tsx fallback (`build: false`) always uses the
@@ -251,6 +256,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     drainGraceMs: config.drain?.graceMs ?? 300,
   }
   let ctx: UnitContext | undefined
+  let containers: SupervisorOptions['containerLauncher']
+  const container = () =>
+    (containers ??= options.containerLauncher ?? containerLauncher({ system: stateKey }))
 
   const context = async (): Promise<UnitContext> => {
     if (!ctx) await loadLogins()
@@ -264,6 +272,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       launcher:
         options.launcher ??
         processLauncher({ cgroup: options.cgroups === false ? undefined : await cgroupMemory() }),
+      launchers: { container: container() },
       clock: systemClock,
       emit,
       onLine(unit, label, line, stream = 'stdout') {
@@ -360,6 +369,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       logs = createLogFiles(logsDir)
       const ctx = await context()
       const units = planUnits(config, root)
+      // Containers an earlier supervisor of this system left (it was killed) go first.
+      if (units.some((u) => u.isolation === 'container')) await container().sweep?.()
       // Every unit builds in one esbuild run while the caller joins: a unit then waits
       // only for its dependencies to serve. Builds of an earlier run go first.
       const builds = new Map<string, Promise<UnitBuild>>()

@@ -20,6 +20,8 @@ export interface UnitContext {
   restartPolicy: RestartPolicy
   /** Starts instances (`processLauncher()`: child processes). */
   launcher: InstanceLauncher
+  /** Starts instances of units with another `isolation` (`container`); absent = `launcher`. */
+  launchers?: { container?: InstanceLauncher }
   /** Crash times, restart delays, uptimes (`systemClock`; a fake one in tests). */
   clock: Clock
   emit(e: SupervisorEvent): void

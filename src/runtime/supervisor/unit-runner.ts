@@ -367,7 +367,8 @@ export class UnitRunner {
     const gen = ++this.#gen
     const nodeId = `${ctx.system}-${spec.name}-${index}-${gen}-${Math.random().toString(36).slice(2, 6)}`
     const label = this.#label(index)
-    const inst = ctx.launcher.launch(launchRequest(ctx, spec, { label, nodeId, build, socket: this.#socket }))
+    const launcher = (spec.isolation && ctx.launchers?.[spec.isolation]) || ctx.launcher
+    const inst = launcher.launch(launchRequest(ctx, spec, { label, nodeId, build, socket: this.#socket }))
     this.#all.add(inst)
     if (build) this.#builds.use(build, inst.exited)
     ctx.emit({ type: 'starting', unit: spec.name, instance: inst.label, pid: inst.pid })

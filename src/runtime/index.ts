@@ -72,6 +72,9 @@ export {
 } from './hosts/index.ts'
 // How instances start (`SupervisorOptions.launcher`): a child process each by default.
 export {
+  type ContainerLauncher,
+  type ContainerLauncherOptions,
+  containerLauncher,
   type InstanceLauncher,
   type LaunchedInstance,
   type LaunchRequest,

@@ -1,3 +1,9 @@
+export {
+  type ContainerLauncher,
+  type ContainerLauncherOptions,
+  containerLauncher,
+  SYSTEM_LABEL,
+} from './container-launcher.ts'
 export type {
   InstanceLauncher,
   InstanceState,

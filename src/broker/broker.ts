@@ -1,6 +1,12 @@
 import { hostname } from 'node:os'
-import { type Clock, type Principal, systemClock } from '../context/index.ts'
-import type { AnyService, CallOptions, PolicyOverrides, ServiceClient } from '../contract/index.ts'
+import { type Clock, newTrace, type Principal, systemClock } from '../context/index.ts'
+import type {
+  AnyService,
+  CallOptions,
+  PolicyOverrides,
+  ServiceClient,
+  ServiceKit,
+} from '../contract/index.ts'
 import { resolvePolicy } from '../contract/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import {
@@ -34,7 +40,7 @@ import {
 import type { Transport } from '../transport/index.ts'
 import type { NodeInfo } from '../wire/index.ts'
 import { balance } from './balance.ts'
-import { type ContextPort, createClient } from './call-context.ts'
+import { CallContext, type ContextPort, createClient } from './call-context.ts'
 import { Caller } from './caller.ts'
 import { DeadlineWatch } from './deadline-watch.ts'
 import { createDispatch } from './dispatch.ts'
@@ -231,6 +237,28 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     trustPrincipals: credential === undefined,
   })
 
+  /** What a `started` hook gets: emitting as its service outside any call. */
+  function kitOf(service: string): ServiceKit<any> {
+    return {
+      emit: (event, payload, emitOptions) =>
+        emitter.emit(
+          new CallContext(
+            port,
+            service,
+            undefined,
+            newTrace(),
+            undefined,
+            undefined,
+            clock.now() + 30_000,
+            {},
+          ),
+          event,
+          payload,
+          emitOptions,
+        ),
+    }
+  }
+
   function localInfo(services = host.infos()): NodeInfo {
     return { nodeId, seq: ++seq, services, meta: { pid: process.pid, host: hostname() } }
   }
@@ -259,7 +287,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
       if (state !== 'new') throw new TesseraError('CONFLICT', `broker ${nodeId} was already started`)
       state = 'starting'
       for (const service of options.services ?? []) host.add(service)
-      for (const service of host.services()) await service.started?.()
+      for (const service of host.services()) await service.started?.(kitOf(service.name))
       registry.upsert(localInfo())
       if (transport && inbound) {
         await transport.start(localInfo(), {
@@ -333,7 +361,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     async addService(service) {
       host.add(service)
       try {
-        await service.started?.()
+        await service.started?.(kitOf(service.name))
       } catch (err) {
         host.remove(service.name)
         throw err

@@ -37,6 +37,7 @@ export {
   type OutputOf,
   type ServiceClient,
   type ServiceDefinition,
+  type ServiceKit,
   type ServiceSpec,
   type Subscription,
   type SubscriptionSpec,

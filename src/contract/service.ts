@@ -1,5 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox'
-import type { CallOptions, Context, EventSchemas } from './context.ts'
+import type { CallOptions, Context, EmitOptions, EventSchemas } from './context.ts'
 import { type DurableOptions, type ResolvedDurable, resolveDurable } from './durable.ts'
 import type { PolicyOverrides } from './policy.ts'
 import { type RouteRateLimit, rateLimitProblem } from './route-rate-limit.ts'
@@ -84,6 +84,12 @@ export interface Subscription {
 
 export type ActionMap = Record<string, ActionDefinition<any, any>>
 
+/** What a service's `started` hook receives. */
+export interface ServiceKit<E extends EventSchemas> {
+  /** Emits one of the service's events as the service, outside any call (a fresh trace). */
+  emit<K extends keyof E & string>(event: K, payload: Static<E[K]>, options?: EmitOptions): Promise<void>
+}
+
 export interface ServiceSpec<N extends string, E extends EventSchemas, A extends ActionMap> {
   name: N
   version?: string
@@ -97,8 +103,12 @@ export interface ServiceSpec<N extends string, E extends EventSchemas, A extends
   on?: Record<string, Subscription>
   /** Default policy for all actions of this service; each action may refine it. */
   policy?: PolicyOverrides
-  /** Runs before the service takes traffic; a throw fails the start. */
-  started?: () => void | Promise<void>
+  /**
+   * Runs before the service takes traffic; a throw fails the start. `kit.emit` emits
+   * this service's events outside any call, for as long as the service is hosted (an
+   * outbox relay's loop); a durable emit there rejects until the transport is up.
+   */
+  started?: (kit: ServiceKit<E>) => void | Promise<void>
   /** Runs after in-flight calls drained, on shutdown. */
   stopped?: () => void | Promise<void>
 }
@@ -115,7 +125,7 @@ export interface ServiceDefinition<
   readonly actions: A
   readonly on: Readonly<Record<string, Subscription>>
   readonly policy: PolicyOverrides | undefined
-  readonly started: (() => void | Promise<void>) | undefined
+  readonly started: ((kit: ServiceKit<any>) => void | Promise<void>) | undefined
   readonly stopped: (() => void | Promise<void>) | undefined
 }
 

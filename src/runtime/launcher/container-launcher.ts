@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { constants } from 'node:os'
 import { TesseraError } from '../../errors/index.ts'
 import { InstanceProcess, LISTEN_FD } from '../instance/instance-process.ts'
@@ -103,13 +104,20 @@ export function containerLauncher(options: ContainerLauncherOptions): ContainerL
         ...(req.onSpans ? { onSpans: req.onSpans } : {}),
         ...(req.onContract ? { onContract: req.onContract } : {}),
       })
-      // The container's init as the host sees it, so /proc samples measure the instance,
-      // not the podman client; learnt once it is ready (undefined before).
+      // Node in the container as the host sees it (the child of its init, catatonit), so
+      // /proc samples measure the instance, not the podman client; learnt once it is
+      // ready (undefined before, and if /proc does not show it).
       void inst.ready.then(
         async () => {
           const out = await run(bin, ['inspect', '--format', '{{.State.Pid}}', name]).catch(() => '')
-          const n = Number(out.trim())
-          if (n > 0 && inst.state.type !== 'exited') pid = n
+          const init = Number(out.trim())
+          const exited = () => inst.state.type === 'exited'
+          if (!(init > 0) || exited()) return
+          const node = await readFile(`/proc/${init}/task/${init}/children`, 'utf8').then(
+            (text) => Number(text.trim().split(' ')[0]),
+            () => Number.NaN,
+          )
+          if (node > 0 && !exited()) pid = node
         },
         () => {},
       )

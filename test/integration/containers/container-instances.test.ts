@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,7 +20,8 @@ import { localImages, podman, podmanMissing, podmanQuiet } from './podman.ts'
 // Issue 12, item 3: a unit with `isolation: 'container'` (users, two instances) beside a
 // process unit (greeter, which calls users), under a steady load of idempotent calls,
 // keeps the guarantees of process instances: a SIGKILLed container is replaced and no
-// call fails; restart, deploy and scaling lose nothing either. Numbers go to the log.
+// call fails; restart, deploy and scaling lose nothing either. The its share one system
+// and run in order. Numbers go to the log (docs/runtime.md quotes them).
 const missing = podmanMissing()
 const prefix = `tessera-ci-${process.pid.toString(36)}`
 const system = `ci-${process.pid.toString(36)}`
@@ -26,121 +29,225 @@ const log = (line: string) => process.stdout.write(`[container-instances] ${line
 
 type GreeterService = typeof greeterService
 
-describe.skipIf(missing !== undefined)(
-  `instances as podman containers${missing ? ` (skipped: ${missing})` : ''}`,
-  () => {
-    const made = { images: [] as string[] }
-    let image = ''
-    let stateDir = ''
-    let sup: Supervisor | undefined
-    let client: Broker | undefined
-    const events: SupervisorEvent[] = []
+const title = `instances as podman containers${missing ? ` (skipped: ${missing})` : ''}`
+describe.skipIf(missing !== undefined)(title, () => {
+  const made = { images: [] as string[] }
+  let image = ''
+  let stateDir = ''
+  let sup: Supervisor | undefined
+  let client: Broker | undefined
+  const events: SupervisorEvent[] = []
 
-    beforeAll(async () => {
-      const local = await localImages(prefix)
-      made.images.push(local.node, local.nats)
-      image = local.node
-      stateDir = await mkdtemp(join(tmpdir(), 'tessera-ci-'))
-    }, 180_000)
+  beforeAll(async () => {
+    const local = await localImages(prefix)
+    made.images.push(local.node, local.nats)
+    image = local.node
+    stateDir = await mkdtemp(join(tmpdir(), 'tessera-ci-'))
+  }, 180_000)
 
-    afterAll(async () => {
-      // Whatever failed: the client, the system (its containers with it), leftovers, images, folders.
-      await client?.stop().catch(() => {})
-      await sup?.down().catch(() => {})
-      const left = (await podman('ps', '-aq', '--filter', `label=tessera.system=${system}`).catch(() => ''))
-        .split('\n')
-        .filter(Boolean)
-      if (left.length > 0) await podmanQuiet('rm', '-f', '-t', '0', ...left)
-      for (const i of made.images) await podmanQuiet('rmi', '-f', i)
-      if (stateDir) await rm(stateDir, { recursive: true, force: true })
-    }, 120_000)
+  afterAll(async () => {
+    // Whatever failed: the client, the system (its containers with it), leftovers, images, folders.
+    await client?.stop().catch(() => {})
+    await sup?.down().catch(() => {})
+    const left = await containersOf('-a').catch(() => [])
+    if (left.length > 0) await podmanQuiet('rm', '-f', '-t', '0', ...left)
+    for (const i of made.images) await podmanQuiet('rmi', '-f', i)
+    if (stateDir) await rm(stateDir, { recursive: true, force: true })
+  }, 120_000)
 
-    const usersStatus = () => sup!.status().units.find((u) => u.name === 'users')!
-    const containersOf = async () =>
-      (await podman('ps', '-q', '--filter', `label=tessera.system=${system}`)).split('\n').filter(Boolean)
+  const usersStatus = () => sup!.status().units.find((u) => u.name === 'users')!
+  const containersOf = async (...flags: string[]) =>
+    (await podman('ps', '-q', ...flags, '--filter', `label=tessera.system=${system}`))
+      .split('\n')
+      .filter(Boolean)
+  const loadBoth = () => {
+    const users = client!.client<UsersService>('users')
+    const greeter = client!.client<GreeterService>('greeter')
+    return startLoad(() => Promise.all([users.get({ id: '1', delayMs: 5 }), greeter.hello({ id: '2' })]), 6)
+  }
 
-    it('runs a container unit beside process units; a SIGKILLed container is replaced with no failed call', {
-      timeout: 120_000,
-    }, async () => {
-      const config: SystemConfig = {
-        name: 'ctr',
-        stateDir,
-        services: {
-          users: { entry: './users.ts', instances: 2, isolation: 'container', memoryMb: 128 },
-          greeter: { entry: './greeter.ts', instances: 1, dependsOn: ['users'] },
-        },
-      }
-      const launcher = containerLauncher({ system, image })
-      sup = createSupervisor({
-        config,
-        root: fixtures,
-        containerLauncher: launcher,
-        onEvent: (e) => events.push(e),
-        ...(process.env.TESSERA_TEST_LOGS ? { onLog: (l: string, line: string) => log(`${l} ${line}`) } : {}),
-      })
-      const t0 = Date.now()
-      await sup.up()
-      const upMs = Date.now() - t0
-      const nodeId = `test-client-${process.pid}`
-      const joined = await sup.join({ node: nodeId })
-      client = createBroker({ nodeId, credential: joined.credential, transport: joined.transport })
-      await client.start()
-      await client.waitFor(['users', 'greeter'], 10_000)
-
-      // Both users instances really are containers of this system, with the limits asked for.
-      const ids = await containersOf()
-      expect(ids).toHaveLength(2)
-      const inspect = JSON.parse(await podman('inspect', ...ids)) as {
-        HostConfig: { Memory: number; ReadonlyRootfs: boolean; NetworkMode: string }
-      }[]
-      for (const c of inspect) {
-        expect(c.HostConfig.Memory).toBe(128 * 1024 * 1024)
-        expect(c.HostConfig.ReadonlyRootfs).toBe(true)
-        expect(c.HostConfig.NetworkMode).toBe('none')
-      }
-      // Status shows the container's init as the host sees it (its pid, not the podman client's).
-      await until(() => usersStatus().instances.every((i) => i.pid !== undefined), 'container pids known')
-      const pids = usersStatus().instances.map((i) => i.pid!)
-      const hostPids = (await podman('inspect', '--format', '{{.State.Pid}}', ...ids))
-        .split('\n')
-        .filter(Boolean)
-      expect(pids.map(String).sort()).toEqual(hostPids.sort())
-
-      const greeter = client.client<GreeterService>('greeter')
-      const users = client.client<UsersService>('users')
-      expect(await greeter.hello({ id: '7' })).toBe('Hello, user 7!')
-      const load = startLoad(
-        () => Promise.all([users.get({ id: '1', delayMs: 5 }), greeter.hello({ id: '2' })]),
-        6,
-      )
-      await sleep(800)
-
-      const victim = sup.unit('users').instances()[1]!
-      const oldNode = victim.nodeId
-      const killedAt = Date.now()
-      victim.kill('test: SIGKILL')
-      const end = await victim.exited
-      expect(end).toMatchObject({ signal: 'SIGKILL', planned: false })
-      await until(
-        () =>
-          usersStatus().instances.length === 2 &&
-          usersStatus().instances.every((i) => i.state === 'ready' && i.nodeId !== oldNode),
-        'replacement container ready',
-        30_000,
-      )
-      const replacedMs = Date.now() - killedAt
-      await sleep(500)
-      const result = await load.stop()
-      expect(result.failures).toEqual([])
-      expect(result.ok).toBeGreaterThan(50)
-      expect(usersStatus().restarts).toBe(1)
-      expect(events.some((e) => e.type === 'crashed' && e.unit === 'users')).toBe(true)
-      // The killed container is gone (`--rm`), two run.
-      expect(await containersOf()).toHaveLength(2)
-      log(
-        `up with 2 containers + 1 process: ${upMs} ms; SIGKILL → replacement container ready: ${replacedMs} ms`,
-      )
-      log(`load: ${result.ok} calls, 0 failed`)
+  it('runs a container unit beside a process unit; a SIGKILLed container is replaced, no call fails', {
+    timeout: 120_000,
+  }, async () => {
+    const config: SystemConfig = {
+      name: 'ctr',
+      stateDir,
+      services: {
+        users: { entry: './users.ts', instances: 2, isolation: 'container', memoryMb: 128 },
+        greeter: { entry: './greeter.ts', instances: 1, dependsOn: ['users'] },
+      },
+    }
+    sup = createSupervisor({
+      config,
+      root: fixtures,
+      containerLauncher: containerLauncher({ system, image }),
+      onEvent: (e) => events.push(e),
+      ...(process.env.TESSERA_TEST_LOGS ? { onLog: (l: string, line: string) => log(`${l} ${line}`) } : {}),
     })
-  },
-)
+    // A container an earlier supervisor of this system left behind (it was SIGKILLed): `up` removes it.
+    const leftover = `${prefix}-leftover`
+    await podman(
+      'run',
+      '-d',
+      '--name',
+      leftover,
+      '--label',
+      `tessera.system=${system}`,
+      image,
+      '/usr/bin/node',
+      '-e',
+      'setInterval(() => {}, 1000)',
+    )
+    expect(await containersOf()).toHaveLength(1)
+
+    const t0 = Date.now()
+    await sup.up()
+    const upMs = Date.now() - t0
+    expect((await podman('ps', '-aq', '--filter', `name=${leftover}`)).trim()).toBe('')
+    const nodeId = `test-client-${process.pid}`
+    const joined = await sup.join({ node: nodeId })
+    client = createBroker({ nodeId, credential: joined.credential, transport: joined.transport })
+    await client.start()
+    await client.waitFor(['users', 'greeter'], 10_000)
+
+    // Both users instances really are containers of this system, with the limits asked for.
+    const ids = await containersOf()
+    expect(ids).toHaveLength(2)
+    const inspect = JSON.parse(await podman('inspect', ...ids)) as {
+      HostConfig: { Memory: number; ReadonlyRootfs: boolean; NetworkMode: string }
+    }[]
+    for (const c of inspect) {
+      expect(c.HostConfig.Memory).toBe(128 * 1024 * 1024)
+      expect(c.HostConfig.ReadonlyRootfs).toBe(true)
+      expect(c.HostConfig.NetworkMode).toBe('none')
+    }
+    // Status shows Node in the container as the host sees it (the child of its init), not the podman client.
+    await until(() => usersStatus().instances.every((i) => i.pid !== undefined), 'container pids known')
+    const inits = (await podman('inspect', '--format', '{{.State.Pid}}', ...ids)).split('\n').filter(Boolean)
+    for (const { pid } of usersStatus().instances) {
+      expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toBe('node')
+      expect(inits).toContain(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1])
+    }
+
+    expect(await client.client<GreeterService>('greeter').hello({ id: '7' })).toBe('Hello, user 7!')
+    const load = loadBoth()
+    await sleep(800)
+    const victim = sup.unit('users').instances()[1]!
+    const killedAt = Date.now()
+    victim.kill('test: SIGKILL')
+    // The client exits 137: the launcher reports the container's signal.
+    expect(await victim.exited).toMatchObject({ signal: 'SIGKILL', planned: false })
+    await until(
+      () =>
+        usersStatus().instances.length === 2 &&
+        usersStatus().instances.every((i) => i.state === 'ready' && i.nodeId !== victim.nodeId),
+      'replacement container ready',
+      30_000,
+    )
+    const replacedMs = Date.now() - killedAt
+    await sleep(500)
+    const result = await load.stop()
+    expect(result.failures).toEqual([])
+    expect(result.ok).toBeGreaterThan(50)
+    expect(usersStatus().restarts).toBe(1)
+    expect(events.some((e) => e.type === 'crashed' && e.unit === 'users')).toBe(true)
+    // The killed container is gone (`--rm`); two run.
+    expect(await containersOf('-a')).toHaveLength(2)
+    log(`up (2 containers, 1 process): ${upMs} ms; SIGKILL → replacement container ready: ${replacedMs} ms`)
+    log(`SIGKILL under load: ${result.ok} calls, 0 failed`)
+  })
+
+  it('restarts and deploys the container unit under load with no failed call', {
+    timeout: 120_000,
+  }, async () => {
+    const load = loadBoth()
+    await sleep(500)
+    const before = usersStatus().instances.map((i) => i.nodeId)
+    await sup!.restart('users')
+    const restarted = usersStatus().instances.map((i) => i.nodeId)
+    expect(restarted.filter((n) => before.includes(n))).toEqual([])
+    await sleep(300)
+    await sup!.deploy('users', undefined, { force: true })
+    const deployed = usersStatus().instances
+    expect(deployed.filter((i) => restarted.includes(i.nodeId))).toEqual([])
+    expect(deployed.map((i) => i.state)).toEqual(['ready', 'ready'])
+    await sleep(300)
+    const result = await load.stop()
+    expect(result.failures).toEqual([])
+    expect(result.ok).toBeGreaterThan(50)
+    await containersCome(() => containersOf('-a'), 2)
+    log(`restart + deploy under load: ${result.ok} calls, 0 failed`)
+  })
+
+  it('scales the container unit 2 → 3 → 1 under load; measured beside the process unit', {
+    timeout: 120_000,
+  }, async () => {
+    const users = client!.client<UsersService>('users')
+    const load = startLoad(() => users.get({ id: '1', delayMs: 5 }), 6)
+    await sleep(300)
+    let t = Date.now()
+    await sup!.scale('users', 3)
+    const containerReadyMs = Date.now() - t
+    expect(usersStatus().instances.map((i) => i.state)).toEqual(['ready', 'ready', 'ready'])
+    expect(await containersOf()).toHaveLength(3)
+    t = Date.now()
+    await sup!.scale('greeter', 2)
+    const processReadyMs = Date.now() - t
+
+    // Memory: what each instance reports of itself (Node's RSS: one measure for both kinds),
+    // and what a container costs beside it on the host (its podman client and conmon).
+    await sleep(1500)
+    const rss = (unit: string) =>
+      sup!
+        .status()
+        .units.find((u) => u.name === unit)!
+        .instances.map((i) => i.rssBytes)
+        .filter((b): b is number => b !== undefined)
+    const users3 = rss('users')
+    const greeter2 = rss('greeter')
+    expect(users3).toHaveLength(3)
+    expect(greeter2).toHaveLength(2)
+    const overhead = hostOverheadKiB()
+
+    await sup!.scale('users', 1)
+    expect(usersStatus().instances).toHaveLength(1)
+    await containersCome(() => containersOf('-a'), 1)
+    await sup!.scale('greeter', 1)
+    const result = await load.stop()
+    expect(result.failures).toEqual([])
+    expect(result.ok).toBeGreaterThan(50)
+    const mib = (bytes: number[]) => Math.round(bytes.reduce((a, b) => a + b, 0) / bytes.length / 1048576)
+    log(`time to ready (scale +1): container ${containerReadyMs} ms, process ${processReadyMs} ms`)
+    log(
+      `memory per instance: Node RSS container ${mib(users3)} MiB, process ${mib(greeter2)} MiB; beside each container on the host: podman client ${Math.round(overhead.client / 3 / 1024)} MiB, conmon ${Math.round(overhead.conmon / 3 / 1024)} MiB`,
+    )
+    log(`scale 2 → 3 → 1 under load: ${result.ok} calls, 0 failed`)
+  })
+})
+
+/** RSS (KiB) of the podman clients this process started (3 users instances) and of their conmons. */
+function hostOverheadKiB(): { client: number; conmon: number } {
+  let client = 0
+  let conmon = 0
+  for (const row of execFileSync('ps', ['-eo', 'rss=,ppid=,comm=,args='], { encoding: 'utf8' }).split('\n')) {
+    const m = /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/.exec(row)
+    if (!m) continue
+    const [, kib, ppid, comm, args] = m
+    if (comm === 'podman' && Number(ppid) === process.pid && args!.includes(`tessera.system=${system}`))
+      client += Number(kib)
+    if (comm === 'conmon' && args!.includes('tessera-ctr-users-')) conmon += Number(kib)
+  }
+  return { client, conmon }
+}
+
+/** Waits until `list` holds `n` containers (a removal takes podman a moment); rejects after 15 s. */
+async function containersCome(list: () => Promise<string[]>, n: number): Promise<void> {
+  const end = Date.now() + 15_000
+  let last: string[] = []
+  while (Date.now() < end) {
+    last = await list()
+    if (last.length === n) return
+    await sleep(200)
+  }
+  throw new Error(`expected ${n} containers of this system, found ${last.length}`)
+}

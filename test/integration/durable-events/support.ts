@@ -6,6 +6,12 @@ import { fileURLToPath } from 'node:url'
 import { type NatsServer, startNatsServer } from '../../support/nats-server.ts'
 
 const ledgerEntry = fileURLToPath(new URL('./fixtures/ledger-node.ts', import.meta.url))
+const ordersEntry = fileURLToPath(new URL('./fixtures/orders-node.ts', import.meta.url))
+
+/** The reference orders (durable order.placed, outbox) in its own process; resolves once started. */
+export function startOrders(env: { NATS_URL: string; NAMESPACE: string; ORDERS_DB: string; RELAY?: string }) {
+  return startChild(ordersEntry, { ...env, NODE_ID: `orders-${Math.random().toString(36).slice(2, 8)}` })
+}
 
 /** A nats-server with JetStream, its store in a temp dir that survives `restart`. */
 export function startJetStreamServer(extraConfig = ''): Promise<NatsServer> {
@@ -30,12 +36,16 @@ export async function startLedger(
   env: { NATS_URL: string; NAMESPACE: string; LEDGER_FILE: string; DELAY_MS?: string },
   nodeId = 'ledger-1',
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ledgerEntry], {
-    env: { ...process.env, ...env, NODE_ID: nodeId },
+  return startChild(ledgerEntry, { ...env, NODE_ID: nodeId })
+}
+
+async function startChild(entry: string, env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`ledger exited early with ${code}`)))
+    child.once('exit', (code) => reject(new Error(`${entry} exited early with ${code}`)))
     child.stdout?.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('ready')) resolve()
     })

@@ -25,6 +25,8 @@ type Row = NotificationsDb['notifications']
 
 export interface NotificationsOptions {
   database?: DatabaseConfig
+  /** Take `order.placed` durably; default on NATS, as orders emits it (see OrdersOptions). */
+  durableEvents?: boolean
 }
 
 /**
@@ -36,6 +38,7 @@ export interface NotificationsOptions {
  * const notifications = createNotificationsService({ database: { kind: 'sqlite', file: 'n.sqlite' } })
  */
 export function createNotificationsService(options: NotificationsOptions = {}) {
+  const durableEvents = options.durableEvents ?? process.env.TESSERA_TRANSPORT === 'nats'
   const store = databaseSlot<NotificationsDb>(
     'notifications',
     migrations,
@@ -88,13 +91,18 @@ export function createNotificationsService(options: NotificationsOptions = {}) {
     }),
     on: {
       ...subscribe<OrdersService>({
-        'order.placed': (order, ctx) =>
-          deliver(ctx, {
-            user_id: order.userId,
-            kind: 'order-placed',
-            message: `Your order ${order.orderId} (${order.itemCount} items, ${formatCents(order.totalCents)}) was placed.`,
-            source: `order.placed:${order.orderId}`,
-          }),
+        'order.placed': {
+          // Durable when orders makes it so (on NATS): at least once, and `source` is
+          // unique, so a redelivered order.placed stores no second notification.
+          durable: durableEvents && { backoffMs: [500, 2000, 5000], maxDeliver: 10 },
+          handler: (order, ctx) =>
+            deliver(ctx, {
+              user_id: order.userId,
+              kind: 'order-placed',
+              message: `Your order ${order.orderId} (${order.itemCount} items, ${formatCents(order.totalCents)}) was placed.`,
+              source: `order.placed:${order.orderId}`,
+            }),
+        },
       }),
       ...subscribe<AuthService>({
         'user.registered': (user, ctx) =>

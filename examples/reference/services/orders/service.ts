@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import { Type as T } from '@sinclair/typebox'
+import { type Static, Type as T } from '@sinclair/typebox'
 import type { Context } from 'tessera/contract'
-import { defineService } from 'tessera/contract'
+import { defineService, durable } from 'tessera/contract'
 import { TesseraError } from 'tessera/errors'
 import { type DatabaseConfig, databaseConfigFromEnv } from '../../lib/database-config.ts'
+import { type OutboxRelay, startOutboxRelay, writeOutbox } from '../../lib/outbox.ts'
 import { hasRole, requirePrincipal } from '../../lib/principal.ts'
 import { DEFAULT_LIMIT, Id, IdempotencyKey, Items, Limit, Offset, Timestamp } from '../../lib/schemas.ts'
 import { databaseSlot } from '../../lib/service-database.ts'
@@ -24,6 +25,17 @@ const events = { 'order.placed': OrderPlaced }
 
 export interface OrdersOptions {
   database?: DatabaseConfig
+  /**
+   * `order.placed` durable, written to the outbox in the order's own transaction and
+   * relayed from there (docs/events.md). Default: when the system runs on NATS
+   * (`TESSERA_TRANSPORT=nats`), the one transport with durable events.
+   */
+  durableEvents?: boolean
+  /**
+   * Run the outbox relay in this instance (durable events only). Default true; false
+   * leaves committed events in the outbox for another instance (or the next start) to send.
+   */
+  relay?: boolean
 }
 
 /**
@@ -35,6 +47,8 @@ export interface OrdersOptions {
  * await client.place({ idempotencyKey: crypto.randomUUID(), items: [{ productId: 'tea-sencha', quantity: 2 }] }, { principal })
  */
 export function createOrdersService(options: OrdersOptions = {}) {
+  const durableEvents = options.durableEvents ?? process.env.TESSERA_TRANSPORT === 'nats'
+  let relay: OutboxRelay | undefined
   const store = databaseSlot<OrdersDb>(
     'orders',
     migrations,
@@ -50,17 +64,18 @@ export function createOrdersService(options: OrdersOptions = {}) {
       .where('idempotency_key', '=', key)
       .executeTakeFirst()
 
+  const placedEvent = (row: OrdersDb['orders']) => ({
+    orderId: row.id,
+    userId: row.user_id,
+    totalCents: row.total_cents,
+    itemCount: toOrder(row).lines.reduce((n, l) => n + l.quantity, 0),
+    placedAt: row.created_at,
+  })
+
   /** Emits `order.placed` for a stored order that has not gone out yet, then marks it. */
   const announce = async (row: OrdersDb['orders'], ctx: Context<typeof events>) => {
     if (row.announced) return
-    const lines = toOrder(row).lines
-    await ctx.emit('order.placed', {
-      orderId: row.id,
-      userId: row.user_id,
-      totalCents: row.total_cents,
-      itemCount: lines.reduce((n, l) => n + l.quantity, 0),
-      placedAt: row.created_at,
-    })
+    await ctx.emit('order.placed', placedEvent(row))
     await store.at(ctx).updateTable('orders').set({ announced: 1 }).where('id', '=', row.id).execute()
   }
 
@@ -78,7 +93,7 @@ export function createOrdersService(options: OrdersOptions = {}) {
   return defineService({
     name: 'orders',
     version: '1.0.0',
-    events,
+    events: durableEvents ? { 'order.placed': durable(OrderPlaced) } : events,
     policy: { timeout: 5_000 },
     actions: ({ action }) => ({
       place: action({
@@ -111,12 +126,23 @@ export function createOrdersService(options: OrdersOptions = {}) {
             announced: 0,
           }
           try {
+            // Durable: the event goes into the outbox in the order's transaction (announced
+            // from the start), so a crash after the commit cannot lose it; the relay sends it.
+            if (durableEvents) row.announced = 1
             const inserted = await store
               .at(ctx)
-              .insertInto('orders')
-              .values(row)
-              .onConflict((oc) => oc.doNothing())
-              .executeTakeFirst()
+              .transaction()
+              .execute(async (trx) => {
+                const result = await trx
+                  .insertInto('orders')
+                  .values(row)
+                  .onConflict((oc) => oc.doNothing())
+                  .executeTakeFirst()
+                if (durableEvents && Number(result.numInsertedOrUpdatedRows ?? 0) > 0) {
+                  await writeOutbox(trx, 'order.placed', placedEvent(row), `order.placed:${row.id}`)
+                }
+                return result
+              })
             // Lost a race with a concurrent twin of this call: its order stands, with the same reservation.
             if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
               return replay((await findByKey(userId, idempotencyKey, ctx))!, hash, ctx)
@@ -128,7 +154,8 @@ export function createOrdersService(options: OrdersOptions = {}) {
               .catch(() => undefined)
             throw err
           }
-          await announce(row, ctx)
+          if (durableEvents) relay?.kick()
+          else await announce(row, ctx)
           return toOrder(row)
         },
       }),
@@ -178,8 +205,21 @@ export function createOrdersService(options: OrdersOptions = {}) {
         },
       }),
     }),
-    started: () => store.open(),
-    stopped: () => store.close(),
+    started: async (kit) => {
+      await store.open()
+      if (!durableEvents || options.relay === false) return
+      relay = startOutboxRelay({
+        db: () => store.db,
+        publish: (_event, payload, id) =>
+          kit.emit('order.placed', payload as Static<typeof OrderPlaced>, { eventId: id }),
+        intervalMs: 500,
+      })
+    },
+    stopped: async () => {
+      await relay?.stop()
+      relay = undefined
+      await store.close()
+    },
   })
 }
 

@@ -1,4 +1,5 @@
 import type { Kysely, Migration } from 'kysely'
+import { outboxMigration } from '../../../lib/outbox.ts'
 
 /** In-code migrations, applied in name order on start; never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,6 @@ export const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  // The transactional outbox of order.placed (used when the event is durable).
+  '0002-outbox': outboxMigration,
 }

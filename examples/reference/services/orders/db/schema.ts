@@ -1,5 +1,7 @@
 /** The orders service's table. Lines are a JSON snapshot: an order keeps the prices it was placed at. */
-export interface OrdersDb {
+import type { OutboxTable } from '../../../lib/outbox.ts'
+
+export interface OrdersDb extends OutboxTable {
   orders: {
     id: string
     user_id: string

@@ -135,6 +135,7 @@ class HostAgent {
   #leases: Lease[] = []
   #lastRenew = Date.now()
   #timer: NodeJS.Timeout | undefined
+  #fenceTimer: NodeJS.Timeout | undefined
   #ticking = false
   #fenced = false
   #closing: Promise<void> | undefined
@@ -194,18 +195,14 @@ class HostAgent {
         return { message, lines }
       },
     })
+    // No fence yet: it holds no lease before its first renewal round.
     await this.#kv.announce(this.#record())
-    this.#lastRenew = Date.now()
     const { failed } = await this.#local.up(this.#o.progress)
     if (failed.length > 0) this.#o.progress?.(`not running here: ${failed.join(', ')}`)
     // Agents started together see each other before the first claims.
     await sleep(this.#renewMs * 2)
     await this.#tick()
-    this.#timer = setInterval(() => {
-      // Checked on every period, not after a renewal: one stuck on a dead link may hang.
-      if (!this.#closing && Date.now() - this.#lastRenew > (this.#o.leaseTtlMs * 3) / 4) this.#fence()
-      else void this.#tick()
-    }, this.#renewMs)
+    this.#timer = setInterval(() => void this.#tick(), this.#renewMs)
   }
 
   facade(): Agent {
@@ -274,6 +271,7 @@ class HostAgent {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer)
+      clearTimeout(this.#fenceTimer)
       // Hand the slots over first: others claim and start them while ours still serve.
       const given = [...this.#owned.values()]
       this.#owned.clear()
@@ -312,7 +310,7 @@ class HostAgent {
           )
         } else lease.revision = revision
       }
-      this.#lastRenew = sentAt
+      this.#renewed(sentAt)
       this.#hosts = await this.#kv.hosts()
       this.#leases = await this.#kv.leases()
       for (const spec of this.#specs) await this.#placeUnit(spec)
@@ -485,6 +483,21 @@ class HostAgent {
     else await this.#rpc.request(host, 'stop-instance', { label: local, kill }, 60_000)
   }
 
+  // Arms the fence for ¾ TTL after `sentAt`, the send time of the last renewal that
+  // succeeded: a timer of its own, since a renewal stuck on a dead link may hang.
+  #renewed(sentAt: number): void {
+    this.#lastRenew = sentAt
+    clearTimeout(this.#fenceTimer)
+    if (this.#closing || this.#fenced) return
+    const due = sentAt + (this.#o.leaseTtlMs * 3) / 4 - Date.now()
+    this.#fenceTimer = setTimeout(
+      () => {
+        if (!this.#closing) this.#fence()
+      },
+      Math.max(0, due),
+    )
+  }
+
   // Fencing: our leases outlive our last write by the TTL, so past 3/4 of it without a
   // renewal another host may soon take our slots. Kill our
   // instances at once (no drain: calls to them fail over, which is what a lost host means),
@@ -497,8 +510,9 @@ class HostAgent {
     this.#o.progress?.(`fenced: ${reason}; killing every instance`)
     for (const spec of this.#specs) {
       const runner = this.#local.unit(spec.name)
-      void runner.stop()
+      // Killed first: stopping the runner would start a drain (and drop them from its list).
       for (const inst of runner.instances()) inst.kill(`fenced: ${reason}`, 'SIGKILL')
+      void runner.stop()
     }
     this.#owned.clear()
     this.#o.onFenced?.(reason)

@@ -103,9 +103,10 @@ export async function cluster(
       '--quiet',
       ...(labels ? ['--labels', labels] : []),
     ]
-    // In a namespace: `ip netns exec` replaces itself with node, so the pid stays the agent's.
+    // In a namespace: nsenter joins only its network (`ip netns exec` also mounts a fresh
+    // /sys, where the runtime's cgroup probe hangs) and execs node: the pid stays the agent's.
     const child = netns
-      ? spawn('ip', ['netns', 'exec', netns, process.execPath, ...args], {
+      ? spawn('nsenter', [`--net=/run/netns/${netns}`, process.execPath, ...args], {
           detached: true,
           stdio: ['ignore', 'pipe', 'pipe'],
         })

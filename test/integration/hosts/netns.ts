@@ -1,0 +1,77 @@
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+
+/** A network namespace joined to this one by a veth pair: a "host" with its own address. */
+export interface NetNs extends AsyncDisposable {
+  name: string
+  /** This namespace's end of the link (where servers for the namespace listen). */
+  outerAddress: string
+  innerAddress: string
+  /** Takes the link down inside the namespace: a partition (nothing in or out). */
+  partition(): void
+  heal(): void
+  remove(): void
+}
+
+const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+
+/** Whether this process may create network namespaces (root with `ip`). */
+export function canMakeNamespaces(): boolean {
+  try {
+    const probe = `tsh-probe-${randomBytes(3).toString('hex')}`
+    ip('netns', 'add', probe)
+    ip('netns', 'del', probe)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Makes a namespace `tsh-<random>` with a /30 in 10.213.0.0/16 over a veth pair, up.
+ * Removed by `remove`/dispose and, should the test process die first, on its exit.
+ */
+export function makeNetNs(): NetNs {
+  const id = randomBytes(3).toString('hex')
+  const name = `tsh-${id}`
+  const outer = `tsv${id}o`
+  const inner = `tsv${id}i`
+  const block = 4 * Math.floor(Math.random() * 60)
+  const third = Math.floor(Math.random() * 250)
+  const outerAddress = `10.213.${third}.${block + 1}`
+  const innerAddress = `10.213.${third}.${block + 2}`
+  let removed = false
+  const remove = () => {
+    if (removed) return
+    removed = true
+    try {
+      ip('netns', 'del', name) // takes the inner end and with it the pair
+    } catch {}
+    try {
+      ip('link', 'del', outer)
+    } catch {}
+  }
+  process.once('exit', remove)
+  try {
+    ip('netns', 'add', name)
+    ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner)
+    ip('link', 'set', inner, 'netns', name)
+    ip('addr', 'add', `${outerAddress}/30`, 'dev', outer)
+    ip('link', 'set', outer, 'up')
+    ip('netns', 'exec', name, 'ip', 'addr', 'add', `${innerAddress}/30`, 'dev', inner)
+    ip('netns', 'exec', name, 'ip', 'link', 'set', inner, 'up')
+    ip('netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up')
+  } catch (err) {
+    remove()
+    throw err
+  }
+  return {
+    name,
+    outerAddress,
+    innerAddress,
+    partition: () => ip('netns', 'exec', name, 'ip', 'link', 'set', inner, 'down'),
+    heal: () => ip('netns', 'exec', name, 'ip', 'link', 'set', inner, 'up'),
+    remove,
+    [Symbol.asyncDispose]: async () => remove(),
+  }
+}

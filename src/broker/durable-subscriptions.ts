@@ -16,15 +16,20 @@ export interface DurableSubscriptionsDeps {
   trustPrincipals: boolean
 }
 
+/** How long to wait before trying again a consumer that could not be made (JetStream down or absent). */
+const RETRY_MS = 2_000
+
 /**
  * The durable consumers of the services hosted on this node: one per `durable`
  * subscription, started when the service starts taking traffic and stopped before it
- * drains. A subscription that fails to start fails the service's start (the error says
- * which), so a service never runs believing it receives what it does not.
+ * drains. A consumer that cannot be made (the server down, JetStream not enabled) does
+ * not fail the start: it is logged as an error and tried again every 2 s, while the
+ * events wait where they are (the stream, or the emitters' outboxes).
  */
 export class DurableSubscriptions {
   readonly #d: DurableSubscriptionsDeps
   readonly #consumers = new Map<string, DurableConsumer[]>()
+  readonly #retries = new Map<string, Set<NodeJS.Timeout>>()
 
   constructor(deps: DurableSubscriptionsDeps) {
     this.#d = deps
@@ -42,19 +47,38 @@ export class DurableSubscriptions {
     }
     const started: DurableConsumer[] = []
     this.#consumers.set(service.name, started)
+    this.#retries.set(service.name, new Set())
     for (const [event, sub] of subs) {
       const options = sub.durable
       if (!options) continue
-      started.push(
-        await durable.consume(
-          { service: service.name, event, mode: sub.mode, nodeId: this.#d.nodeId, ...options },
-          (envelope) => this.#run(service.name, envelope),
-        ),
-      )
+      const spec = { service: service.name, event, mode: sub.mode, nodeId: this.#d.nodeId, ...options }
+      const attempt = async (): Promise<void> => {
+        try {
+          const consumer = await durable.consume(spec, (envelope) => this.#run(service.name, envelope))
+          if (this.#consumers.get(service.name) === started) started.push(consumer)
+          else await consumer.stop() // stopped meanwhile
+        } catch (err) {
+          const retries = this.#retries.get(service.name)
+          if (!retries) return
+          this.#d.logger.error(
+            { service: service.name, event, err },
+            'durable consumer not started; retrying',
+          )
+          const timer = setTimeout(() => {
+            retries.delete(timer)
+            void attempt()
+          }, RETRY_MS)
+          timer.unref()
+          retries.add(timer)
+        }
+      }
+      await attempt()
     }
   }
 
   async stop(service: string): Promise<void> {
+    for (const timer of this.#retries.get(service) ?? []) clearTimeout(timer)
+    this.#retries.delete(service)
     const consumers = this.#consumers.get(service) ?? []
     this.#consumers.delete(service)
     await Promise.all(consumers.map((c) => c.stop()))

@@ -49,7 +49,7 @@ describe.skipIf(missing !== undefined)(title, () => {
     // Whatever failed: the client, the system (its containers with it), leftovers, images, folders.
     await client?.stop().catch(() => {})
     await sup?.down().catch(() => {})
-    const left = await containersOf('-a').catch(() => [])
+    const left = await containersOf('-a', '--any-unit').catch(() => [])
     if (left.length > 0) await podmanQuiet('rm', '-f', '-t', '0', ...left)
     for (const i of made.images) await podmanQuiet('rmi', '-f', i)
     if (stateDir) await rm(stateDir, { recursive: true, force: true })
@@ -57,7 +57,17 @@ describe.skipIf(missing !== undefined)(title, () => {
 
   const usersStatus = () => sup!.status().units.find((u) => u.name === 'users')!
   const containersOf = async (...flags: string[]) =>
-    (await podman('ps', '-q', ...flags, '--filter', `label=tessera.system=${system}`))
+    (
+      await podman(
+        'ps',
+        '-q',
+        ...flags.filter((f) => f !== '--any-unit'),
+        '--filter',
+        `label=tessera.system=${system}`,
+        '--filter',
+        flags.includes('--any-unit') ? 'label=tessera.system' : 'label=tessera.unit=users',
+      )
+    )
       .split('\n')
       .filter(Boolean)
   const loadBoth = () => {
@@ -75,6 +85,8 @@ describe.skipIf(missing !== undefined)(title, () => {
       services: {
         users: { entry: './users.ts', instances: 2, isolation: 'container', memoryMb: 128 },
         greeter: { entry: './greeter.ts', instances: 1, dependsOn: ['users'] },
+        // An adapter on a shared port: the socket goes into each container as fd 4.
+        pids: { entry: './pid-http.ts', instances: 2, listen: { port: 0 }, isolation: 'container' },
       },
     }
     sup = createSupervisor({
@@ -98,7 +110,7 @@ describe.skipIf(missing !== undefined)(title, () => {
       '-e',
       'setInterval(() => {}, 1000)',
     )
-    expect(await containersOf()).toHaveLength(1)
+    expect(await containersOf('--any-unit')).toHaveLength(1)
 
     const t0 = Date.now()
     await sup.up()
@@ -130,6 +142,14 @@ describe.skipIf(missing !== undefined)(title, () => {
     }
 
     expect(await client.client<GreeterService>('greeter').hello({ id: '7' })).toBe('Hello, user 7!')
+    // Both pids containers accept on the one port the supervisor bound (its own network namespace
+    // has no route to it: the listening socket came in as an fd).
+    expect(await containersOf('--any-unit')).toHaveLength(4)
+    const port = sup.address('pids')!.port
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => fetch(`http://127.0.0.1:${port}/`).then((r) => r.text())),
+    )
+    for (const a of answers) expect(a).toMatch(/^\d+$/)
     const load = loadBoth()
     await sleep(800)
     const victim = sup.unit('users').instances()[1]!
@@ -153,7 +173,9 @@ describe.skipIf(missing !== undefined)(title, () => {
     expect(events.some((e) => e.type === 'crashed' && e.unit === 'users')).toBe(true)
     // The killed container is gone (`--rm`); two run.
     expect(await containersOf('-a')).toHaveLength(2)
-    log(`up (2 containers, 1 process): ${upMs} ms; SIGKILL → replacement container ready: ${replacedMs} ms`)
+    log(
+      `up (4 containers in 2 units, 1 process): ${upMs} ms; SIGKILL → replacement container ready: ${replacedMs} ms`,
+    )
     log(`SIGKILL under load: ${result.ok} calls, 0 failed`)
   })
 
@@ -233,7 +255,12 @@ function hostOverheadKiB(): { client: number; conmon: number } {
     const m = /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/.exec(row)
     if (!m) continue
     const [, kib, ppid, comm, args] = m
-    if (comm === 'podman' && Number(ppid) === process.pid && args!.includes(`tessera.system=${system}`))
+    if (
+      comm === 'podman' &&
+      Number(ppid) === process.pid &&
+      args!.includes(`tessera.system=${system}`) &&
+      args!.includes('tessera.unit=users')
+    )
       client += Number(kib)
     if (comm === 'conmon' && args!.includes('tessera-ctr-users-')) conmon += Number(kib)
   }

@@ -3,6 +3,7 @@
 import { benchAutoscale } from './autoscale-child.ts'
 import { benchCodec } from './codec.ts'
 import { benchDiscovery } from './discovery.ts'
+import { benchEvents } from './events.ts'
 import { benchHttp } from './http.ts'
 import { benchInProcess } from './in-process.ts'
 import { printTable, type Row, writeJson } from './lib/report.ts'
@@ -11,7 +12,7 @@ import { benchRemote } from './remote.ts'
 import { benchRuntime } from './runtime-child.ts'
 
 const ms = Number(process.env.BENCH_MS ?? 2_000)
-// 'in-process', 'remote', 'http', 'runtime', 'autoscale', 'codec' or 'observability', to run one part while working on it
+// 'in-process', 'remote', 'http', 'runtime', 'autoscale', 'codec', 'observability', 'discovery' or 'events', to run one part while working on it
 const only = process.env.BENCH_ONLY
 const wants = (part: string) => only === undefined || only === part
 const rows: Row[] = []
@@ -23,5 +24,6 @@ if (wants('autoscale')) rows.push(...(await benchAutoscale()))
 if (wants('codec')) rows.push(...benchCodec(ms))
 if (wants('observability')) rows.push(...(await benchObservability(ms)))
 if (wants('discovery')) rows.push(...(await benchDiscovery()))
+if (wants('events')) rows.push(...(await benchEvents(ms)))
 printTable(rows)
 console.log(`\nwritten to ${writeJson(rows)}`)

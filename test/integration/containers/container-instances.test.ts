@@ -12,6 +12,7 @@ import {
   type SupervisorEvent,
   type SystemConfig,
 } from '../../../src/runtime/index.ts'
+import { startNatsServer } from '../../support/nats-server.ts'
 import type greeterService from '../runtime/fixtures/greeter.ts'
 import type { UsersService } from '../runtime/fixtures/users.ts'
 import { fixtures, sleep, startLoad, until } from '../runtime/support.ts'
@@ -126,12 +127,20 @@ describe.skipIf(missing !== undefined)(title, () => {
     const ids = await containersOf()
     expect(ids).toHaveLength(2)
     const inspect = JSON.parse(await podman('inspect', ...ids)) as {
-      HostConfig: { Memory: number; ReadonlyRootfs: boolean; NetworkMode: string }
+      HostConfig: {
+        Memory: number
+        ReadonlyRootfs: boolean
+        NetworkMode: string
+        NanoCpus: number
+        PidsLimit: number
+      }
     }[]
     for (const c of inspect) {
       expect(c.HostConfig.Memory).toBe(128 * 1024 * 1024)
       expect(c.HostConfig.ReadonlyRootfs).toBe(true)
       expect(c.HostConfig.NetworkMode).toBe('none')
+      expect(c.HostConfig.NanoCpus).toBe(1e9)
+      expect(c.HostConfig.PidsLimit).toBe(256)
     }
     // Status shows Node in the container as the host sees it (the child of its init), not the podman client.
     await until(() => usersStatus().instances.every((i) => i.pid !== undefined), 'container pids known')
@@ -177,6 +186,68 @@ describe.skipIf(missing !== undefined)(title, () => {
       `up (4 containers in 2 units, 1 process): ${upMs} ms; SIGKILL → replacement container ready: ${replacedMs} ms`,
     )
     log(`SIGKILL under load: ${result.ok} calls, 0 failed`)
+  })
+
+  it('joins over NATS from containers (host network); a SIGKILLed container is replaced, no call fails', {
+    timeout: 120_000,
+  }, async () => {
+    const nats = await startNatsServer()
+    const natsState = await mkdtemp(join(tmpdir(), 'tessera-ci-nats-'))
+    const natsSystem = `${system}-nats`
+    const natsSup = createSupervisor({
+      config: {
+        name: 'ctrnats',
+        stateDir: natsState,
+        transport: { kind: 'nats', servers: nats.url },
+        services: {
+          users: { entry: './users.ts', instances: 2, isolation: 'container' },
+          greeter: { entry: './greeter.ts', dependsOn: ['users'] },
+        },
+      },
+      root: fixtures,
+      containerLauncher: containerLauncher({ system: natsSystem, image }),
+    })
+    const nodeId = `test-client-nats-${process.pid}`
+    let natsClient: Broker | undefined
+    try {
+      await natsSup.up()
+      const joined = await natsSup.join({ node: nodeId })
+      natsClient = createBroker({ nodeId, credential: joined.credential, transport: joined.transport })
+      await natsClient.start()
+      await natsClient.waitFor(['users', 'greeter'], 10_000)
+      const ids = (await podman('ps', '-q', '--filter', `label=tessera.system=${natsSystem}`))
+        .split('\n')
+        .filter(Boolean)
+      expect(ids).toHaveLength(2)
+      const greeter = natsClient.client<GreeterService>('greeter')
+      const load = startLoad(() => greeter.hello({ id: '3' }), 6)
+      await sleep(800)
+      const status = () => natsSup.status().units.find((u) => u.name === 'users')!
+      const victim = natsSup.unit('users').instances()[0]!
+      victim.kill('test: SIGKILL')
+      expect(await victim.exited).toMatchObject({ signal: 'SIGKILL', planned: false })
+      await until(
+        () => status().instances.every((i) => i.state === 'ready' && i.nodeId !== victim.nodeId),
+        'replacement container ready (NATS)',
+        30_000,
+      )
+      await sleep(500)
+      const result = await load.stop()
+      expect(result.failures).toEqual([])
+      expect(result.ok).toBeGreaterThan(50)
+      log(`NATS: SIGKILL under load: ${result.ok} calls, 0 failed`)
+    } finally {
+      await natsClient?.stop().catch(() => {})
+      await natsSup.down().catch(() => {})
+      const left = (
+        await podman('ps', '-aq', '--filter', `label=tessera.system=${natsSystem}`).catch(() => '')
+      )
+        .split('\n')
+        .filter(Boolean)
+      if (left.length > 0) await podmanQuiet('rm', '-f', '-t', '0', ...left)
+      await nats.stop()
+      await rm(natsState, { recursive: true, force: true })
+    }
   })
 
   it('restarts and deploys the container unit under load with no failed call', {

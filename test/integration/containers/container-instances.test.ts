@@ -1,8 +1,9 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Broker, createBroker } from '../../../src/broker/index.ts'
 import {
@@ -29,6 +30,7 @@ const system = `ci-${process.pid.toString(36)}`
 const log = (line: string) => process.stdout.write(`[container-instances] ${line}\n`)
 
 type GreeterService = typeof greeterService
+const supervise = fileURLToPath(new URL('./fixtures/supervise.ts', import.meta.url))
 
 const title = `instances as podman containers${missing ? ` (skipped: ${missing})` : ''}`
 describe.skipIf(missing !== undefined)(title, () => {
@@ -247,6 +249,36 @@ describe.skipIf(missing !== undefined)(title, () => {
       if (left.length > 0) await podmanQuiet('rm', '-f', '-t', '0', ...left)
       await nats.stop()
       await rm(natsState, { recursive: true, force: true })
+    }
+  })
+
+  it('removes the containers of a supervisor that was SIGKILLed (the channel closes, they drain, --rm)', {
+    timeout: 90_000,
+  }, async () => {
+    const killSystem = `${system}-kill`
+    const killState = await mkdtemp(join(tmpdir(), 'tessera-ci-kill-'))
+    const child = spawn(process.execPath, ['--import', 'tsx', supervise, image, killSystem, killState], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const list = async () =>
+      (await podman('ps', '-aq', '--filter', `label=tessera.system=${killSystem}`))
+        .split('\n')
+        .filter(Boolean)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => d.toString().includes('up') && resolve())
+        child.once('exit', (code) => reject(new Error(`the supervisor exited (${code}) before it was up`)))
+      })
+      expect(await list()).toHaveLength(2)
+      const killedAt = Date.now()
+      child.kill('SIGKILL')
+      await containersCome(list, 0)
+      log(`supervisor SIGKILLed → its containers gone: ${Date.now() - killedAt} ms`)
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      const left = await list().catch(() => [])
+      if (left.length > 0) await podmanQuiet('rm', '-f', '-t', '0', ...left)
+      await rm(killState, { recursive: true, force: true })
     }
   })
 

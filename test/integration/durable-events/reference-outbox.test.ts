@@ -2,9 +2,13 @@ import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type AuthService, createAuthService } from '../../../examples/reference/services/auth/service.ts'
 import { createNotificationsService } from '../../../examples/reference/services/notifications/service.ts'
 import type { OrdersService } from '../../../examples/reference/services/orders/service.ts'
+import type { UsersService } from '../../../examples/reference/services/users/service.ts'
+import { TEST_KEYS } from '../../../examples/reference/test/helpers.ts'
 import { type Broker, createBroker } from '../../../src/broker/index.ts'
+import { fakeService } from '../../../src/testkit/index.ts'
 import { natsTransport } from '../../../src/transport/nats/index.ts'
 import type { NatsServer } from '../../support/nats-server.ts'
 import { until } from '../runtime/support.ts'
@@ -144,6 +148,65 @@ describe('the reference order flow with durable order.placed (outbox, NATS JetSt
       await client?.stop()
       await notifications.stop()
       await killChild(orders)
+    }
+  })
+})
+
+describe('the reference registration flow with durable user.registered (outbox, NATS JetStream)', () => {
+  it('welcomes every user registered while notifications is down, once', { timeout: 60_000 }, async () => {
+    const dir = ledgerFile().replace(/ledger\.txt$/, '')
+    const ns = 'refauth'
+    const users = fakeService<UsersService>(
+      'users',
+      {
+        create: ({ id, email, name }) => ({ id, email, name, createdAt: '2024-01-01T00:00:00.000Z' }),
+      },
+      { idempotent: ['create'] },
+    )
+    const auth = createBroker({
+      nodeId: `${ns}-auth`,
+      services: [
+        createAuthService({
+          privateKey: TEST_KEYS.privatePem,
+          database: { kind: 'sqlite', file: join(dir, 'auth.sqlite') },
+          durableEvents: true,
+        }),
+        users,
+      ],
+      transport: natsTransport({ servers: nats.url, namespace: ns }),
+    })
+    await auth.start()
+    let notifications: Broker | undefined
+    try {
+      const register = auth.client<AuthService>('auth').register
+      for (let i = 0; i < 10; i++) {
+        await register({
+          email: `user${i}@example.com`,
+          password: 'correct horse battery',
+          name: `User ${i}`,
+        })
+      }
+      const file = join(dir, 'notifications.sqlite')
+      notifications = await startNotifications(ns, file)
+      const welcomes = () => {
+        const db = new SQLite(file, { readonly: true })
+        try {
+          return (
+            db.prepare("SELECT source FROM notifications WHERE kind = 'welcome'").all() as {
+              source: string
+            }[]
+          ).map((r) => r.source)
+        } finally {
+          db.close()
+        }
+      }
+      await until(() => welcomes().length >= 10, '10 welcomes', 30_000)
+      await new Promise((r) => setTimeout(r, 1500))
+      expect(welcomes()).toHaveLength(10)
+      expect(new Set(welcomes()).size).toBe(10)
+    } finally {
+      await notifications?.stop()
+      await auth.stop()
     }
   })
 })

@@ -1,9 +1,10 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto'
-import { Type as T } from '@sinclair/typebox'
-import { defineService, type RouteRateLimit } from 'tessera/contract'
+import { type Static, Type as T } from '@sinclair/typebox'
+import { defineService, durable, type RouteRateLimit } from 'tessera/contract'
 import { TesseraError } from 'tessera/errors'
 import { type DatabaseConfig, databaseConfigFromEnv } from '../../lib/database-config.ts'
 import { normalizeEmail } from '../../lib/email.ts'
+import { type OutboxRelay, startOutboxRelay, writeOutbox } from '../../lib/outbox.ts'
 import { hasRole, requirePrincipal } from '../../lib/principal.ts'
 import { DisplayName, Email, Id, Password, Timestamp } from '../../lib/schemas.ts'
 import { databaseSlot } from '../../lib/service-database.ts'
@@ -66,6 +67,11 @@ export interface AuthOptions {
   /** The gateway's per-IP limit on `POST /auth/login`. Default 10 per minute. */
   loginRateLimit?: RouteRateLimit
   now?: () => number
+  /**
+   * `user.registered` durable, written to the outbox in the transaction that activates the
+   * account (docs/events.md). Default: on NATS (`TESSERA_TRANSPORT=nats`).
+   */
+  durableEvents?: boolean
 }
 
 /** Roles are never derived from an email: an admin grants them (`grantRole`), or the admin script (admin.ts). */
@@ -90,6 +96,8 @@ export function createAuthService(options: AuthOptions = {}) {
   )
   const now = options.now ?? Date.now
   let settings: SessionSettings | undefined
+  const durableEvents = options.durableEvents ?? process.env.TESSERA_TRANSPORT === 'nats'
+  let relay: OutboxRelay | undefined
   const session = (): SessionSettings => {
     if (!settings) throw new TesseraError('UNAVAILABLE', 'auth is not started')
     return settings
@@ -104,7 +112,10 @@ export function createAuthService(options: AuthOptions = {}) {
   return defineService({
     name: 'auth',
     version: '1.0.0',
-    events: { 'user.registered': UserRegistered, 'session.revoked': SessionRevoked },
+    events: {
+      'user.registered': durableEvents ? durable(UserRegistered) : UserRegistered,
+      'session.revoked': SessionRevoked,
+    },
     policy: { timeout: 5_000 },
     actions: ({ action }) => ({
       register: action({
@@ -124,18 +135,35 @@ export function createAuthService(options: AuthOptions = {}) {
           try {
             // Until the profile exists the account stays pending (no login): a failure leaves no half-account.
             await ctx.client<UsersService>('users').create({ id: userId, email: normalized, name })
-            await activate(store.db, userId)
+            if (durableEvents) {
+              const registered = {
+                userId,
+                email: normalized,
+                name,
+                registeredAt: new Date(now()).toISOString(),
+              }
+              // The account and its announcement commit together; the relay sends it.
+              await store.db.transaction().execute(async (trx) => {
+                await activate(trx, userId)
+                await writeOutbox(trx, 'user.registered', registered, `user.registered:${userId}`)
+              })
+              relay?.kick()
+            } else {
+              await activate(store.db, userId)
+            }
           } catch (err) {
             // Let a retry take the claim over at once, with the same user id (users.create is idempotent).
             await releaseClaim(store.db, userId).catch(() => undefined)
             throw err
           }
-          await ctx.emit('user.registered', {
-            userId,
-            email: normalized,
-            name,
-            registeredAt: new Date(now()).toISOString(),
-          })
+          if (!durableEvents) {
+            await ctx.emit('user.registered', {
+              userId,
+              email: normalized,
+              name,
+              registeredAt: new Date(now()).toISOString(),
+            })
+          }
           return issueTokens(store.db, session(), userId, roles)
         },
       }),
@@ -235,7 +263,7 @@ export function createAuthService(options: AuthOptions = {}) {
         },
       }),
     }),
-    started: async () => {
+    started: async (kit) => {
       const given = options.privateKey
       const key =
         given === undefined
@@ -250,8 +278,19 @@ export function createAuthService(options: AuthOptions = {}) {
         now,
       }
       await store.open()
+      if (!durableEvents) return
+      relay = startOutboxRelay({
+        db: () => store.db,
+        publish: (_event, payload, id) =>
+          kit.emit('user.registered', payload as Static<typeof UserRegistered>, { eventId: id }),
+        intervalMs: 500,
+      })
     },
-    stopped: () => store.close(),
+    stopped: async () => {
+      await relay?.stop()
+      relay = undefined
+      await store.close()
+    },
   })
 }
 

@@ -25,7 +25,7 @@ type Row = NotificationsDb['notifications']
 
 export interface NotificationsOptions {
   database?: DatabaseConfig
-  /** Take `order.placed` durably; default on NATS, as orders emits it (see OrdersOptions). */
+  /** Take `order.placed` and `user.registered` durably; default on NATS, as orders and auth emit them. */
   durableEvents?: boolean
 }
 
@@ -105,13 +105,16 @@ export function createNotificationsService(options: NotificationsOptions = {}) {
         },
       }),
       ...subscribe<AuthService>({
-        'user.registered': (user, ctx) =>
-          deliver(ctx, {
-            user_id: user.userId,
-            kind: 'welcome',
-            message: `Welcome, ${user.name}!`,
-            source: `user.registered:${user.userId}`,
-          }),
+        'user.registered': {
+          durable: durableEvents && { backoffMs: [500, 2000, 5000], maxDeliver: 10 },
+          handler: (user, ctx) =>
+            deliver(ctx, {
+              user_id: user.userId,
+              kind: 'welcome',
+              message: `Welcome, ${user.name}!`,
+              source: `user.registered:${user.userId}`,
+            }),
+        },
       }),
     },
     started: () => store.open(),

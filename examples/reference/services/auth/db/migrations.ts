@@ -1,5 +1,6 @@
 import type { Kysely, Migration } from 'kysely'
 import { normalizeStoredEmails } from '../../../lib/email-migration.ts'
+import { outboxMigration } from '../../../lib/outbox.ts'
 
 /** In-code migrations, applied in name order on start; never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -70,4 +71,6 @@ export const migrations: Record<string, Migration> = {
       await normalizeStoredEmails(db, 'credentials', 'user_id')
     },
   },
+  // The transactional outbox of user.registered (used when the event is durable).
+  '0100-outbox': outboxMigration,
 }

@@ -1,5 +1,7 @@
 /** The auth service's tables. Timestamps are ISO-8601 text; expiries are ms since epoch. */
-export interface AuthDb {
+import type { OutboxTable } from '../../../lib/outbox.ts'
+
+export interface AuthDb extends OutboxTable {
   credentials: {
     user_id: string
     email: string

@@ -272,12 +272,15 @@ class HostAgent {
     this.#closing ??= (async () => {
       clearInterval(this.#timer)
       clearTimeout(this.#fenceTimer)
-      // Hand the slots over first: others claim and start them while ours still serve.
+      // Say we leave (no one gives us a slot now), then hand the slots over: others claim
+      // and start them while ours still serve.
+      if (!this.#fenced) await this.#kv.announce({ ...this.#record(), leaving: true }).catch(() => {})
       const given = [...this.#owned.values()]
       this.#owned.clear()
       for (const l of given) await this.#kv.release(l.unit, l.slot, l.revision).catch(() => {})
       if (given.length > 0 && !this.#fenced) {
-        const live = this.#hosts.some((h) => h.name !== this.#o.host)
+        const hosts = await this.#kv.hosts().catch(() => this.#hosts)
+        const live = hosts.some((h) => h.name !== this.#o.host && !h.leaving)
         if (live)
           await this.#until('other hosts to take over', 15_000, async () => {
             const leases = await this.#kv.leases().catch(() => [])
@@ -311,7 +314,8 @@ class HostAgent {
         } else lease.revision = revision
       }
       this.#renewed(sentAt)
-      this.#hosts = await this.#kv.hosts()
+      // A leaving host still shows (its presence lives on) but takes nothing.
+      this.#hosts = (await this.#kv.hosts()).filter((h) => !h.leaving)
       this.#leases = await this.#kv.leases()
       for (const spec of this.#specs) await this.#placeUnit(spec)
     } catch (err) {

@@ -8,6 +8,8 @@ export interface HostRecord extends HostInfo {
   startedAt: number
   /** Its instances as its supervisor sees them (for `tessera status` on any host). */
   units: HostedUnit[]
+  /** Set once it is leaving (down, SIGTERM): it claims nothing more and is given nothing. */
+  leaving?: boolean
 }
 
 /** One unit as one host runs it. */

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createAuthority } from '../../identity/index.ts'
 import type { UnitSpec } from '../config/index.ts'
@@ -72,6 +75,7 @@ describe('containerLauncher: the podman run of one instance', () => {
   it('mounts code read-only and the transport and own folders read-write, with limits and no network', () => {
     const a = args(request())
     expect(a.slice(0, 3)).toEqual(['run', '--rm', '--init'])
+    expect(pairs(a, '--pull')).toEqual(['never'])
     expect(a).toContain('--read-only')
     expect(pairs(a, '-v')).toEqual([
       '/srv/shop:/srv/shop:ro',
@@ -128,6 +132,23 @@ describe('containerLauncher: the podman run of one instance', () => {
   it('refuses the tsx fallback and a bad system label with a clear error', () => {
     expect(() => args(request({ build: undefined }))).toThrow(/isolation 'container' needs builds/)
     expect(() => containerLauncher({ system: 'a b' })).toThrow(/system label "a b"/)
+  })
+
+  it('fails prepare with what is missing: podman, or the image', async () => {
+    await expect(containerLauncher({ system: 's', podman: '/nonexistent/podman' }).prepare()).rejects.toThrow(
+      /isolation 'container' needs podman/,
+    )
+    // A stand-in podman that runs but knows no image.
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-fake-podman-'))
+    try {
+      const bin = join(dir, 'podman')
+      writeFileSync(bin, '#!/bin/sh\n[ "$1" = "image" ] && exit 1\nexit 0\n', { mode: 0o755 })
+      await expect(
+        containerLauncher({ system: 's', podman: bin, image: 'localhost/none:1' }).prepare(),
+      ).rejects.toThrow(/no image localhost\/none:1/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('names containers after their node id, in the characters podman allows', () => {

@@ -10,7 +10,7 @@ export interface ContainerLauncherOptions {
   /** The base image: Node at /usr/bin/node (decision 0025). Default `localhost/tessera-node:<this Node's version>`. */
   image?: string
   /**
-   * The value of the `tessera.system` label every container gets; `sweep()` removes the
+   * The value of the `tessera.system` label every container gets; `prepare()` removes the
    * containers that carry it. The supervisor passes its state key.
    */
   system: string
@@ -31,11 +31,16 @@ export interface ContainerLauncherOptions {
 /** The label a system's containers carry (`podman ps --filter label=…`). */
 export const SYSTEM_LABEL = 'tessera.system'
 
-/** The launcher of `isolation: 'container'`: `sweep` removes what an earlier supervisor left behind. */
+/** The launcher of `isolation: 'container'`, with its check and clean-up before `up`. */
 export interface ContainerLauncher extends InstanceLauncher {
   readonly image: string
-  /** Removes every container of this system (a supervisor killed before it cleaned up). Never rejects. */
-  sweep(): Promise<number>
+  /**
+   * Before the first launch (the supervisor's `up`): checks that podman runs and the image
+   * is there (rejects with a `UNAVAILABLE` error saying what is missing, rather than every
+   * instance crash-looping), then removes every container of this system, left by a
+   * supervisor killed before it cleaned up. Resolves with how many it removed.
+   */
+  prepare(): Promise<number>
 }
 
 /**
@@ -49,7 +54,7 @@ export interface ContainerLauncher extends InstanceLauncher {
  * Signals go by container name (`podman kill`): a SIGKILL to the client would leave the
  * container running. The client exits with the container's status; 128 + n is mapped back
  * to signal n. A container whose supervisor died sees its IPC channel close, drains and
- * exits, and `--rm` removes it; `sweep` at `up` catches the rest.
+ * exits, and `--rm` removes it; `prepare` at `up` removes the rest.
  *
  * @example
  * const container = containerLauncher({ system: stateKey, image: 'localhost/tessera-node:20.20.2' })
@@ -63,7 +68,16 @@ export function containerLauncher(options: ContainerLauncherOptions): ContainerL
   return {
     kind: 'container',
     image,
-    sweep: async () => {
+    prepare: async () => {
+      await run(bin, ['--version']).catch((err: Error) => {
+        throw new TesseraError('UNAVAILABLE', `isolation 'container' needs podman: ${err.message}`)
+      })
+      await run(bin, ['image', 'exists', image]).catch(() => {
+        throw new TesseraError(
+          'UNAVAILABLE',
+          `isolation 'container': no image ${image} (a base with Node at /usr/bin/node; docs/runtime.md, Isolation)`,
+        )
+      })
       const ids = (
         await run(bin, ['ps', '-aq', '--filter', `label=${SYSTEM_LABEL}=${system}`]).catch(() => '')
       )
@@ -154,6 +168,9 @@ export function runArgs(
     'run',
     '--rm',
     '--init',
+    // No registry is assumed: a missing image fails at once (exit 125) instead of a pull.
+    '--pull',
+    'never',
     '--name',
     c.name,
     '--label',

@@ -75,9 +75,9 @@ export interface SupervisorOptions {
   launcher?: InstanceLauncher
   /**
    * How instances of an `isolation: 'container'` unit start. Default `containerLauncher`
-   * with this system's state key as its label (its `sweep` runs at `up`).
+   * with this system's state key as its label (its `prepare` runs at `up`).
    */
-  containerLauncher?: InstanceLauncher & { sweep?(): Promise<unknown> }
+  containerLauncher?: InstanceLauncher & { prepare?(): Promise<unknown> }
   /**
    * The transport kinds this runtime knows, by config `transport.kind` (default: socket
    * and NATS, `defaultTransportKinds`). The tsx fallback (`build: false`) always uses the
@@ -369,8 +369,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       logs = createLogFiles(logsDir)
       const ctx = await context()
       const units = planUnits(config, root)
-      // Containers an earlier supervisor of this system left (it was killed) go first.
-      if (units.some((u) => u.isolation === 'container')) await container().sweep?.()
+      // podman and the image checked; containers an earlier supervisor of this system left (it was killed) go.
+      if (units.some((u) => u.isolation === 'container')) await container().prepare?.()
       // Every unit builds in one esbuild run while the caller joins: a unit then waits
       // only for its dependencies to serve. Builds of an earlier run go first.
       const builds = new Map<string, Promise<UnitBuild>>()

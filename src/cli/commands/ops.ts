@@ -101,8 +101,16 @@ export async function status(options: StateOptions & { json?: boolean }): Promis
   const s = await (await client(options)).status()
   if (options.json) return out.line(JSON.stringify(statusRows(s), null, 2))
   out.line(`${s.system} (${s.transport})`)
+  // A system over many hosts (`up --host`) also lists its live hosts with their labels.
+  const hosts = (s as { hosts?: { name: string; labels: Record<string, string> }[] }).hosts
+  if (hosts) out.line(`hosts: ${hosts.map((h) => hostLabel(h)).join(', ')}`)
   out.table(statusTable(s))
   for (const line of autoscaleLines(s)) out.line(line)
+}
+
+function hostLabel(h: { name: string; labels: Record<string, string> }): string {
+  const labels = Object.entries(h.labels).map(([k, v]) => `${k}=${v}`)
+  return labels.length > 0 ? `${h.name} (${labels.join(',')})` : h.name
 }
 
 export async function scale(assignments: string[], options: StateOptions): Promise<void> {

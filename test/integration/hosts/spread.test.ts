@@ -36,6 +36,11 @@ describe('three agents of one system on one NATS', () => {
         'counter#1@c',
       ])
     }
+    // The CLI on any host prints every host and every instance.
+    const printed = await sys.cli('status', '--host', 'b')
+    expect(printed).toContain('hosts: a, b, c')
+    for (const label of ['counter#1@a', 'counter#1@b', 'counter#1@c']) expect(printed).toContain(label)
+
     const client = await sys.client()
     await client.waitFor(['counter'], 10_000)
     const counter = client.client<CounterService>('counter')

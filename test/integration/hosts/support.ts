@@ -55,6 +55,9 @@ export interface AgentProcess {
 
 export interface Cluster extends AsyncDisposable {
   dir: string
+  configFile: string
+  /** Runs the CLI (`tessera <args> -c <config>`) and resolves with what it printed. */
+  cli(...args: string[]): Promise<string>
   config: SystemConfig
   agents: Map<string, AgentProcess>
   /**
@@ -146,6 +149,18 @@ export async function cluster(
 
   return {
     dir,
+    configFile,
+    async cli(...args) {
+      const child = spawn(process.execPath, [bin, ...args, '-c', configFile], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let text = ''
+      child.stdout?.on('data', (c: Buffer) => (text += c))
+      child.stderr?.on('data', (c: Buffer) => (text += c))
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+      if (code !== 0) throw new Error(`tessera ${args.join(' ')} exited ${code}:\n${text}`)
+      return text
+    },
     config,
     agents,
     startAgent,

@@ -1,11 +1,11 @@
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { decodeEnvelope, type Envelope, encodeEnvelope } from '../../codec/index.ts'
 import type { RequestMessage } from '../../wire/index.ts'
 import { FrameParser } from './frame-parser.ts'
 import { type SocketTransport, socketTransport } from './socket-transport.ts'
-import { ctx, info, recorder, removeDir, tempDir, until } from './test-support.ts'
+import { ctx, frame, info, perTestDir, recorder, until } from './test-support.ts'
 
 /**
  * A scripted peer 'node-a' against a real transport 'node-b'. Between them the connection
@@ -13,24 +13,10 @@ import { ctx, info, recorder, removeDir, tempDir, until } from './test-support.t
  * node-b dialled at the moments the real race produces.
  */
 
-let dir: string
-const cleanups: Array<() => unknown> = []
+const files = perTestDir()
+const cleanups = files.cleanups
 
-beforeEach(async () => {
-  dir = await tempDir()
-})
-
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c()
-  await removeDir(dir)
-})
-
-function frame(env: Envelope): Buffer {
-  const body = encodeEnvelope(env)
-  const head = Buffer.alloc(4)
-  head.writeUInt32BE(body.length)
-  return Buffer.concat([head, body])
-}
+const envelope = (env: Envelope): Buffer => frame(encodeEnvelope(env))
 
 /** One scripted connection: what arrived on it, and whether it closed. */
 interface Scripted {
@@ -63,12 +49,12 @@ async function listenAsNodeA(): Promise<{ server: Server; next: () => Promise<Sc
   const arrived: Scripted[] = []
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     const s = script(socket)
-    socket.write(frame({ kind: 'hello', info: info('node-a') }))
+    socket.write(envelope({ kind: 'hello', info: info('node-a') }))
     const w = waiting.shift()
     if (w) w(s)
     else arrived.push(s)
   })
-  await new Promise<void>((resolve) => server.listen(join(dir, 'node-a.sock'), resolve))
+  await new Promise<void>((resolve) => server.listen(join(files.dir, 'node-a.sock'), resolve))
   cleanups.push(() => new Promise((resolve) => server.close(resolve)))
   return {
     server,
@@ -80,7 +66,11 @@ async function listenAsNodeA(): Promise<{ server: Server; next: () => Promise<Sc
 }
 
 async function nodeB(heartbeatTimeoutMs = 3000) {
-  const transport: SocketTransport = socketTransport({ dir, rescanIntervalMs: 50, heartbeatTimeoutMs })
+  const transport: SocketTransport = socketTransport({
+    dir: files.dir,
+    rescanIntervalMs: 50,
+    heartbeatTimeoutMs,
+  })
   cleanups.push(() => transport.close())
   const rec = recorder()
   await transport.start(info('node-b'), rec)
@@ -108,7 +98,7 @@ async function connected() {
 
 /** node-a dials node-b too and waits for node-b's HELLO on it (not yet answering with its own). */
 async function secondConnection(): Promise<Scripted> {
-  const dialledByA = script(connect({ path: join(dir, 'node-b.sock'), allowHalfOpen: true }))
+  const dialledByA = script(connect({ path: join(files.dir, 'node-b.sock'), allowHalfOpen: true }))
   await until(
     () => dialledByA.received.some((e) => e.kind === 'hello'),
     'node-b greets the second connection',
@@ -128,7 +118,7 @@ describe('socketTransport: a pair with two connections at once', () => {
     await until(() => requestIds(dialledByB).includes(7), 'request 7 read on the dropped connection')
 
     // node-a's HELLO on the kept connection: node-b switches and ends the dropped one.
-    dialledByA.socket.write(frame({ kind: 'hello', info: info('node-a') }))
+    dialledByA.socket.write(envelope({ kind: 'hello', info: info('node-a') }))
     await until(() => dialledByB.closed, 'the dropped connection closes once both ended it')
     expect(b.transport.send('node-a', request(8))).toBe(true)
     await until(() => requestIds(dialledByA).includes(8), 'request 8 on the kept connection')
@@ -152,7 +142,7 @@ describe('socketTransport: a pair with two connections at once', () => {
     dialledByB.socket.end()
     await new Promise((r) => setTimeout(r, 50))
     expect(b.rec.gone).toEqual([])
-    stranger.socket.write(frame({ kind: 'hello', info: info('node-c') }))
+    stranger.socket.write(envelope({ kind: 'hello', info: info('node-c') }))
     await until(() => b.rec.gone.some((g) => g.nodeId === 'node-a'), 'node-a reported gone')
     expect(b.rec.peers.map((p) => p.nodeId)).toEqual(['node-a', 'node-c'])
   })
@@ -166,7 +156,7 @@ describe('socketTransport: a pair with two connections at once', () => {
     expect(b.transport.send('node-a', big)).toBe(true)
     await new Promise((r) => setTimeout(r, 50))
     const dialledByA = await secondConnection()
-    dialledByA.socket.write(frame({ kind: 'hello', info: info('node-a', 2) }))
+    dialledByA.socket.write(envelope({ kind: 'hello', info: info('node-a', 2) }))
     await until(() => b.rec.peers.length === 2, 'node-a announced again on the kept connection')
     // node-a throws the dropped connection away without reading it: request 9 is lost.
     dialledByB.socket.destroy()

@@ -1,35 +1,20 @@
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { Packr } from 'msgpackr'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { encodeEnvelope } from '../../codec/index.ts'
 import { FrameParser } from './frame-parser.ts'
 import { type SocketTransport, socketTransport } from './socket-transport.ts'
-import { info, type LogRecorder, logRecorder, recorder, removeDir, tempDir, until } from './test-support.ts'
+import { frame, info, type LogRecorder, logRecorder, perTestDir, recorder, until } from './test-support.ts'
 
-let dir: string
-const cleanups: Array<() => unknown> = []
-
-beforeEach(async () => {
-  dir = await tempDir()
-})
-
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c()
-  await removeDir(dir)
-})
-
-function frame(body: Uint8Array): Buffer {
-  const head = Buffer.alloc(4)
-  head.writeUInt32BE(body.length)
-  return Buffer.concat([head, body])
-}
+const files = perTestDir()
+const cleanups = files.cleanups
 
 const hello = (id: string) => frame(encodeEnvelope({ kind: 'hello', info: info(id) }))
 const plain = new Packr({ useRecords: false })
 
 async function node(id: string, logger: LogRecorder, opts: Parameters<typeof socketTransport>[0] = {}) {
-  const transport: SocketTransport = socketTransport({ dir, logger, maxFrameBytes: 1024, ...opts })
+  const transport: SocketTransport = socketTransport({ dir: files.dir, logger, maxFrameBytes: 1024, ...opts })
   cleanups.push(() => transport.close())
   const rec = recorder()
   await transport.start(info(id), rec)
@@ -38,7 +23,7 @@ async function node(id: string, logger: LogRecorder, opts: Parameters<typeof soc
 
 /** A raw client on `victim`'s socket; resolves when the victim closes the connection. */
 function raw(victim: string): { socket: Socket; closed: Promise<void> } {
-  const socket = connect({ path: join(dir, `${victim}.sock`) })
+  const socket = connect({ path: join(files.dir, `${victim}.sock`) })
   socket.on('error', () => {})
   socket.resume()
   cleanups.push(() => socket.destroy())
@@ -92,7 +77,7 @@ describe('socketTransport against hostile peers', () => {
       s.on('error', () => {})
       s.write(hello('hung'))
     })
-    await new Promise<void>((r) => server.listen(join(dir, 'hung.sock'), r))
+    await new Promise<void>((r) => server.listen(join(files.dir, 'hung.sock'), r))
     cleanups.push(() => new Promise((r) => server.close(r)))
     const a = await node('a', logRecorder(), { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 400 })
     await until(() => a.rec.peers.length === 1, 'hung peer seen')

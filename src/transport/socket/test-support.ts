@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { afterEach, beforeEach } from 'vitest'
 import type { Logger } from '../../observability/index.ts'
 import type { Message, NodeInfo, WireContext } from '../../wire/index.ts'
 import type { TransportHandlers } from '../transport.ts'
@@ -70,4 +71,27 @@ export async function until(check: () => boolean, what: string, timeoutMs = 3000
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 5))
   }
+}
+
+/**
+ * For the tests of one file: a fresh short temp dir per test (`dir`), and `cleanups`
+ * run newest first after each test, before the dir is removed.
+ */
+export function perTestDir(): { readonly dir: string; readonly cleanups: Array<() => unknown> } {
+  const state = { dir: '', cleanups: [] as Array<() => unknown> }
+  beforeEach(async () => {
+    state.dir = await tempDir()
+  })
+  afterEach(async () => {
+    for (const c of state.cleanups.splice(0).reverse()) await c()
+    await removeDir(state.dir)
+  })
+  return state
+}
+
+/** `body` as it travels on a connection: a 4-byte big-endian length, then the body. */
+export function frame(body: Uint8Array): Buffer {
+  const head = Buffer.alloc(4)
+  head.writeUInt32BE(body.length)
+  return Buffer.concat([head, body])
 }

@@ -348,6 +348,13 @@ describe.skipIf(missing !== undefined)(title, () => {
     )
     log(`scale 2 → 3 → 1 under load: ${result.ok} calls, 0 failed`)
   })
+
+  it('leaves no container after down', { timeout: 60_000 }, async () => {
+    await client!.stop()
+    client = undefined
+    await sup!.down()
+    expect(await containersOf('-a', '--any-unit')).toEqual([])
+  })
 })
 
 /** RSS (KiB) of the podman clients this process started (3 users instances) and of their conmons. */

@@ -24,6 +24,30 @@ async function loop(op: () => Promise<unknown>, ms: number, concurrency: number)
   return { count, elapsed: performance.now() - start }
 }
 
+/**
+ * Like `rate`, and the CPU time this process spent per call meanwhile (µs, user + system):
+ * for a caller and a callee in one process, steadier than calls/s when other work competes
+ * for the cores.
+ */
+export async function cpuRate(
+  op: () => Promise<unknown>,
+  { ms = 2_000, warmupMs = 300, concurrency = 1 } = {},
+): Promise<{ rate: number; cpuMicros: number }> {
+  await loop(op, warmupMs, concurrency)
+  const before = process.cpuUsage()
+  const { count, elapsed } = await loop(op, ms, concurrency)
+  const used = process.cpuUsage(before)
+  return { rate: (count / elapsed) * 1_000, cpuMicros: (used.user + used.system) / count }
+}
+
+/** The median of `values` and their lowest and highest. */
+export function medianOf(values: number[]): { median: number; spread: [number, number] } {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+  return { median, spread: [sorted[0]!, sorted[sorted.length - 1]!] }
+}
+
 /** Latency percentiles (µs) of `n` sequential calls, one in flight. */
 export async function latency(op: () => Promise<unknown>, n = 20_000): Promise<{ p50: number; p99: number }> {
   for (let i = 0; i < Math.min(2_000, n); i++) await op()

@@ -17,6 +17,8 @@ export interface Row {
   aim?: string
   /** Whether this run met `aim`, when the benchmark could tell. */
   met?: boolean
+  /** Lowest and highest of the rounds whose median `value` is. */
+  spread?: [number, number]
 }
 
 function baselines(row: Row): string[] {
@@ -39,7 +41,8 @@ export function printTable(rows: Row[]): void {
     })
     const aim =
       r.aim === undefined ? '' : r.met === undefined ? r.aim : `${r.aim} ${r.met ? '(met)' : '(MISSED)'}`
-    return [r.group, r.name, `${fmt(r.value)} ${r.unit}`, ratios.join(', '), aim]
+    const spread = r.spread ? ` (${fmt(r.spread[0])}–${fmt(r.spread[1])})` : ''
+    return [r.group, r.name, `${fmt(r.value)} ${r.unit}${spread}`, ratios.join(', '), aim]
   })
   const header = ['group', 'name', 'value', 'ratio', 'aim']
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { FakeClock } from '../../middleware/testing/fake-clock.ts'
-import type { AutoscaleSpec, UnitSpec } from '../config/index.ts'
+import type { AutoscaleSpec } from '../config/index.ts'
 import { fakeLauncher } from '../launcher/testing/index.ts'
-import { defaultRestartPolicy } from './crash-history.ts'
 import { describeEvent, type SupervisorEvent } from './events.ts'
-import { type UnitContext, UnitRunner } from './unit-runner.ts'
+import { fakeUnitContext, fakeUnitSpec } from './testing/fake-unit.ts'
+import { UnitRunner } from './unit-runner.ts'
 
 const autoscale: AutoscaleSpec = {
   min: 1,
@@ -22,38 +22,8 @@ function setup() {
   let hang = false
   const launcher = fakeLauncher(clock, () => (hang ? 'hang' : 'ready'))
   const events: SupervisorEvent[] = []
-  const spec: UnitSpec = {
-    name: 'users',
-    services: [{ name: 'users', entry: '/app/users.ts' }],
-    instances: 1,
-    env: {},
-    memoryMb: undefined,
-    dependsOn: [],
-    needs: [],
-    ownFolders: undefined,
-    autoscale,
-  }
-  const ctx: UnitContext = {
-    system: 'shop',
-    root: '/app',
-    transport: { kind: 'socket', dir: '/tmp/never-used' },
-    transportDirs: [],
-    timing: {
-      pingIntervalMs: 1000,
-      pingTimeoutMs: 5000,
-      readyTimeoutMs: 30_000,
-      drainTimeoutMs: 10_000,
-      drainGraceMs: 300,
-    },
-    restartPolicy: defaultRestartPolicy,
-    launcher,
-    clock,
-    emit: (e) => events.push(e),
-    onLine: () => {},
-    awaitVisible: async () => {},
-    build: undefined,
-    buildDir: '/app/.tessera/build',
-  }
+  const spec = fakeUnitSpec({ autoscale })
+  const ctx = fakeUnitContext(launcher, clock, events, { transportDirs: [] })
   const runner = new UnitRunner(spec, ctx)
   /** Every live instance reports `n` handler runs in flight from now on. */
   const load = (n: number) => {

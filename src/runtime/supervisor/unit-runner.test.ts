@@ -6,9 +6,9 @@ import type { UnitBuild } from '../build/index.ts'
 import type { UnitSpec } from '../config/index.ts'
 import type { LaunchRequest } from '../launcher/index.ts'
 import { type FakeBehaviour, type FakeInstance, fakeLauncher } from '../launcher/testing/index.ts'
-import { defaultRestartPolicy } from './crash-history.ts'
 import type { SupervisorEvent } from './events.ts'
-import { type UnitContext, UnitRunner } from './unit-runner.ts'
+import { fakeUnitContext, fakeUnitSpec } from './testing/fake-unit.ts'
+import { UnitRunner } from './unit-runner.ts'
 
 const buildOf = (file: string): UnitBuild => ({ file, inputs: [], packageDirs: [], ms: 1 })
 
@@ -31,34 +31,8 @@ function setup(
   const events: SupervisorEvent[] = []
   const removed: string[] = []
   const builds = [...(o.builds ?? [])]
-  const spec: UnitSpec = {
-    name: 'users',
-    services: [{ name: 'users', entry: '/app/users.ts' }],
-    instances: o.instances ?? 2,
-    env: {},
-    memoryMb: undefined,
-    dependsOn: [],
-    needs: [],
-    ownFolders: undefined,
-  }
-  const ctx: UnitContext = {
-    system: 'shop',
-    root: '/app',
-    transport: { kind: 'socket', dir: '/tmp/never-used' },
-    transportDirs: ['/tmp/never-used'],
-    timing: {
-      pingIntervalMs: 1000,
-      pingTimeoutMs: 5000,
-      readyTimeoutMs: 30_000,
-      drainTimeoutMs: 10_000,
-      drainGraceMs: 300,
-    },
-    restartPolicy: defaultRestartPolicy,
-    launcher,
-    clock,
-    emit: (e) => events.push(e),
-    onLine: () => {},
-    awaitVisible: async () => {},
+  const spec = fakeUnitSpec({ instances: o.instances ?? 2 })
+  const ctx = fakeUnitContext(launcher, clock, events, {
     build: o.builds
       ? async () => {
           const name = builds.shift()
@@ -80,7 +54,7 @@ function setup(
           },
         }
       : {}),
-  }
+  })
   const runner = new UnitRunner(spec, ctx)
   const types = () => events.map((e) => e.type)
   const states = () => runner.status().map((s) => s.state)

@@ -1,17 +1,4 @@
-import {
-  AckPolicy,
-  type ConsumerConfig,
-  DeliverPolicy,
-  headers,
-  type JetStreamClient,
-  type JetStreamManager,
-  JSONCodec,
-  type JsMsg,
-  type NatsConnection,
-  nanos,
-  RetentionPolicy,
-  StorageType,
-} from 'nats'
+import type { ConsumerConfig, JetStreamClient, JetStreamManager, JsMsg, NatsConnection } from 'nats'
 import { TesseraError } from '../../errors/index.ts'
 import type { Logger } from '../../observability/index.ts'
 import type {
@@ -21,9 +8,23 @@ import type {
   DurableEnvelope,
   DurableEvents,
 } from '../durable.ts'
+import { loadNats, type NatsModule } from './connect.ts'
 import { durableNames } from './durable-names.ts'
 
-const json = JSONCodec<unknown>()
+// Values of `nats` (an optional peer dependency) come from the module the connection was
+// opened with (loadNats): importing them here would make every runtime that merely knows
+// the NATS transport load `nats`. Every use below runs after `#streams()` has loaded it.
+let natsModule: NatsModule | undefined
+const nats = (): NatsModule => {
+  if (!natsModule) throw new TesseraError('INTERNAL', 'durable events used before the nats module was loaded')
+  return natsModule
+}
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+const json = {
+  encode: (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value)),
+  decode: (data: Uint8Array): unknown => JSON.parse(decoder.decode(data)),
+}
 
 /** What the JetStream side of durable events needs from the transport. */
 export interface JetStreamEventsOptions {
@@ -66,7 +67,7 @@ class JetStreamEvents implements DurableEvents {
 
   async publish(envelope: DurableEnvelope): Promise<void> {
     await this.#streams()
-    const h = headers()
+    const h = nats().headers()
     h.set('Tessera-Service', envelope.service)
     try {
       await this.#js.publish(this.#names.subject(this.#o.unit, envelope.event), json.encode(envelope), {
@@ -94,16 +95,16 @@ class JetStreamEvents implements DurableEvents {
     const name = this.#names.consumer(spec)
     const config: Partial<ConsumerConfig> = {
       durable_name: name,
-      ack_policy: AckPolicy.Explicit,
-      ack_wait: nanos(spec.ackWaitMs),
+      ack_policy: nats().AckPolicy.Explicit,
+      ack_wait: nats().nanos(spec.ackWaitMs),
       // Counted here, so the last delivery is dead-lettered rather than dropped.
       max_deliver: -1,
       filter_subject: this.#names.filter(spec.event),
       // A balanced service gets what was stored before it ever ran; a new instance of a
       // broadcast one only what comes after it.
-      deliver_policy: spec.mode === 'broadcast' ? DeliverPolicy.New : DeliverPolicy.All,
+      deliver_policy: spec.mode === 'broadcast' ? nats().DeliverPolicy.New : nats().DeliverPolicy.All,
       max_ack_pending: 256,
-      ...(spec.mode === 'broadcast' ? { inactive_threshold: nanos(60_000) } : {}),
+      ...(spec.mode === 'broadcast' ? { inactive_threshold: nats().nanos(60_000) } : {}),
     }
     await jsm.consumers.add(this.#names.stream, config)
     const consumer = await this.#js.consumers.get(this.#names.stream, name)
@@ -212,12 +213,13 @@ class JetStreamEvents implements DurableEvents {
   /** Creates the events and dead-letter streams once per connection; a create of what exists is a no-op. */
   #streams(): Promise<JetStreamManager> {
     this.#ready ??= (async () => {
+      natsModule ??= await loadNats()
       const jsm = await this.#o.nc.jetstreamManager({ timeout: 5000 })
       await ensureStream(jsm, {
         name: this.#names.stream,
         subjects: [this.#names.all],
-        max_age: nanos(this.#o.maxAgeMs ?? 7 * 24 * 3600_000),
-        duplicate_window: nanos(this.#o.duplicateWindowMs ?? 120_000),
+        max_age: nats().nanos(this.#o.maxAgeMs ?? 7 * 24 * 3600_000),
+        duplicate_window: nats().nanos(this.#o.duplicateWindowMs ?? 120_000),
       })
       await ensureStream(jsm, { name: this.#names.deadStream, subjects: [this.#names.deadAll], max_age: 0 })
       return jsm
@@ -242,8 +244,8 @@ async function ensureStream(
   try {
     await jsm.streams.add({
       ...config,
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
+      retention: nats().RetentionPolicy.Limits,
+      storage: nats().StorageType.File,
       num_replicas: 1,
     })
   } catch (err) {

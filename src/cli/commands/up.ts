@@ -52,13 +52,7 @@ export async function up(options: UpOptions, dev = false): Promise<void> {
   })
   starting = false
   const { state, failed } = running
-  out.line(
-    `tessera: ${state.system} is up; control API on 127.0.0.1:${state.port} (${state.stateDir}/control.json)`,
-  )
-  out.line(
-    `tessera: dashboard ${dashboardUrl(state.port)} (log in with the "token" field of ${state.stateDir}/control.json)`,
-  )
-  if (failed.length > 0) out.error(`tessera: not running: ${failed.join(', ')}`)
+  // Watching before saying it is up: a change made the moment after that line is seen.
   const stopWatching = dev
     ? watchUnits(running.supervisor, {
         onChange: (unit, file) => out.line(`tessera: ${file} changed: rolling ${unit}`),
@@ -67,6 +61,13 @@ export async function up(options: UpOptions, dev = false): Promise<void> {
         onWarning: (message) => out.error(`tessera: ${message}`),
       })
     : () => {}
+  out.line(
+    `tessera: ${state.system} is up; control API on 127.0.0.1:${state.port} (${state.stateDir}/control.json)`,
+  )
+  out.line(
+    `tessera: dashboard ${dashboardUrl(state.port)} (log in with the "token" field of ${state.stateDir}/control.json)`,
+  )
+  if (failed.length > 0) out.error(`tessera: not running: ${failed.join(', ')}`)
   let drained = false
   shutdown = (signal: string) => {
     if (drained) return

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { expect } from 'vitest'
 import { type Broker, createBroker } from '../../../src/broker/index.ts'
 import { TesseraError } from '../../../src/errors/index.ts'
 import { natsTransport } from '../../../src/transport/nats/index.ts'
@@ -204,4 +205,27 @@ export function ranTwice(result: OutageResult): string[] {
 /** Successful calls the callee has no record of running (must be none). */
 export function okButNotRun(tally: ActionTally, runs: Record<string, number>): string[] {
   return tally.okKeys.filter((key) => (runs[key] ?? 0) === 0)
+}
+
+/**
+ * What every outage test asserts of its load: at least `minIssued` of each action (when
+ * given); no call hung to its deadline; every idempotent `read` answered; a
+ * non-idempotent `add` either answered or failed fast with UNAVAILABLE (one in flight at
+ * the drop may have run, so it is never retried) and none ran twice; nothing answered
+ * that the callee has no record of running.
+ */
+export function expectNothingHungOrLost({ read, add, runs }: OutageResult, minIssued?: number): void {
+  if (minIssued !== undefined) {
+    expect(read.issued).toBeGreaterThan(minIssued)
+    expect(add.issued).toBeGreaterThan(minIssued)
+  }
+  expect(read.hung).toBe(0)
+  expect(add.hung).toBe(0)
+  expect(read.failed).toEqual({})
+  expect(read.ok).toBe(read.issued)
+  expect(Object.keys(add.failed).filter((code) => code !== 'UNAVAILABLE')).toEqual([])
+  expect(add.ok + (add.failed.UNAVAILABLE ?? 0)).toBe(add.issued)
+  expect(ranTwice({ read, add, runs }).filter((key) => key.includes('-add-'))).toEqual([])
+  expect(okButNotRun(read, runs)).toEqual([])
+  expect(okButNotRun(add, runs)).toEqual([])
 }

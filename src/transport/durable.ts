@@ -30,11 +30,22 @@ export interface DurableConsumerSpec {
 
 /** A dead-lettered event: the envelope, who could not handle it and why. */
 export interface DeadEvent {
+  /** `${service}:${envelope.id}`: names this dead letter for `deadEvent`, `replay`, `discard`. */
+  key: string
   envelope: DurableEnvelope
+  /** The subscribing service that could not handle it. */
   service: string
+  /** Deliveries made before it was dead-lettered. */
   deliveries: number
+  /** The last delivery's error, as `CODE: message`. */
   error: string
+  /** ms since epoch when it was dead-lettered. */
   at: number
+}
+
+/** The key of a dead letter: the subscribing service and the event id. */
+export function deadKey(service: string, eventId: string): string {
+  return `${service}:${eventId}`
 }
 
 /**
@@ -52,6 +63,19 @@ export interface DurableEvents {
   ): Promise<DurableConsumer>
   /** Dead letters, oldest first (optionally one subscribing service's). */
   dead(service?: string): Promise<DeadEvent[]>
+  /** One dead letter by its key; undefined when there is none (never dead, replayed, discarded). */
+  deadEvent(key: string): Promise<DeadEvent | undefined>
+  /**
+   * Delivers each dead letter again to the subscribing service that failed it, and to
+   * that service only (not to the other services subscribed to the event), with a fresh
+   * delivery count, and removes it from the dead letters. Resolves the keys replayed, in
+   * the order given; unknown keys (and repeats) are left out. A replayed event that fails
+   * `maxDeliver` times again is dead-lettered again under the same key. A balanced
+   * service gets it once (one instance); a broadcast one on every instance listening now.
+   */
+  replay(keys: readonly string[]): Promise<string[]>
+  /** Removes dead letters without delivering them; resolves the keys removed (unknown left out). */
+  discard(keys: readonly string[]): Promise<string[]>
 }
 
 export interface DurableConsumer {

@@ -7,4 +7,5 @@ export type {
   DurableEnvelope,
   DurableEvents,
 } from './durable.ts'
+export { deadKey } from './durable.ts'
 export type { Transport, TransportHandlers } from './transport.ts'

@@ -1,12 +1,13 @@
 import type { ConsumerConfig, JetStreamClient, JetStreamManager, JsMsg, NatsConnection } from 'nats'
 import { TesseraError } from '../../errors/index.ts'
 import type { Logger } from '../../observability/index.ts'
-import type {
-  DeadEvent,
-  DurableConsumer,
-  DurableConsumerSpec,
-  DurableEnvelope,
-  DurableEvents,
+import {
+  type DeadEvent,
+  type DurableConsumer,
+  type DurableConsumerSpec,
+  type DurableEnvelope,
+  type DurableEvents,
+  deadKey,
 } from '../durable.ts'
 import { loadNats, type NatsModule } from './connect.ts'
 import { durableNames } from './durable-names.ts'
@@ -172,10 +173,11 @@ class JetStreamEvents implements DurableEvents {
     deliveries: number,
     error: string,
   ): Promise<void> {
+    const buried =
+      envelope ?? ({ id: `seq-${m.seq}`, event: spec.event, service: '?', payload: null } as DurableEnvelope)
     const dead: DeadEvent = {
-      envelope:
-        envelope ??
-        ({ id: `seq-${m.seq}`, event: spec.event, service: '?', payload: null } as DurableEnvelope),
+      key: deadKey(spec.service, buried.id),
+      envelope: buried,
       service: spec.service,
       deliveries,
       error,
@@ -183,7 +185,7 @@ class JetStreamEvents implements DurableEvents {
     }
     try {
       await this.#js.publish(this.#names.deadSubject(spec.service, spec.event), json.encode(dead), {
-        msgID: `${spec.service}:${dead.envelope.id}`,
+        msgID: dead.key,
         timeout: 5000,
       })
     } catch (err) {
@@ -208,6 +210,19 @@ class JetStreamEvents implements DurableEvents {
       }
     }
     return out
+  }
+
+  // Replay and discard on JetStream follow in the next commit (decision 0027).
+  deadEvent(_key: string): Promise<DeadEvent | undefined> {
+    return Promise.reject(new TesseraError('INTERNAL', 'deadEvent is not implemented on JetStream yet'))
+  }
+
+  replay(_keys: readonly string[]): Promise<string[]> {
+    return Promise.reject(new TesseraError('INTERNAL', 'replay is not implemented on JetStream yet'))
+  }
+
+  discard(_keys: readonly string[]): Promise<string[]> {
+    return Promise.reject(new TesseraError('INTERNAL', 'discard is not implemented on JetStream yet'))
   }
 
   /** Creates the events and dead-letter streams once per connection; a create of what exists is a no-op. */

@@ -1,7 +1,9 @@
+import { availableParallelism } from 'node:os'
 import { Value } from '@sinclair/typebox/value'
 import { TesseraError } from '../../errors/index.ts'
 import { autoscaleIssues } from './autoscale-config.ts'
 import { SystemConfig } from './schema.ts'
+import { cpuSum } from './units.ts'
 
 /** One problem in a system config: the dotted field path and what is wrong with it. */
 export interface ConfigIssue {
@@ -36,14 +38,41 @@ export function configError(issues: ConfigIssue[]): TesseraError {
   return new TesseraError('VALIDATION', `invalid system config:\n${lines.join('\n')}`, { issues })
 }
 
-/** Every issue in `config`, schema first; semantic checks only run on a well-formed config. */
-export function validateSystem(config: unknown): ConfigIssue[] {
+/**
+ * Every issue in `config`, schema first; semantic checks only run on a well-formed config.
+ * `cores` (default this machine's, `os.availableParallelism()`) bounds `cpus`: a limit
+ * above it could never be given (podman refuses it) nor be met.
+ */
+export function validateSystem(config: unknown, cores = availableParallelism()): ConfigIssue[] {
   const schemaIssues = [...Value.Errors(SystemConfig, config)].map((e) => ({
     path: e.path.split('/').filter(Boolean).join('.'),
     message: e.message,
   }))
   if (schemaIssues.length > 0) return dedupe(schemaIssues)
-  return semanticIssues(config as SystemConfig)
+  return [...semanticIssues(config as SystemConfig), ...cpuIssues(config as SystemConfig, cores)]
+}
+
+/** `cpus` of a service, of a group, and of a group's members added up: none above `cores`. */
+function cpuIssues(config: SystemConfig, cores: number): ConfigIssue[] {
+  const issues: ConfigIssue[] = []
+  const machine = `the ${cores} core${cores === 1 ? '' : 's'} of this machine`
+  for (const [name, svc] of Object.entries(config.services))
+    if (svc.cpus !== undefined && svc.cpus > cores)
+      issues.push({ path: `services.${name}.cpus`, message: `${svc.cpus} is more than ${machine}` })
+  for (const [group, spec] of Object.entries(config.groups ?? {})) {
+    if (spec.cpus !== undefined) {
+      if (spec.cpus > cores)
+        issues.push({ path: `groups.${group}.cpus`, message: `${spec.cpus} is more than ${machine}` })
+      continue
+    }
+    const sum = spec.services.reduce((a, m) => cpuSum(a, config.services[m]?.cpus ?? 0), 0)
+    if (sum > cores)
+      issues.push({
+        path: `groups.${group}`,
+        message: `its members' cpus add up to ${sum}, more than ${machine}: set cpus on the group`,
+      })
+  }
+  return issues
 }
 
 function semanticIssues(config: SystemConfig): ConfigIssue[] {

@@ -4,6 +4,8 @@ import { PlacementConfig } from './placement-config.ts'
 
 const Name = T.String({ pattern: '^[a-z][a-z0-9-]*$', description: 'lowercase letters, digits, dashes' })
 const PositiveInt = T.Integer({ minimum: 1 })
+/** Cores, as podman's `--cpus` takes them: 0.01 is a 1 ms quota in its 100 ms period, the least the kernel takes. */
+const CpuCount = T.Number({ minimum: 0.01, description: 'cores, at least 0.01' })
 
 export const SocketTransportConfig = T.Object(
   {
@@ -49,6 +51,13 @@ export const ServiceConfig = T.Object(
     env: T.Optional(T.Record(T.String(), T.String())),
     /** Memory limit of one instance in MiB: a cgroup where writable, else the V8 heap limit. */
     memoryMb: T.Optional(T.Integer({ minimum: 16 })),
+    /**
+     * CPU limit of one instance, in cores (0.5 = half of one): podman `--cpus` for a
+     * container, a cgroup v1 CPU quota for a process where writable, `resources.limits.cpu`
+     * in Kubernetes. At least 0.01, at most the cores of this machine (checked by
+     * `defineSystem`). Grouped: the members' add up, unless the group sets its own.
+     */
+    cpus: T.Optional(CpuCount),
     /** Services that must be ready before this one starts. */
     dependsOn: T.Optional(T.Array(Name)),
     /** `own-folder`: Node's permission model limits file access to the entry's folder (and the code it needs). */
@@ -89,6 +98,8 @@ export const GroupConfig = T.Object(
      * `container`, a podman container of its own (docs/runtime.md, decision 0025).
      */
     isolation: T.Optional(T.Union([T.Literal('process'), T.Literal('container')])),
+    /** CPU limit of one instance of the group, in cores; default the members' `cpus` added up. */
+    cpus: T.Optional(CpuCount),
   },
   { additionalProperties: false },
 )

@@ -11,6 +11,8 @@ export interface UnitSpec {
   instances: number
   env: Record<string, string>
   memoryMb: number | undefined
+  /** Config `cpus`: the CPU limit of one instance in cores (the group's, else its members' added up). Absent = none. */
+  cpus?: number
   /** Units that must be ready before this one starts. */
   dependsOn: string[]
   /** Service names this unit calls; instances wait to see them before taking traffic. */
@@ -60,6 +62,8 @@ export function planUnits(config: SystemConfig, root: string): UnitSpec[] {
     unit.services.push({ name, entry, ...(svc.export ? { export: svc.export } : {}) })
     Object.assign(unit.env, svc.env)
     if (svc.memoryMb !== undefined) unit.memoryMb = (unit.memoryMb ?? 0) + svc.memoryMb
+    if (group?.cpus !== undefined) unit.cpus = group.cpus
+    else if (svc.cpus !== undefined) unit.cpus = cpuSum(unit.cpus ?? 0, svc.cpus)
     for (const dep of svc.dependsOn ?? []) {
       const depUnit = unitOf.get(dep)!
       if (depUnit !== unitName && !unit.dependsOn.includes(depUnit)) unit.dependsOn.push(depUnit)
@@ -73,6 +77,11 @@ export function planUnits(config: SystemConfig, root: string): UnitSpec[] {
     }
   }
   return [...units.values()]
+}
+
+/** Cores added up without float noise (0.1 + 0.2 is 0.3, as podman and Kubernetes want it). */
+export function cpuSum(a: number, b: number): number {
+  return Math.round((a + b) * 1000) / 1000
 }
 
 /** Units in start order: each after every unit it depends on (the config is acyclic). */

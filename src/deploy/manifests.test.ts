@@ -27,9 +27,9 @@ const config: SystemConfig = {
   transport: { kind: 'nats', servers: ['nats://nats:4222', 'nats://nats-2:4222'] },
   drain: { timeoutMs: 20_000, graceMs: 500 },
   services: {
-    users: { entry: './users.ts', instances: 3, memoryMb: 128, env: { LOG_FORMAT: 'json' } },
+    users: { entry: './users.ts', instances: 3, memoryMb: 128, cpus: 0.25, env: { LOG_FORMAT: 'json' } },
     orders: { entry: './orders.ts', instances: 0, dependsOn: ['users'] },
-    gateway: { entry: './gateway.ts', dependsOn: ['users'], listen: { port: 8080 } },
+    gateway: { entry: './gateway.ts', dependsOn: ['users'], listen: { port: 8080 }, cpus: 1.5 },
   },
 }
 const manifests = systemManifests({ config, root: '/srv/shop', tag: '1.2.0', namespace: 'shop' })
@@ -73,6 +73,11 @@ describe('systemManifests', () => {
     }
     broken.spec.replicas = 'three'
     expect(() => validate(broken)).toThrow(/replicas/)
+    const badCpu = structuredClone(of('users').find((o) => o.kind === 'Deployment')!) as KubeObject & {
+      spec: { template: { spec: { containers: { resources: { limits: Record<string, unknown> } }[] } } }
+    }
+    badCpu.spec.template.spec.containers[0]!.resources.limits.cpu = { cores: 0.25 }
+    expect(() => validate(badCpu)).toThrow(/cpu/)
   })
 
   it('runs the config’s replicas, rolls out without losing capacity and drains within the grace period', () => {
@@ -92,7 +97,7 @@ describe('systemManifests', () => {
     expect(c.image).toBe('localhost/shop-users:1.2.0')
   })
 
-  it('probes the health endpoint and limits memory to memoryMb', () => {
+  it('probes the health endpoint and limits memory to memoryMb and CPU to cpus', () => {
     const c = deploymentOf('users').spec.template.spec.containers[0]! as Record<string, unknown>
     expect(c.startupProbe).toMatchObject({
       httpGet: { path: '/readyz', port: 'health' },
@@ -105,12 +110,15 @@ describe('systemManifests', () => {
       periodSeconds: 1,
       failureThreshold: 5,
     })
-    expect(c.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '128Mi' } })
-    expect(
-      (deploymentOf('orders').spec.template.spec.containers[0] as Record<string, unknown>).resources,
-    ).toEqual({
-      requests: { cpu: '100m' },
+    expect(c.resources).toEqual({
+      requests: { cpu: '250m', memory: '128Mi' },
+      limits: { cpu: '250m', memory: '128Mi' },
     })
+    const resources = (unit: string) =>
+      (deploymentOf(unit).spec.template.spec.containers[0] as Record<string, unknown>).resources
+    // Neither limit in the config: a small CPU request for the scheduler, no limit.
+    expect(resources('orders')).toEqual({ requests: { cpu: '100m' } })
+    expect(resources('gateway')).toEqual({ requests: { cpu: '1500m' }, limits: { cpu: '1500m' } })
   })
 
   it('runs as a non-root user on a read-only root with /data and /tmp as volumes', () => {

@@ -23,7 +23,7 @@ export interface ManifestOptions {
   dataVolume?: DataVolume
   /** How long preStop waits before SIGTERM, so endpoints stop sending new connections first. Default 5 s. */
   preStopSeconds?: number
-  /** CPU request of every container. Default `100m`. */
+  /** CPU request of a container whose unit has no `cpus` (with `cpus`, request = limit = it). Default `100m`. */
   cpuRequest?: string
   imagePullPolicy?: 'IfNotPresent' | 'Always' | 'Never'
 }
@@ -174,11 +174,23 @@ function deployment(
 }
 
 function resourcesOf(unit: UnitSpec, options: ManifestOptions): Record<string, Record<string, string>> {
-  const cpu = options.cpuRequest ?? '100m'
-  if (unit.memoryMb === undefined) return { requests: { cpu } }
-  // memoryMb is a hard limit under the runtime (a cgroup): the same here, requested in full.
-  const memory = `${unit.memoryMb}Mi`
-  return { requests: { cpu, memory }, limits: { memory } }
+  // memoryMb and cpus are hard limits under the runtime (a cgroup, podman's --memory and
+  // --cpus): the same here, requested in full so the scheduler places what the limit allows.
+  const cpu = unit.cpus !== undefined ? millicores(unit.cpus) : (options.cpuRequest ?? '100m')
+  const memory = unit.memoryMb !== undefined ? `${unit.memoryMb}Mi` : undefined
+  const limits = {
+    ...(unit.cpus !== undefined ? { cpu } : {}),
+    ...(memory ? { memory } : {}),
+  }
+  return {
+    requests: { cpu, ...(memory ? { memory } : {}) },
+    ...(Object.keys(limits).length > 0 ? { limits } : {}),
+  }
+}
+
+/** Cores as Kubernetes quantities: 0.25 → `250m`, 2 → `2000m` (the config allows 0.01, i.e. `10m`). */
+function millicores(cpus: number): string {
+  return `${Math.round(cpus * 1000)}m`
 }
 
 function dataVolumeOf(volume: DataVolume = { kind: 'emptyDir' }): Record<string, unknown> {

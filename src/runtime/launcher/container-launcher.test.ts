@@ -96,6 +96,11 @@ describe('containerLauncher: the podman run of one instance', () => {
     ])
   })
 
+  it("limits CPU to the unit's cpus, else to the launcher's default", () => {
+    expect(pairs(args(request({ unit: { ...unit, cpus: 0.25 } }), { cpus: 2 }), '--cpus')).toEqual(['0.25'])
+    expect(pairs(args(request(), { cpus: 2 }), '--cpus')).toEqual(['2'])
+  })
+
   it('passes env with -e, the IPC channel as fd 3, and never the credential', () => {
     const req = request()
     const env = pairs(args(req), '-e')

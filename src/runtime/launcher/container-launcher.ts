@@ -14,7 +14,7 @@ export interface ContainerLauncherOptions {
    * containers that carry it. The supervisor passes its state key.
    */
   system: string
-  /** CPU limit of one instance (`--cpus`). Default 1. */
+  /** CPU limit of an instance whose unit has no `cpus` in the config (`--cpus`). Default 1. */
   cpus?: number
   /** Task limit of one instance (`--pids-limit`; Node's threads count). Default 256. */
   pidsLimit?: number
@@ -47,7 +47,7 @@ export interface ContainerLauncher extends InstanceLauncher {
  * Instances as podman containers (docs/decisions/0025): `podman run --rm --init` of a base
  * image with Node, the unit's bundle, its package folders and the system root mounted
  * read-only at the same paths, a read-only root file system, the transport's folders and
- * own folders read-write, `--memory` from `memoryMb`, `--cpus`, `--pids-limit`, its own
+ * own folders read-write, `--memory` from `memoryMb`, `--cpus` from `cpus`, `--pids-limit`, its own
  * network namespace. The podman client is the supervisor's child: the Node IPC channel
  * (fd 3) and the shared listening socket (fd 4) go through it with `--preserve-fds`, so the
  * instance speaks the same protocol as a process (credential included, never in `-e`).
@@ -187,7 +187,7 @@ export function runArgs(
     '--network',
     network,
     '--cpus',
-    String(c.options.cpus ?? 1),
+    String(unit.cpus ?? c.options.cpus ?? 1),
     '--pids-limit',
     String(c.options.pidsLimit ?? 256),
     ...(unit.memoryMb !== undefined

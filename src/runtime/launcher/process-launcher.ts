@@ -1,5 +1,5 @@
 import { bootstrapProgram, InstanceProcess, LISTEN_FD } from '../instance/instance-process.ts'
-import { type CgroupMemory, nodeArgs } from '../isolation/index.ts'
+import { type CgroupCpu, type CgroupMemory, nodeArgs } from '../isolation/index.ts'
 import type { InstanceLauncher } from './instance-launcher.ts'
 
 export interface ProcessLauncherOptions {
@@ -9,21 +9,26 @@ export interface ProcessLauncherOptions {
    * and hide which limit applied (decision 0005).
    */
   cgroup?: CgroupMemory | undefined
+  /**
+   * cgroup v1 CPU quotas (`cgroupCpu()`) for units with `cpus`; undefined = such a unit
+   * runs without a CPU limit, and each instance says so on its stderr log.
+   */
+  cpuCgroup?: CgroupCpu | undefined
 }
 
 /**
  * Instances as child processes of the supervisor (today's behaviour): `node <bundle>`
  * (or `node --import tsx bootstrap.ts` without builds), the permission model for
  * `own-folder` units, an IPC channel for readiness, pings, metrics, spans and the
- * credential, the shared socket inherited as fd 4. A memory limit through cgroups is
- * applied a moment after spawn (the pid is moved in once known); if that fails the
+ * credential, the shared socket inherited as fd 4. Memory and CPU limits through cgroups
+ * are applied a moment after spawn (the pid is moved in once known); if that fails the
  * instance runs unlimited and says so on its stderr log.
  *
  * @example
- * const launcher = processLauncher({ cgroup: await cgroupMemory() })
+ * const launcher = processLauncher({ cgroup: await cgroupMemory(), cpuCgroup: await cgroupCpu() })
  */
 export function processLauncher(options: ProcessLauncherOptions = {}): InstanceLauncher {
-  const { cgroup } = options
+  const { cgroup, cpuCgroup } = options
   return {
     kind: 'process',
     launch(req) {
@@ -61,6 +66,18 @@ export function processLauncher(options: ProcessLauncherOptions = {}): InstanceL
           (release) => inst.exited.then(release),
           (err: Error) => req.onLine(`supervisor: cgroup limit failed: ${err.message}`, 'stderr'),
         )
+      }
+      if (unit.cpus !== undefined && inst.pid !== undefined) {
+        if (!cpuCgroup)
+          req.onLine(
+            `supervisor: cpus ${unit.cpus} not applied: the cgroup cpu controller (/sys/fs/cgroup/cpu) is not writable here`,
+            'stderr',
+          )
+        else
+          cpuCgroup.limit(inst.pid, req.nodeId, unit.cpus).then(
+            (release) => inst.exited.then(release),
+            (err: Error) => req.onLine(`supervisor: cgroup cpu limit failed: ${err.message}`, 'stderr'),
+          )
       }
       return inst
     },

@@ -29,7 +29,7 @@ import {
 } from '../config/index.ts'
 import { CLIENT_UNIT, loadNatsLogins, type NatsLogins, SUPERVISOR_UNIT } from '../config/nats-logins.ts'
 import { ensurePrivateDir } from '../files/index.ts'
-import { cgroupMemory } from '../isolation/index.ts'
+import { cgroupCpu, cgroupMemory } from '../isolation/index.ts'
 import { containerLauncher, type InstanceLauncher, processLauncher } from '../launcher/index.ts'
 import {
   createLogFiles,
@@ -66,11 +66,11 @@ export interface SupervisorOptions {
    * the record filed for it in the unit's log (`formatLogRecord` makes it readable).
    */
   onLog?: (label: string, line: string, record: LogRecord) => void
-  /** Try cgroup v1 memory limits before the heap-limit fallback. Default true. Ignored with `launcher`. */
+  /** Try cgroup v1 memory limits (before the heap-limit fallback) and CPU quotas. Default true. Ignored with `launcher`. */
   cgroups?: boolean
   /**
    * How instances start. Default `processLauncher()`: child processes, with cgroup memory
-   * limits unless `cgroups` is false.
+   * limits and CPU quotas unless `cgroups` is false.
    */
   launcher?: InstanceLauncher
   /**
@@ -271,7 +271,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       restartPolicy: { ...defaultRestartPolicy, ...config.restart },
       launcher:
         options.launcher ??
-        processLauncher({ cgroup: options.cgroups === false ? undefined : await cgroupMemory() }),
+        (options.cgroups === false
+          ? processLauncher()
+          : processLauncher({ cgroup: await cgroupMemory(), cpuCgroup: await cgroupCpu() })),
       launchers: { container: container() },
       clock: systemClock,
       emit,

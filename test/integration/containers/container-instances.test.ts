@@ -86,8 +86,8 @@ describe.skipIf(missing !== undefined)(title, () => {
       name: 'ctr',
       stateDir,
       services: {
-        users: { entry: './users.ts', instances: 2, isolation: 'container', memoryMb: 128 },
-        greeter: { entry: './greeter.ts', instances: 1, dependsOn: ['users'] },
+        users: { entry: './users.ts', instances: 2, isolation: 'container', memoryMb: 128, cpus: 0.5 },
+        greeter: { entry: './greeter.ts', instances: 1, dependsOn: ['users'], cpus: 0.25 },
         // An adapter on a shared port: the socket goes into each container as fd 4.
         pids: { entry: './pid-http.ts', instances: 2, listen: { port: 0 }, isolation: 'container' },
       },
@@ -141,9 +141,37 @@ describe.skipIf(missing !== undefined)(title, () => {
       expect(c.HostConfig.Memory).toBe(128 * 1024 * 1024)
       expect(c.HostConfig.ReadonlyRootfs).toBe(true)
       expect(c.HostConfig.NetworkMode).toBe('none')
-      expect(c.HostConfig.NanoCpus).toBe(1e9)
+      expect(c.HostConfig.NanoCpus).toBe(0.5e9)
       expect(c.HostConfig.PidsLimit).toBe(256)
     }
+    // The kernel holds each container to it: 50 ms of CPU in every 100 ms period, as the
+    // container's own cgroup (cgroup v1 here) says from inside.
+    for (const id of ids)
+      expect(
+        (
+          await podman(
+            'exec',
+            // The container's env has NODE_CHANNEL_FD (its IPC channel): not for this node.
+            '-e',
+            'NODE_CHANNEL_FD=',
+            id,
+            '/usr/bin/node',
+            '-e',
+            `const r = (f) => require('fs').readFileSync('/sys/fs/cgroup/cpu/' + f, 'utf8').trim(); process.stdout.write(r('cpu.cfs_quota_us') + '/' + r('cpu.cfs_period_us'))`,
+          )
+        ).trim(),
+      ).toBe('50000/100000')
+    // A process unit with cpus: its instance is in a cgroup of its own with the quota (0.25 core).
+    await until(
+      () => sup!.status().units.find((u) => u.name === 'greeter')!.instances[0]?.state === 'ready',
+      'greeter ready',
+    )
+    const greeterInstance = sup.status().units.find((u) => u.name === 'greeter')!.instances[0]!
+    const cpuCgroup = /^\d+:cpu:(\S+)$/m.exec(
+      readFileSync(`/proc/${greeterInstance.pid}/cgroup`, 'utf8'),
+    )?.[1]
+    expect(cpuCgroup).toBe(`/tessera/${greeterInstance.nodeId}`)
+    expect(readFileSync(`/sys/fs/cgroup/cpu${cpuCgroup}/cpu.cfs_quota_us`, 'utf8').trim()).toBe('25000')
     // Status shows Node in the container as the host sees it (the child of its init), not the podman client.
     await until(() => usersStatus().instances.every((i) => i.pid !== undefined), 'container pids known')
     const inits = (await podman('inspect', '--format', '{{.State.Pid}}', ...ids)).split('\n').filter(Boolean)
@@ -334,6 +362,22 @@ describe.skipIf(missing !== undefined)(title, () => {
     expect(greeter2).toHaveLength(2)
     const overhead = hostOverheadKiB()
 
+    // SIGKILL → replacement ready for a process, measured here as for the container in the
+    // first test (greeter has two instances now and carries none of this load).
+    const greeterStatus = () => sup!.status().units.find((u) => u.name === 'greeter')!
+    const processVictim = sup!.unit('greeter').instances()[1]!
+    const processKilledAt = Date.now()
+    processVictim.kill('test: SIGKILL')
+    expect(await processVictim.exited).toMatchObject({ signal: 'SIGKILL', planned: false })
+    await until(
+      () =>
+        greeterStatus().instances.length === 2 &&
+        greeterStatus().instances.every((i) => i.state === 'ready' && i.nodeId !== processVictim.nodeId),
+      'replacement process ready',
+      30_000,
+    )
+    const processReplacedMs = Date.now() - processKilledAt
+
     await sup!.scale('users', 1)
     expect(usersStatus().instances).toHaveLength(1)
     await containersCome(() => containersOf('-a'), 1)
@@ -343,6 +387,9 @@ describe.skipIf(missing !== undefined)(title, () => {
     expect(result.ok).toBeGreaterThan(50)
     const mib = (bytes: number[]) => Math.round(bytes.reduce((a, b) => a + b, 0) / bytes.length / 1048576)
     log(`time to ready (scale +1): container ${containerReadyMs} ms, process ${processReadyMs} ms`)
+    log(
+      `SIGKILL → replacement process ready: ${processReplacedMs} ms (the container's is in the first test's line)`,
+    )
     log(
       `memory per instance: Node RSS container ${mib(users3)} MiB, process ${mib(greeter2)} MiB; beside each container on the host: podman client ${Math.round(overhead.client / 3 / 1024)} MiB, conmon ${Math.round(overhead.conmon / 3 / 1024)} MiB`,
     )

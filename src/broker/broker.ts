@@ -309,6 +309,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
               peer,
               new TesseraError('UNAVAILABLE', `lost touch with node ${peer} (${reason})`, { nodeId: peer }),
             ),
+          inFlight: (peer) => outstanding.get(peer) ?? 0,
           onUndelivered: (peer, id, reason) =>
             pending.fail(
               id,

@@ -29,6 +29,12 @@ export interface TransportHandlers {
    * `delivered: false`, so it may be retried on any instance.
    */
   onUndelivered?(nodeId: string, requestId: number, reason: string): void
+  /**
+   * Optional. How many calls this node awaits answers to from `nodeId` now. A transport
+   * that cannot see a peer's connection die (NATS: a frozen or partitioned peer) judges
+   * only the peers it is owed answers by, and reports one gone when it stops answering.
+   */
+  inFlight?(nodeId: string): number
 }
 
 /**

@@ -274,7 +274,7 @@ export class Discovery {
     const peer = this.peers.get(sender.nodeId)
     if (peer === undefined) {
       // A refused node keeps beating: it is not asked (and logged) again until it changes.
-      if (!this.#deps.vetting.refusedLately(sender, now)) this.#ask(sender)
+      if (!this.#deps.vetting.refusedLately(sender, now)) this.ask(sender)
       return
     }
     if (peer.unit !== sender.unit) {
@@ -283,12 +283,14 @@ export class Discovery {
     }
     peer.lastSeen = now
     this.heard(peer)
-    if (peer.seq < seq) this.#ask(sender)
+    if (peer.seq < seq) this.ask(sender)
   }
 
-  // Asks an unknown (or stale) peer for its info, at most once per heartbeat period,
-  // by sending it our HELLO directly; it answers with its ANNOUNCE.
-  #ask(sender: Sender): void {
+  /**
+   * Asks an unknown (or stale) peer for its info, at most once per heartbeat period,
+   * by sending it our HELLO directly; it answers with its ANNOUNCE.
+   */
+  ask(sender: Sender): void {
     const now = Date.now()
     const key = `${sender.unit}.${sender.nodeId}`
     if (now - (this.#askedAt.get(key) ?? 0) < this.#deps.heartbeatMs) return

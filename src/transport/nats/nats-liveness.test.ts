@@ -103,6 +103,51 @@ describe('natsTransport liveness', () => {
     console.info(`send to SIGKILLed peer failed after ${gone.at - at} ms`)
   }, 30_000)
 
+  // A frozen process keeps its NATS connection (the server pings clients every 2 min),
+  // so probes never get a 503: the same as a host cut off by a partition (decision 0030).
+  it('reports a frozen peer it awaits answers from gone within 2 s, and learns it again once it speaks', async () => {
+    const namespace = `live${++namespaceNo}`
+    const { t, rec } = await observer(namespace)
+    const child = await spawnPeer('frozen', namespace)
+    await waitFor(() => rec.peers.some((p) => p.nodeId === 'frozen'), 'the peer to join', 10_000)
+    rec.inFlight = 1 // the broker awaits an answer from it from now on
+    t.send('frozen', { kind: 'request', id: 1, service: 'echo', action: 'say', input: 'hi', ctx })
+    await waitFor(() => rec.messages.some((m) => m.message.kind === 'response'), 'the echo', 10_000)
+
+    child.kill('SIGSTOP')
+    const at = Date.now()
+    const gone = await waitFor(
+      () => rec.gone.find((g) => g.nodeId === 'frozen'),
+      'the peer to be gone',
+      10_000,
+    )
+    expect(gone.reason).toMatch(/^silent for \d+ ms with calls in flight, no answer to a ping/)
+    console.info(`frozen peer reported gone after ${gone.at - at} ms`)
+
+    // Thawed, it answers the ping it missed: it is asked for its info and learnt again.
+    const before = rec.peers.length
+    child.kill('SIGCONT')
+    await waitFor(() => rec.peers.slice(before).some((p) => p.nodeId === 'frozen'), 'the peer again', 10_000)
+    t.send('frozen', { kind: 'request', id: 2, service: 'echo', action: 'say', input: 'back', ctx })
+    await waitFor(
+      () => rec.messages.some((m) => m.message.kind === 'response' && m.message.id === 2),
+      'an echo after the thaw',
+      10_000,
+    )
+  }, 30_000)
+
+  it('keeps a live peer it awaits answers from that is slow to give them: it answers the pings', async () => {
+    const namespace = `live${++namespaceNo}`
+    const { t, rec } = await observer(namespace)
+    await spawnPeer('slow', namespace)
+    await waitFor(() => rec.peers.some((p) => p.nodeId === 'slow'), 'the peer to join', 10_000)
+    // Awaited but never answered (the fixture answers requests only): silent but alive.
+    rec.inFlight = 1
+    expect(t.send('slow', { kind: 'cancel', id: 1 })).toBe(true)
+    await new Promise((resolve) => setTimeout(resolve, 4000))
+    expect(rec.gone).toEqual([])
+  }, 30_000)
+
   it('reports a peer process that is stopped with SIGTERM gone through its BYE', async () => {
     const namespace = `live${++namespaceNo}`
     const { rec } = await observer(namespace)

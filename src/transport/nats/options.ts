@@ -56,6 +56,19 @@ export interface NatsTransportOptions {
    */
   peerTimeoutMs?: number
   /**
+   * A peer this node awaits answers from (calls in flight) that has sent nothing for
+   * this long is asked whether it is there (a liveness ping, decision 0030). Default 500 ms.
+   */
+  quietMs?: number
+  /**
+   * An asked peer that sends nothing back within this is reported gone, so its calls in
+   * flight fail over instead of hanging to their deadlines (a frozen process, a host cut
+   * off by a partition while the server still holds its connection). Default 750 ms: such
+   * a peer leaves 1.25–1.75 s after it fell silent. Must exceed any event-loop stall a
+   * healthy peer has, or its calls fail (and it is learnt again when it speaks).
+   */
+  answerMs?: number
+  /**
    * Largest encoded message this node sends, in bytes. The server's max_payload
    * always applies too; the smaller one wins. Default: the server's.
    */
@@ -86,6 +99,8 @@ export interface ResolvedNatsOptions {
   heartbeatMs: number
   peerTimeoutMs: number
   probeMs: number
+  quietMs: number
+  answerMs: number
   maxPayload: number
   reconnectTimeWaitMs: number
   holdMs: number
@@ -104,6 +119,10 @@ export function resolveOptions(options: NatsTransportOptions): ResolvedNatsOptio
   if (!(heartbeatMs > 0)) throw invalid(`heartbeatMs must be positive, got ${heartbeatMs}`)
   const probeMs = options.probeMs ?? 1250
   if (!(probeMs >= 10)) throw invalid(`probeMs must be at least 10, got ${probeMs}`)
+  const quietMs = options.quietMs ?? 500
+  const answerMs = options.answerMs ?? 750
+  if (!(quietMs >= 20)) throw invalid(`quietMs must be at least 20, got ${quietMs}`)
+  if (!(answerMs >= 20)) throw invalid(`answerMs must be at least 20, got ${answerMs}`)
   const holdMs = options.holdMs ?? 5000
   const holdBytes = options.holdBytes ?? 8 * 1024 * 1024
   if (!(holdMs >= 0)) throw invalid(`holdMs must not be negative, got ${holdMs}`)
@@ -126,6 +145,8 @@ export function resolveOptions(options: NatsTransportOptions): ResolvedNatsOptio
     heartbeatMs,
     peerTimeoutMs,
     probeMs,
+    quietMs,
+    answerMs,
     maxPayload: options.maxPayload ?? Number.POSITIVE_INFINITY,
     reconnectTimeWaitMs: options.reconnectTimeWaitMs ?? 250,
     holdMs,

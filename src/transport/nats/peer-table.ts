@@ -2,6 +2,7 @@ import type { Identity } from '../../identity/index.ts'
 import type { NodeInfo } from '../../wire/index.ts'
 import type { BatchTarget } from './batch.ts'
 import { PROBE_META, WATCH_META } from './probe-share.ts'
+import { ANSWER_META } from './silence-watch.ts'
 import { nodeToken, type Subjects } from './subjects.ts'
 
 /**
@@ -36,6 +37,17 @@ export interface Peer extends BatchTarget {
   probed: boolean
   /** It announced WATCH_META: it probes a share of the probed peers. */
   watches: boolean
+  /**
+   * It announced ANSWER_META: it answers a liveness ping on its node subject with a pong,
+   * so it can be asked when it falls silent with calls in flight (silence-watch.ts).
+   */
+  answers: boolean
+  /** Something arrived from it since the silence watch last looked (set on every inbox message). */
+  heard: boolean
+  /** ms timestamp from which its silence counts: last heard, or last seen with no call in flight. */
+  quietSince: number
+  /** ms timestamp of the liveness ping it has not answered yet; 0 when none is out. */
+  askedAt: number
   /** ms timestamp of the last message heard from the peer (any kind). */
   lastSeen: number
   /**
@@ -91,6 +103,10 @@ export class PeerTable {
         batches: info.meta?.[BATCH_META] === 1,
         probed: info.meta?.[PROBE_META] === 1,
         watches: info.meta?.[WATCH_META] === 1,
+        answers: info.meta?.[ANSWER_META] === 1,
+        heard: false,
+        quietSince: now,
+        askedAt: 0,
         queued: [],
         queuedBytes: 0,
         lastSeen: now,
@@ -107,6 +123,7 @@ export class PeerTable {
     known.batches = info.meta?.[BATCH_META] === 1
     known.probed = info.meta?.[PROBE_META] === 1
     known.watches = info.meta?.[WATCH_META] === 1
+    known.answers = info.meta?.[ANSWER_META] === 1
     return 'newer'
   }
 

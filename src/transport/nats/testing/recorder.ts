@@ -10,6 +10,8 @@ export interface Recorder {
   gone: { nodeId: string; reason: string; at: number }[]
   linkLost: { nodeId: string; reason: string }[]
   undelivered: { nodeId: string; requestId: number; reason: string }[]
+  /** What `inFlight` answers for every peer (0: no calls awaited, so nobody is judged silent). */
+  inFlight: number
 }
 
 /** Handlers that record what they are told. */
@@ -20,7 +22,9 @@ export function recorder(): Recorder {
     gone: [],
     linkLost: [],
     undelivered: [],
+    inFlight: 0,
     handlers: {
+      inFlight: () => rec.inFlight,
       onMessage: (from, message) => rec.messages.push({ from, message }),
       onPeer: (info) => rec.peers.push(info),
       onPeerGone: (nodeId, reason) => rec.gone.push({ nodeId, reason, at: Date.now() }),

@@ -15,7 +15,8 @@ import { type NatsTransportOptions, type ResolvedNatsOptions, resolveOptions } f
 import { BATCH_META, type Peer } from './peer-table.ts'
 import { PeerVetting, type Sender, withoutIdentity } from './peer-vetting.ts'
 import { PROBE_META, WATCH_META } from './probe-share.ts'
-import { NO_UNIT, natsSubjects, type Subjects, senderOf } from './subjects.ts'
+import { ANSWER_META, SilenceWatch } from './silence-watch.ts'
+import { NO_UNIT, natsSubjects, nodeToken, type Subjects, senderOf } from './subjects.ts'
 
 /**
  * A transport over NATS, for nodes on many machines. Each node subscribes to its own
@@ -23,8 +24,10 @@ import { NO_UNIT, natsSubjects, type Subjects, senderOf } from './subjects.ts'
  * groups). Peers are found through a discovery subject; a peer is reported gone on BYE,
  * or when the server answers "no responders" for a send or a probe to it (each node
  * probes its share of the peers every `probeMs`, decision 0023), or, for a peer of an
- * older version that heartbeats, after `peerTimeoutMs` of silence. Survives server
- * restarts by reconnecting.
+ * older version that heartbeats, after `peerTimeoutMs` of silence, or when it falls
+ * silent while this node awaits answers from it and does not answer a liveness ping
+ * (`quietMs` + `answerMs`, silence-watch.ts: a frozen or partitioned peer whose
+ * connection the server still holds). Survives server restarts by reconnecting.
  *
  * While the connection is down (nats.js drops what is published then) and after it is
  * back until each peer is heard again, messages are held here and sent in order once
@@ -52,6 +55,9 @@ export function natsTransport(options: NatsTransportOptions): Transport & AsyncD
   return new NatsTransport(resolveOptions(options), options.logger ?? silentLogger)
 }
 
+/** How long a peer reported gone for its silence is remembered, to be learnt again if it speaks. */
+const SILENCED_KEPT_MS = 5 * 60_000
+
 class NatsTransport implements Transport, AsyncDisposable {
   readonly kind = 'nats'
   readonly #options: ResolvedNatsOptions
@@ -75,6 +81,12 @@ class NatsTransport implements Transport, AsyncDisposable {
   #linkUp = true
   /** Reports every peer gone once the connection has been down for `holdMs`. */
   #holdTimer: NodeJS.Timeout | undefined
+  #silence: SilenceWatch | undefined
+  /**
+   * Peers reported gone for their silence, by id, with when: one that speaks again was
+   * alive after all (a stalled process), and is asked for its info to be learnt again.
+   */
+  readonly #silenced = new Map<string, number>()
 
   constructor(options: ResolvedNatsOptions, logger: Logger) {
     this.#options = options
@@ -162,6 +174,16 @@ class NatsTransport implements Transport, AsyncDisposable {
     })
     this.#nc = nc
     this.#discovery = discovery
+    this.#silence = new SilenceWatch({
+      peers: discovery.peers,
+      tickMs: Math.max(10, Math.floor(this.#options.quietMs / 2)),
+      quietMs: this.#options.quietMs,
+      answerMs: this.#options.answerMs,
+      connected: () => this.#linkUp,
+      inFlight: (nodeId) => broker.inFlight?.(nodeId) ?? 0,
+      ask: (peer, n) => this.#probe(peer, n),
+      gone: (nodeId, reason) => this.#silent(nodeId, reason),
+    })
     const refused: string[] = []
     const failed = (err: Error) => {
       refused.push(err.message)
@@ -196,6 +218,7 @@ class NatsTransport implements Transport, AsyncDisposable {
       onReconnect: () => this.#reconnected(),
     })
     discovery.start()
+    this.#silence.start()
   }
 
   announce(local: NodeInfo): void {
@@ -320,22 +343,64 @@ class NatsTransport implements Transport, AsyncDisposable {
   }
 
   // A PING with this node's seq on the peer's node subject: a live peer ignores it, a
-  // gone one makes the server answer 503 on the reply subject (decision 0023).
-  #probe(peer: Peer): void {
+  // gone one makes the server answer 503 on the reply subject (decision 0023). With a
+  // negative `n` (the silence watch's), a live peer that announced ANSWER_META answers a
+  // PONG of that `n` (decision 0030); a gone one still makes the server answer 503.
+  #probe(peer: Peer, n = this.#local!.seq): void {
     const nc = this.#nc
     if (nc === undefined || nc.isClosed() || nc.isDraining()) return
     try {
-      nc.publish(peer.subject, encodeEnvelope({ kind: 'ping', n: this.#local!.seq }), peer.publishOptions)
+      nc.publish(peer.subject, encodeEnvelope({ kind: 'ping', n }), peer.publishOptions)
     } catch (err) {
       this.#logger.debug({ peer: peer.nodeId, err: (err as Error).message }, 'nats: probe failed')
     }
+  }
+
+  // A liveness ping from `sender`: answered at once from the event loop, whatever the
+  // handlers are doing, on the sender's node subject (allowed by every unit's permissions).
+  #answer(sender: Sender, n: number): void {
+    const nc = this.#nc
+    if (!this.#linkUp || nc === undefined || nc.isClosed() || nc.isDraining()) return
+    const subject =
+      this.#discovery!.peers.get(sender.nodeId)?.subject ??
+      this.#subjects!.toPeer(sender.unit, nodeToken(sender.nodeId))
+    try {
+      nc.publish(subject, encodeEnvelope({ kind: 'pong', n }))
+    } catch (err) {
+      this.#logger.debug({ peer: sender.nodeId, err: (err as Error).message }, 'nats: pong failed')
+    }
+  }
+
+  // The silence watch found a peer silent with calls in flight: gone, remembered a while
+  // in case it was only stalled and speaks again.
+  #silent(nodeId: string, reason: string): void {
+    const now = Date.now()
+    for (const [id, at] of this.#silenced) if (now - at > SILENCED_KEPT_MS) this.#silenced.delete(id)
+    this.#silenced.set(nodeId, now)
+    this.#logger.warn({ peer: nodeId, reason }, 'nats: peer silent, reporting it gone')
+    this.#discovery!.gone(nodeId, reason)
+  }
+
+  // A message from a peer reported gone for its silence: it was alive after all (a
+  // stall longer than answerMs). Asked for its info (a direct HELLO), it is learnt again
+  // from its ANNOUNCE, vetted as any.
+  #spokeAgain(sender: Sender): void {
+    this.#silenced.delete(sender.nodeId)
+    this.#logger.info({ peer: sender.nodeId }, 'nats: a peer reported silent spoke again, asking it')
+    this.#discovery!.ask(sender)
   }
 
   #announcedInfo(): NodeInfo {
     const local = this.#local!
     if (this.#announced?.from !== local) {
       const info = withoutIdentity(local)
-      const meta = { ...info.meta, [BATCH_META]: 1, [PROBE_META]: 1, [WATCH_META]: 1 }
+      const meta = {
+        ...info.meta,
+        [BATCH_META]: 1,
+        [PROBE_META]: 1,
+        [WATCH_META]: 1,
+        [ANSWER_META]: 1,
+      }
       this.#announced = { from: local, info: { ...info, meta } }
     }
     return this.#announced.info
@@ -359,6 +424,7 @@ class NatsTransport implements Transport, AsyncDisposable {
     clearTimeout(this.#holdTimer)
     this.#held.stop()
     this.#held.dropAll('the transport closed')
+    this.#silence?.stop()
     this.#discovery?.stop()
     try {
       await nc.drain()
@@ -384,7 +450,11 @@ class NatsTransport implements Transport, AsyncDisposable {
       this.#vetting.refuse(sender, `node ${sender.nodeId} is known as unit ${peer.unit}`)
       return
     }
-    if (peer !== undefined && !peer.reachable) this.#discovery!.heard(peer)
+    if (peer !== undefined) {
+      // Read by the silence watch: anything at all from the peer proves it is there.
+      peer.heard = true
+      if (!peer.reachable) this.#discovery!.heard(peer)
+    } else if (this.#silenced.size > 0 && this.#silenced.has(sender.nodeId)) this.#spokeAgain(sender)
     if (!forEachEnvelope(msg.data, (bytes) => this.#deliver(sender, bytes))) {
       this.#logger.warn({ from: sender.nodeId }, 'nats: dropped the malformed rest of a batch')
     }
@@ -411,6 +481,12 @@ class NatsTransport implements Transport, AsyncDisposable {
           this.#logger.error({ err }, 'nats: onMessage threw (handlers must not throw)')
         }
         return
+      case 'ping':
+        // A probe (n ≥ 0) is ignored; a liveness ping (n < 0) is answered.
+        if (message.n < 0) this.#answer(sender, message.n)
+        return
+      case 'pong':
+        return // its arrival was the answer (`peer.heard`, above)
       default:
         this.#discovery!.onControl(sender, message)
     }

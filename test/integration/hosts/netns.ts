@@ -10,10 +10,34 @@ export interface NetNs extends AsyncDisposable {
   /** Takes the link down inside the namespace: a partition (nothing in or out). */
   partition(): void
   heal(): void
+  /**
+   * Drops every packet in and out of the namespace's link with nft, the link staying up:
+   * a partition as a dead switch or a firewall makes it. Nobody is told: TCP connections
+   * stay open on both sides and only go stale (unlike `partition`, where the namespace's
+   * route vanishes). `undrop` removes the rule; the table goes with the namespace.
+   */
+  drop(): void
+  undrop(): void
   remove(): void
 }
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+const nftIn = (ns: string, input: string) =>
+  execFileSync('nsenter', [`--net=/run/netns/${ns}`, 'nft', '-f', '-'], {
+    input,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  })
+const TABLE = 'tessera_partition'
+
+/** Whether `nft` is installed (Debian package nftables). */
+export function hasNft(): boolean {
+  try {
+    execFileSync('nft', ['--version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
 
 /** Whether this process may create network namespaces (root with `ip`). */
 export function canMakeNamespaces(): boolean {
@@ -71,6 +95,16 @@ export function makeNetNs(): NetNs {
     innerAddress,
     partition: () => ip('netns', 'exec', name, 'ip', 'link', 'set', inner, 'down'),
     heal: () => ip('netns', 'exec', name, 'ip', 'link', 'set', inner, 'up'),
+    drop: () =>
+      nftIn(
+        name,
+        `table inet ${TABLE} {
+  chain in { type filter hook input priority 0; policy accept; iifname "${inner}" drop; }
+  chain out { type filter hook output priority 0; policy accept; oifname "${inner}" drop; }
+}
+`,
+      ),
+    undrop: () => nftIn(name, `delete table inet ${TABLE}\n`),
     remove,
     [Symbol.asyncDispose]: async () => remove(),
   }

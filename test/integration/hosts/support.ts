@@ -228,6 +228,8 @@ export interface LoadTally {
   failed: Record<string, number>
   reasons: string[]
   okKeys: string[]
+  /** Longest time from issue to failure of any failed call, ms (0: none failed). */
+  slowestFailureMs: number
 }
 
 /**
@@ -239,7 +241,7 @@ export function openLoad(
   ratePerSec: number,
   call: (key: string) => Promise<unknown>,
 ): { stop(): Promise<LoadTally> } {
-  const t: LoadTally = { issued: 0, ok: 0, failed: {}, reasons: [], okKeys: [] }
+  const t: LoadTally = { issued: 0, ok: 0, failed: {}, reasons: [], okKeys: [], slowestFailureMs: 0 }
   const inFlight = new Set<Promise<void>>()
   const started = Date.now()
   const periodMs = 1000 / ratePerSec
@@ -248,6 +250,7 @@ export function openLoad(
       const due = Math.floor((Date.now() - started) / periodMs)
       while (t.issued < due) {
         const key = `${name}-${t.issued++}`
+        const issuedAt = Date.now()
         const p: Promise<void> = call(key).then(
           () => {
             t.ok++
@@ -256,6 +259,7 @@ export function openLoad(
           (err: { code?: string; message?: string }) => {
             const code = err.code ?? 'THROWN'
             t.failed[code] = (t.failed[code] ?? 0) + 1
+            t.slowestFailureMs = Math.max(t.slowestFailureMs, Date.now() - issuedAt)
             t.reasons.push(`${key}: ${err.message}`)
           },
         )

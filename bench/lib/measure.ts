@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs'
+
 /** Runs `op` with `concurrency` calls in flight for `ms`, after a warm-up; returns calls per second. */
 export async function rate(
   op: () => Promise<unknown>,
@@ -50,13 +52,74 @@ export function medianOf(values: number[]): { median: number; spread: [number, n
 
 /** Latency percentiles (µs) of `n` sequential calls, one in flight. */
 export async function latency(op: () => Promise<unknown>, n = 20_000): Promise<{ p50: number; p99: number }> {
+  return latencyOf(op, [], n)
+}
+
+/**
+ * `latency`, and the CPU time per call (µs) each of `pids` spent over the measured calls:
+ * with one call in flight nothing is batched, so this is a message's full cost per hop.
+ */
+export async function latencyOf(
+  op: () => Promise<unknown>,
+  pids: number[],
+  n = 20_000,
+): Promise<{ p50: number; p99: number; cpuMicros: number[] }> {
   for (let i = 0; i < Math.min(2_000, n); i++) await op()
+  const before = pids.map(cpuNanos)
   const samples = new Float64Array(n)
   for (let i = 0; i < n; i++) {
     const t = performance.now()
     await op()
     samples[i] = (performance.now() - t) * 1_000
   }
+  const after = pids.map(cpuNanos)
   samples.sort()
-  return { p50: samples[Math.floor(n * 0.5)]!, p99: samples[Math.floor(n * 0.99)]! }
+  return {
+    p50: samples[Math.floor(n * 0.5)]!,
+    p99: samples[Math.floor(n * 0.99)]!,
+    cpuMicros: pids.map((_, i) => (after[i]! - before[i]!) / 1_000 / n),
+  }
+}
+
+/**
+ * CPU time (ns) process `pid` has used so far, all its threads (the main thread, libuv's
+ * pool, V8's GC helpers): the first field of every /proc/<pid>/task/<tid>/schedstat.
+ * Nanosecond resolution, unlike the 10 ms ticks of /proc/<pid>/stat. A thread that
+ * ended between the listing and the read is skipped (its time is lost, a few µs).
+ */
+export function cpuNanos(pid: number): number {
+  let sum = 0
+  let tids: string[]
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return Number.NaN
+  }
+  for (const tid of tids) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8')
+      sum += Number(text.slice(0, text.indexOf(' ')))
+    } catch {}
+  }
+  return sum
+}
+
+/**
+ * Like `rate`, and the CPU time per call (µs) each of `pids` spent meanwhile (the bench
+ * process itself and its peers): summed over the processes of one system, the cost of a
+ * call, which other work on the shared cores disturbs far less than calls/s.
+ */
+export async function cpuRateOf(
+  op: () => Promise<unknown>,
+  pids: number[],
+  { ms = 2_000, warmupMs = 300, concurrency = 1 } = {},
+): Promise<{ rate: number; cpuMicros: number[] }> {
+  await loop(op, warmupMs, concurrency)
+  const before = pids.map(cpuNanos)
+  const { count, elapsed } = await loop(op, ms, concurrency)
+  const after = pids.map(cpuNanos)
+  return {
+    rate: (count / elapsed) * 1_000,
+    cpuMicros: pids.map((_, i) => (after[i]! - before[i]!) / 1_000 / count),
+  }
 }

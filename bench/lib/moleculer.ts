@@ -1,4 +1,4 @@
-import type { BrokerOptions } from 'moleculer'
+import { type BrokerOptions, ServiceBroker } from 'moleculer'
 
 export interface MoleculerLink {
   /** NATS server URL; when absent, the TCP transporter is used. */
@@ -22,3 +22,6 @@ export function linkFromEnv(): MoleculerLink {
   if (env.NATS_URL) return { nats: env.NATS_URL }
   return { port: Number(env.MOL_TCP_PORT), urls: env.MOL_TCP_URLS!.split(',') }
 }
+
+/** 'moleculer 0.14' or 'moleculer 0.15': the row names say which Moleculer the bench loaded. */
+export const moleculerName = `moleculer ${ServiceBroker.MOLECULER_VERSION.split('.').slice(0, 2).join('.')}`

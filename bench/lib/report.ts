@@ -19,6 +19,10 @@ export interface Row {
   met?: boolean
   /** Lowest and highest of the rounds whose median `value` is. */
   spread?: [number, number]
+  /** What the value is made of (e.g. the client's and the server's share), printed after it. */
+  note?: string
+  /** The Node version that ran the row (`npm run bench` runs the peer parts on two Node lines). */
+  node?: string
 }
 
 function baselines(row: Row): string[] {
@@ -28,7 +32,7 @@ function baselines(row: Row): string[] {
 /** The ratio of `row` against `baseline` (default: its first baseline). */
 export function ratioOf(rows: Row[], row: Row, baseline = baselines(row)[0]): number | undefined {
   if (!baseline) return undefined
-  const base = rows.find((r) => r.group === row.group && r.name === baseline)
+  const base = rows.find((r) => r.group === row.group && r.name === baseline && r.node === row.node)
   if (!base) return undefined
   return row.lowerIsBetter ? base.value / row.value : row.value / base.value
 }
@@ -42,9 +46,17 @@ export function printTable(rows: Row[]): void {
     const aim =
       r.aim === undefined ? '' : r.met === undefined ? r.aim : `${r.aim} ${r.met ? '(met)' : '(MISSED)'}`
     const spread = r.spread ? ` (${fmt(r.spread[0])}–${fmt(r.spread[1])})` : ''
-    return [r.group, r.name, `${fmt(r.value)} ${r.unit}${spread}`, ratios.join(', '), aim]
+    const note = r.note ? ` [${r.note}]` : ''
+    return [
+      r.node ?? '',
+      r.group,
+      r.name,
+      `${fmt(r.value)} ${r.unit}${spread}${note}`,
+      ratios.join(', '),
+      aim,
+    ]
   })
-  const header = ['group', 'name', 'value', 'ratio', 'aim']
+  const header = ['node', 'group', 'name', 'value', 'ratio', 'aim']
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
   const show = (cells: string[]) =>
     cells
@@ -63,6 +75,7 @@ export function writeJson(rows: Row[]): string {
   const out = {
     at: new Date().toISOString(),
     node: process.version,
+    nodes: [...new Set(rows.map((r) => r.node ?? process.version))],
     rows: rows.map((r) => {
       const all = baselines(r)
       return {

@@ -10,6 +10,7 @@ import {
   deadKey,
 } from '../durable.ts'
 import { loadNats, type NatsModule } from './connect.ts'
+import { DeadLetters, REPLAYS_HEADER } from './durable-dead.ts'
 import { durableNames } from './durable-names.ts'
 
 // Values of `nats` (an optional peer dependency) come from the module the connection was
@@ -47,8 +48,11 @@ export interface JetStreamEventsOptions {
  * instance (broadcast, removed by the server after a minute without its instance).
  * Tessera counts deliveries itself (the consumer's own max_deliver would drop the last
  * one silently): the delivery past `maxDeliver` goes to `TESSERA_<ns>_DEAD` with the
- * last error and is terminated, so nothing is lost without a trace. Streams and
- * consumers are created on first use; creating what exists is a no-op.
+ * last error and is terminated, so nothing is lost without a trace. Dead letters are
+ * listed, replayed to the failing service only, or discarded (durable-dead.ts, decision
+ * 0027): each subscription has a second consumer on `TESSERA_<ns>_REPLAY` reading its
+ * service's replay subject. Streams and consumers are created on first use; creating
+ * what exists is a no-op.
  */
 export function jetStreamEvents(options: JetStreamEventsOptions): DurableEvents {
   return new JetStreamEvents(options)
@@ -58,12 +62,17 @@ class JetStreamEvents implements DurableEvents {
   readonly #o: JetStreamEventsOptions
   readonly #names: ReturnType<typeof durableNames>
   readonly #js: JetStreamClient
+  readonly #dead: DeadLetters
   #ready: Promise<JetStreamManager> | undefined
 
   constructor(options: JetStreamEventsOptions) {
     this.#o = options
     this.#names = durableNames(options.namespace)
     this.#js = options.nc.jetstream()
+    this.#dead = new DeadLetters(this.#js, this.#names, async () => ({
+      jsm: await this.#streams(),
+      nats: nats(),
+    }))
   }
 
   async publish(envelope: DurableEnvelope): Promise<void> {
@@ -93,22 +102,63 @@ class JetStreamEvents implements DurableEvents {
     handle: (envelope: DurableEnvelope) => Promise<void>,
   ): Promise<DurableConsumer> {
     const jsm = await this.#streams()
-    const name = this.#names.consumer(spec)
+    const main = await this.#pull(jsm, spec, handle, this.#names.stream, this.#names.consumer(spec), {
+      filter_subject: this.#names.filter(spec.event),
+      // A balanced service gets what was stored before it ever ran; a new instance of a
+      // broadcast one only what comes after it.
+      deliver_policy: spec.mode === 'broadcast' ? nats().DeliverPolicy.New : nats().DeliverPolicy.All,
+    })
+    // Replayed dead letters come on a subject of this service alone (decision 0027), so a
+    // replay reaches this service and not the others subscribed to the event. A server that
+    // refuses the replay consumer (a login from before 0027) leaves events flowing: only
+    // replays to this service wait, until it is allowed.
+    let replay: DurableConsumer | undefined
+    try {
+      replay = await this.#pull(
+        jsm,
+        spec,
+        handle,
+        this.#names.replayStream,
+        this.#names.replayConsumer(spec),
+        {
+          filter_subject: this.#names.replaySubject(spec.service, spec.event),
+          deliver_policy: spec.mode === 'broadcast' ? nats().DeliverPolicy.New : nats().DeliverPolicy.All,
+        },
+      )
+    } catch (err) {
+      this.#o.logger.error(
+        { err, service: spec.service, event: spec.event },
+        'replay consumer not created; replayed dead letters wait for it',
+      )
+    }
+    return {
+      stop: async () => {
+        await Promise.all([main.stop(), replay?.stop()])
+      },
+    }
+  }
+
+  /** A durable pull consumer on `stream` running `#deliver` for each message. */
+  async #pull(
+    jsm: JetStreamManager,
+    spec: DurableConsumerSpec,
+    handle: (envelope: DurableEnvelope) => Promise<void>,
+    stream: string,
+    name: string,
+    select: Pick<ConsumerConfig, 'filter_subject' | 'deliver_policy'>,
+  ): Promise<DurableConsumer> {
     const config: Partial<ConsumerConfig> = {
       durable_name: name,
       ack_policy: nats().AckPolicy.Explicit,
       ack_wait: nats().nanos(spec.ackWaitMs),
       // Counted here, so the last delivery is dead-lettered rather than dropped.
       max_deliver: -1,
-      filter_subject: this.#names.filter(spec.event),
-      // A balanced service gets what was stored before it ever ran; a new instance of a
-      // broadcast one only what comes after it.
-      deliver_policy: spec.mode === 'broadcast' ? nats().DeliverPolicy.New : nats().DeliverPolicy.All,
+      ...select,
       max_ack_pending: 256,
       ...(spec.mode === 'broadcast' ? { inactive_threshold: nats().nanos(60_000) } : {}),
     }
-    await jsm.consumers.add(this.#names.stream, config)
-    const consumer = await this.#js.consumers.get(this.#names.stream, name)
+    await jsm.consumers.add(stream, config)
+    const consumer = await this.#js.consumers.get(stream, name)
     const messages = await consumer.consume({ max_messages: 64 })
     const log = this.#o.logger.child({ service: spec.service, event: spec.event, consumer: name })
     const running = (async () => {
@@ -128,13 +178,15 @@ class JetStreamEvents implements DurableEvents {
     handle: (envelope: DurableEnvelope) => Promise<void>,
     log: Logger,
   ): Promise<void> {
+    // A replayed copy counts its deliveries afresh (a new message) and knows its generation.
+    const replays = Number(m.headers?.get(REPLAYS_HEADER) || 0) || 0
     const deliveries = m.info.redeliveryCount
     let envelope: DurableEnvelope
     try {
       envelope = json.decode(m.data) as DurableEnvelope
     } catch (err) {
       log.error({ err, seq: m.seq }, 'durable event is not JSON; dead-lettered')
-      await this.#bury(spec, undefined, m, deliveries, `undecodable: ${String(err)}`)
+      await this.#bury(spec, undefined, m, deliveries, `undecodable: ${String(err)}`, replays)
       return
     }
     if (deliveries > spec.maxDeliver) {
@@ -144,18 +196,18 @@ class JetStreamEvents implements DurableEvents {
         m,
         deliveries - 1,
         'delivered without an ack (the handler crashed or outran ackWaitMs)',
+        replays,
       )
       return
     }
-    // A handler is running: tell the server so it does not redeliver before ackWaitMs.
     try {
       await handle(envelope)
     } catch (err) {
       const error =
         err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err)
       if (deliveries >= spec.maxDeliver) {
-        log.warn({ eventId: envelope.id, deliveries, error }, 'durable event dead-lettered')
-        await this.#bury(spec, envelope, m, deliveries, error)
+        log.warn({ eventId: envelope.id, deliveries, error, replays }, 'durable event dead-lettered')
+        await this.#bury(spec, envelope, m, deliveries, error, replays)
         return
       }
       const wait = spec.backoffMs[Math.min(deliveries - 1, spec.backoffMs.length - 1)] ?? 1000
@@ -172,6 +224,7 @@ class JetStreamEvents implements DurableEvents {
     m: JsMsg,
     deliveries: number,
     error: string,
+    replays: number,
   ): Promise<void> {
     const buried =
       envelope ?? ({ id: `seq-${m.seq}`, event: spec.event, service: '?', payload: null } as DurableEnvelope)
@@ -184,10 +237,7 @@ class JetStreamEvents implements DurableEvents {
       at: Date.now(),
     }
     try {
-      await this.#js.publish(this.#names.deadSubject(spec.service, spec.event), json.encode(dead), {
-        msgID: dead.key,
-        timeout: 5000,
-      })
+      await this.#dead.bury(dead, replays)
     } catch (err) {
       // Not stored as dead: leave it unacked, so it comes again and is buried then.
       this.#o.logger.error({ err, eventId: dead.envelope.id }, 'dead letter not stored; redelivering')
@@ -196,33 +246,20 @@ class JetStreamEvents implements DurableEvents {
     m.term()
   }
 
-  async dead(service?: string): Promise<DeadEvent[]> {
-    const jsm = await this.#streams()
-    const out: DeadEvent[] = []
-    const info = await jsm.streams.info(this.#names.deadStream)
-    for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-      try {
-        const sm = await jsm.streams.getMessage(this.#names.deadStream, { seq })
-        const dead = json.decode(sm.data) as DeadEvent
-        if (service === undefined || dead.service === service) out.push(dead)
-      } catch {
-        // A deleted sequence (replayed and removed): skip it.
-      }
-    }
-    return out
+  dead(service?: string): Promise<DeadEvent[]> {
+    return this.#dead.list(service)
   }
 
-  // Replay and discard on JetStream follow in the next commit (decision 0027).
-  deadEvent(_key: string): Promise<DeadEvent | undefined> {
-    return Promise.reject(new TesseraError('INTERNAL', 'deadEvent is not implemented on JetStream yet'))
+  deadEvent(key: string): Promise<DeadEvent | undefined> {
+    return this.#dead.get(key)
   }
 
-  replay(_keys: readonly string[]): Promise<string[]> {
-    return Promise.reject(new TesseraError('INTERNAL', 'replay is not implemented on JetStream yet'))
+  replay(keys: readonly string[]): Promise<string[]> {
+    return this.#dead.replay(keys)
   }
 
-  discard(_keys: readonly string[]): Promise<string[]> {
-    return Promise.reject(new TesseraError('INTERNAL', 'discard is not implemented on JetStream yet'))
+  discard(keys: readonly string[]): Promise<string[]> {
+    return this.#dead.discard(keys)
   }
 
   /** Creates the events and dead-letter streams once per connection; a create of what exists is a no-op. */
@@ -236,7 +273,23 @@ class JetStreamEvents implements DurableEvents {
         max_age: nats().nanos(this.#o.maxAgeMs ?? 7 * 24 * 3600_000),
         duplicate_window: nats().nanos(this.#o.duplicateWindowMs ?? 120_000),
       })
-      await ensureStream(jsm, { name: this.#names.deadStream, subjects: [this.#names.deadAll], max_age: 0 })
+      // One message per dead letter's subject: a replayed event dead again replaces its first burial.
+      await ensureStream(jsm, {
+        name: this.#names.deadStream,
+        subjects: [this.#names.deadAll],
+        max_age: 0,
+        max_msgs_per_subject: 1,
+      })
+      // Replays (decision 0027). A login from before them may not create this stream: events
+      // still flow, only replay is unavailable (the replay consumer then logs why).
+      await ensureStream(jsm, {
+        name: this.#names.replayStream,
+        subjects: [this.#names.replayAll],
+        max_age: nats().nanos(this.#o.maxAgeMs ?? 7 * 24 * 3600_000),
+        duplicate_window: nats().nanos(this.#o.duplicateWindowMs ?? 120_000),
+      }).catch((err: unknown) =>
+        this.#o.logger.error({ err }, 'replay stream not created; replay unavailable'),
+      )
       return jsm
     })().catch((err: unknown) => {
       this.#ready = undefined
@@ -248,7 +301,13 @@ class JetStreamEvents implements DurableEvents {
 
 async function ensureStream(
   jsm: JetStreamManager,
-  config: { name: string; subjects: string[]; max_age: number; duplicate_window?: number },
+  config: {
+    name: string
+    subjects: string[]
+    max_age: number
+    duplicate_window?: number
+    max_msgs_per_subject?: number
+  },
 ): Promise<void> {
   try {
     await jsm.streams.info(config.name)

@@ -60,12 +60,19 @@ describe('natsPermissions', () => {
           '$JS.API.STREAM.CREATE.TESSERA_shop_EVENTS',
           '$JS.API.STREAM.INFO.TESSERA_shop_DEAD',
           '$JS.API.STREAM.CREATE.TESSERA_shop_DEAD',
+          '$JS.API.STREAM.INFO.TESSERA_shop_REPLAY',
+          '$JS.API.STREAM.CREATE.TESSERA_shop_REPLAY',
           '$JS.API.STREAM.MSG.GET.TESSERA_shop_DEAD',
           '$JS.API.CONSUMER.CREATE.TESSERA_shop_EVENTS.>',
           '$JS.API.CONSUMER.DURABLE.CREATE.TESSERA_shop_EVENTS.>',
           '$JS.API.CONSUMER.INFO.TESSERA_shop_EVENTS.>',
           '$JS.API.CONSUMER.MSG.NEXT.TESSERA_shop_EVENTS.>',
           '$JS.ACK.TESSERA_shop_EVENTS.>',
+          '$JS.API.CONSUMER.CREATE.TESSERA_shop_REPLAY.>',
+          '$JS.API.CONSUMER.DURABLE.CREATE.TESSERA_shop_REPLAY.>',
+          '$JS.API.CONSUMER.INFO.TESSERA_shop_REPLAY.>',
+          '$JS.API.CONSUMER.MSG.NEXT.TESSERA_shop_REPLAY.>',
+          '$JS.ACK.TESSERA_shop_REPLAY.>',
         ],
       },
       subscribe: {
@@ -78,6 +85,16 @@ describe('natsPermissions', () => {
         ],
       },
     })
+  })
+
+  it('lets only the supervisor replay and discard dead letters (decision 0027)', () => {
+    const operatorOnly = ['tessera.shop.replay.>', '$JS.API.STREAM.MSG.DELETE.TESSERA_shop_DEAD']
+    const supervisor = natsPermissions('shop', 'supervisor').publish.allow
+    const orders = natsPermissions('shop', 'orders').publish.allow
+    for (const subject of operatorOnly) {
+      expect(supervisor).toContain(subject)
+      expect(orders).not.toContain(subject)
+    }
   })
 })
 

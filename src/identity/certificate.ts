@@ -32,7 +32,15 @@ interface CertificateBody extends Identity {
   key: string
   /** Issued at, ms since the epoch (for logs). */
   iat: number
+  /**
+   * A unit's delegation (decision 0031): `key` may sign node certificates of exactly this
+   * identity (any node id, `node` is `*`). Never a node's certificate on its own.
+   */
+  delegate?: true
 }
+
+/** Between a delegation and the node certificate it signed, in one chained certificate. */
+export const CHAIN_SEPARATOR = '~'
 
 const FORMAT = 'tessera-cert-v1'
 
@@ -61,25 +69,63 @@ export interface VerifiedCertificate {
  * check per certificate, not one per use.
  */
 export function verifyCertificate(cert: unknown, authority: KeyObject): VerifiedCertificate | undefined {
-  if (typeof cert !== 'string' || cert.length > 4096) return undefined
+  if (typeof cert !== 'string' || cert.length > 8192) return undefined
   const cached = verified.get(cert)
   if (cached && cached.authority === authority) return cached.result
-  const dot = cert.indexOf('.')
-  if (dot <= 0) return undefined
-  const payload = cert.slice(0, dot)
-  const signature = Buffer.from(cert.slice(dot + 1), 'base64url')
-  if (!verify(null, Buffer.from(`${FORMAT}.${payload}`), authority, signature)) return undefined
-  const result = parseBody(payload)
+  const result = verifyChain(cert, authority)
   if (!result) return undefined
   if (verified.size >= MAX_CACHED) verified.clear()
   verified.set(cert, { authority, result })
   return result
 }
 
+/**
+ * A plain certificate (signed by the authority) or a chain `delegation~node`: the
+ * delegation signed by the authority, the node's signed by the delegation's key and
+ * naming exactly the delegation's identity (unit, services, principal right), any node
+ * id. A delegation alone is no node's certificate.
+ */
+function verifyChain(cert: string, authority: KeyObject): VerifiedCertificate | undefined {
+  const parts = cert.split(CHAIN_SEPARATOR)
+  if (parts.length === 1) {
+    const plain = verifySigned(cert, authority)
+    return plain && !plain.delegate ? plain.result : undefined
+  }
+  if (parts.length !== 2) return undefined
+  const delegation = verifySigned(parts[0]!, authority)
+  if (!delegation?.delegate) return undefined
+  const node = verifySigned(parts[1]!, delegation.result.key)
+  if (!node || node.delegate) return undefined
+  return sameRights(delegation.result.identity, node.result.identity) ? node.result : undefined
+}
+
+function verifySigned(
+  cert: string,
+  key: KeyObject,
+): { result: VerifiedCertificate; delegate: boolean } | undefined {
+  if (cert.length > 4096) return undefined
+  const dot = cert.indexOf('.')
+  if (dot <= 0) return undefined
+  const payload = cert.slice(0, dot)
+  const signature = Buffer.from(cert.slice(dot + 1), 'base64url')
+  if (!verify(null, Buffer.from(`${FORMAT}.${payload}`), key, signature)) return undefined
+  return parseBody(payload)
+}
+
+function sameRights(a: Identity, b: Identity): boolean {
+  const list = (l: string[] | undefined) => JSON.stringify(l ?? null)
+  return (
+    a.unit === b.unit &&
+    a.assertsPrincipal === b.assertsPrincipal &&
+    list(a.services) === list(b.services) &&
+    list(a.hostsAnyExcept) === list(b.hostsAnyExcept)
+  )
+}
+
 const MAX_CACHED = 4096
 const verified = new Map<string, { authority: KeyObject; result: VerifiedCertificate }>()
 
-function parseBody(payload: string): VerifiedCertificate | undefined {
+function parseBody(payload: string): { result: VerifiedCertificate; delegate: boolean } | undefined {
   try {
     const body = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Partial<CertificateBody>
     if (
@@ -90,6 +136,7 @@ function parseBody(payload: string): VerifiedCertificate | undefined {
       !body.services.every((s) => typeof s === 'string') ||
       typeof body.assertsPrincipal !== 'boolean' ||
       typeof body.key !== 'string' ||
+      (body.delegate !== undefined && body.delegate !== true) ||
       (body.hostsAnyExcept !== undefined &&
         !(Array.isArray(body.hostsAnyExcept) && body.hostsAnyExcept.every((s) => typeof s === 'string')))
     )
@@ -97,14 +144,17 @@ function parseBody(payload: string): VerifiedCertificate | undefined {
     const key = createPublicKey({ key: Buffer.from(body.key, 'base64url'), format: 'der', type: 'spki' })
     if (key.asymmetricKeyType !== 'ed25519') return undefined
     return {
-      identity: {
-        node: body.node,
-        unit: body.unit,
-        services: body.services,
-        assertsPrincipal: body.assertsPrincipal,
-        ...(body.hostsAnyExcept ? { hostsAnyExcept: body.hostsAnyExcept } : {}),
+      result: {
+        identity: {
+          node: body.node,
+          unit: body.unit,
+          services: body.services,
+          assertsPrincipal: body.assertsPrincipal,
+          ...(body.hostsAnyExcept ? { hostsAnyExcept: body.hostsAnyExcept } : {}),
+        },
+        key,
       },
-      key,
+      delegate: body.delegate === true,
     }
   } catch {
     return undefined

@@ -7,6 +7,13 @@ export {
   verifyCertificate,
 } from './certificate.ts'
 export { type LoadedCredential, loadCredential, type NodeCredential } from './credential.ts'
+export {
+  credentialFromDelegation,
+  delegateUnit,
+  encodeDelegation,
+  parseDelegation,
+  type UnitDelegation,
+} from './delegation.ts'
 export { checkPeerProof, createNonce, proveIdentity } from './handshake-proof.ts'
 export {
   type PrincipalProof,

@@ -1,4 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import {
+  authorityKey,
+  createAuthority,
+  delegateUnit,
+  encodeDelegation,
+  loadCredential,
+  verifyCertificate,
+} from '../../identity/index.ts'
 import { type Standalone, startStandalone } from './health-server.ts'
 
 const baked = {
@@ -60,6 +68,26 @@ describe('startStandalone (an instance in a container)', () => {
     expect(second?.env.nodeId).not.toBe(s.env.nodeId)
     expect(second?.natsLogin).toBeUndefined()
     await second?.close()
+  })
+
+  it('makes its credential for its own node id from the unit delegation, and takes an nkey login', async () => {
+    const key = authorityKey()
+    const rights = { unit: 'orders', services: ['orders'], assertsPrincipal: false }
+    const s = await start({
+      TESSERA_IDENTITY: encodeDelegation(delegateUnit(key, rights)),
+      TESSERA_NATS_NKEY_SEED: 'SUAEXAMPLE',
+    })
+    expect(s.natsLogin).toEqual({ nkeySeed: 'SUAEXAMPLE' })
+    const loaded = loadCredential(s.credential!)
+    expect(loaded.identity).toEqual({ node: s.env.nodeId, ...rights })
+    // Another authority's nodes do not take it.
+    const foreign = loadCredential(createAuthority().issue({ node: 'x', ...rights }))
+    expect(verifyCertificate(s.credential!.certificate, foreign.authority)).toBeUndefined()
+    await s.close()
+    running = undefined
+    await expect(startStandalone(env({ TESSERA_IDENTITY: 'garbage' }), false)).rejects.toThrow(
+      /unit delegation/,
+    )
   })
 
   it('rejects a port that is not one, and a missing TESSERA_INSTANCE', async () => {

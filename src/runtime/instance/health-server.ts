@@ -16,10 +16,13 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
+import { credentialFromDelegation, type NodeCredential, parseDelegation } from '../../identity/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
 import { type FromInstance, INSTANCE_ENV, type InstanceEnv } from './protocol.ts'
 
 export const HEALTH_PORT_ENV = 'TESSERA_HEALTH_PORT'
+/** The unit's delegation (`tessera build secrets`, from its Secret): the instance makes its own credential from it. */
+export const IDENTITY_ENV = 'TESSERA_IDENTITY'
 
 export interface Standalone {
   env: InstanceEnv
@@ -27,6 +30,8 @@ export interface Standalone {
   port: number
   /** The unit's NATS login from the environment (a Secret), in place of the supervisor's. */
   natsLogin: NatsCredentials | undefined
+  /** This node's credential, made from the unit's delegation in `TESSERA_IDENTITY` (a Secret); undefined without one. */
+  credential: NodeCredential | undefined
   /** Takes the messages the supervisor would get. */
   send(msg: FromInstance): void
   /** Readiness answers 503 from now on. */
@@ -40,8 +45,10 @@ export interface Standalone {
  * server listens; rejects when the port is taken or `TESSERA_INSTANCE` is missing or not
  * JSON. Fills in what only a running container knows: a node id unique to this process
  * (from the host name, i.e. the pod), the NATS servers of `TESSERA_NATS_URL`
- * (comma-separated) and the login of `TESSERA_NATS_USER`/`TESSERA_NATS_PASSWORD` or
- * `TESSERA_NATS_TOKEN`.
+ * (comma-separated), the login of `TESSERA_NATS_NKEY_SEED`, `TESSERA_NATS_USER`/
+ * `TESSERA_NATS_PASSWORD` or `TESSERA_NATS_TOKEN`, and a credential for that node id made
+ * from the unit's delegation in `TESSERA_IDENTITY` (decision 0031; a malformed one rejects
+ * with BAD_REQUEST: the instance must not start as a node its peers would refuse).
  */
 export async function startStandalone(
   env: NodeJS.ProcessEnv = process.env,
@@ -69,11 +76,16 @@ export async function startStandalone(
     }
     answer(404, { error: 'not found' })
   })
+  const identity = env[IDENTITY_ENV]
+  const credential = identity
+    ? credentialFromDelegation(parseDelegation(identity), instanceEnv.nodeId)
+    : undefined
   await listen(server, port, env.TESSERA_HEALTH_HOST || '0.0.0.0')
   return {
     env: instanceEnv,
     port: (server.address() as AddressInfo).port,
     natsLogin: natsLoginOf(env),
+    credential,
     send(msg) {
       if (msg.type === 'ready') ready = true
       if (msg.type === 'failed') ready = false
@@ -108,6 +120,7 @@ function standaloneEnv(env: NodeJS.ProcessEnv): InstanceEnv {
 }
 
 function natsLoginOf(env: NodeJS.ProcessEnv): NatsCredentials | undefined {
+  if (env.TESSERA_NATS_NKEY_SEED) return { nkeySeed: env.TESSERA_NATS_NKEY_SEED }
   if (env.TESSERA_NATS_TOKEN) return { token: env.TESSERA_NATS_TOKEN }
   if (env.TESSERA_NATS_USER) return { user: env.TESSERA_NATS_USER, pass: env.TESSERA_NATS_PASSWORD ?? '' }
   return undefined

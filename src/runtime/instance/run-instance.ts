@@ -74,10 +74,11 @@ export async function runInstance(program: InstanceProgram): Promise<void> {
     env.callMetrics === false ? undefined : metricsInstrumentation(metrics.registry),
     tracing?.instrumentation,
   )
+  // A container gets both from its Secrets (the credential made from its unit's delegation).
   const secrets =
     env.identity && !standalone
       ? await receiveCredential(env.readyTimeoutMs)
-      : standalone?.natsLogin && { credential: undefined, natsLogin: standalone.natsLogin }
+      : standalone && { credential: standalone.credential, natsLogin: standalone.natsLogin }
   const credential = secrets?.credential
   const broker = createBroker({
     nodeId: env.nodeId,

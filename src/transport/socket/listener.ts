@@ -45,7 +45,7 @@ export async function listen(
     if (Buffer.byteLength(file) > MAX_SOCKET_PATH_BYTES) {
       throw new Error(`socket path too long (${file}); use a shorter dir or nodeId, or tcp mode`)
     }
-    await listenOnPath(server, file, nodeId)
+    await listenOnPath(server, file, `node ${nodeId}`)
   }
   let closing: Promise<void> | undefined
   return {
@@ -63,12 +63,17 @@ export async function listen(
   }
 }
 
-async function listenOnPath(server: Server, path: string, nodeId: string): Promise<void> {
+/**
+ * Listens on a Unix socket path (0600). A file left there by a dead process is removed; one
+ * a live process answers on rejects (`what` names who would be running twice). The event
+ * store (durable/) listens this way too.
+ */
+export async function listenOnPath(server: Server, path: string, what: string): Promise<void> {
   try {
     await listenOn(server, { path })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
-    if (await isAlive(path)) throw new Error(`node ${nodeId} is already running (${path} answers)`)
+    if (await isAlive(path)) throw new Error(`${what} is already running (${path} answers)`)
     await removeQuietly(path)
     await listenOn(server, { path })
   }

@@ -31,6 +31,12 @@ export interface SocketTransportOptions {
    * folder is trusted (its mode 0700 is then the only fence).
    */
   credential?: NodeCredential
+  /**
+   * The event store to keep durable events in (decision 0026): the one the runtime serves
+   * (`<dir>/.events.sock`), or one made with `createEventStore` (it has `socketPath`).
+   * Without it `durable` is undefined and durable events are refused.
+   */
+  durable?: { socketPath: string }
 }
 
 export interface ResolvedOptions {
@@ -43,6 +49,7 @@ export interface ResolvedOptions {
   rescanIntervalMs: number
   logger: Logger
   credential: LoadedCredential | undefined
+  durable: { socketPath: string } | undefined
 }
 
 export const DEFAULT_MAX_FRAME_BYTES = 32 * 1024 * 1024
@@ -70,5 +77,6 @@ export function resolveOptions(opts: SocketTransportOptions): ResolvedOptions {
     rescanIntervalMs: opts.rescanIntervalMs ?? 2000,
     logger: (opts.logger ?? silentLogger).child({ component: 'socket-transport' }),
     credential: opts.credential ? loadCredential(opts.credential) : undefined,
+    durable: opts.durable ? { socketPath: opts.durable.socketPath } : undefined,
   }
 }

@@ -8,6 +8,7 @@ import { Connection } from './connection.ts'
 import { dialPeer } from './dial.ts'
 import { Discovery } from './discovery.ts'
 import type { PeerFile } from './discovery-files.ts'
+import { type StoreEvents, storeClient } from './durable/index.ts'
 import { startHeartbeat } from './heartbeat.ts'
 import { type Listener, listen } from './listener.ts'
 import { type ResolvedOptions, resolveOptions, type SocketTransportOptions } from './options.ts'
@@ -29,6 +30,8 @@ export type SocketTransport = Transport & AsyncDisposable
  * - A peer is reported gone once per loss: its socket closed (a killed process is noticed
  *   at once), it said BYE, or it stayed silent past `heartbeatTimeoutMs` (default 3 s).
  * - A peer breaking the protocol loses its connection (logged as a warning); others are unaffected.
+ * - With `durable` (an event store, decision 0026) `durable` keeps durable events there;
+ *   without it `durable` is undefined and the broker refuses durable emits.
  * - `close` sends BYE to every peer, flushes, stops listening and removes its discovery
  *   file; idempotent. No handler is called once `close` has begun.
  *
@@ -52,8 +55,12 @@ class SocketTransportImpl implements SocketTransport {
   private discovery: Discovery | undefined
   private stopHeartbeat: (() => void) | undefined
   private closing: Promise<void> | undefined
+  /** Durable events through the event store, when one was given (connected on first use). */
+  readonly durable: StoreEvents | undefined
 
-  constructor(private readonly opts: ResolvedOptions) {}
+  constructor(private readonly opts: ResolvedOptions) {
+    this.durable = opts.durable && storeClient({ socketPath: opts.durable.socketPath, logger: opts.logger })
+  }
 
   async start(local: NodeInfo, handlers: TransportHandlers): Promise<void> {
     if (this.local || this.closing) throw new Error('socket transport already started or closed')
@@ -105,6 +112,7 @@ class SocketTransportImpl implements SocketTransport {
 
   private async shutdown(): Promise<void> {
     this.handlers = undefined
+    this.durable?.close()
     this.discovery?.close()
     this.stopHeartbeat?.()
     for (const s of this.dialSockets) s.destroy()

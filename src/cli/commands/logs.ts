@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { InvalidArgumentError } from 'commander'
 import {
+  controlClient,
   followLogs,
   formatLogRecord,
   type LevelName,
@@ -9,6 +10,7 @@ import {
   logUnits,
   parseLevel,
   parseSince,
+  readControlState,
   readLogs,
 } from '../../runtime/index.ts'
 import { out } from '../output.ts'
@@ -31,9 +33,19 @@ export interface LogsOptions extends StateOptions {
  * printing what is appended (filtered the same way, also across a rotation). Works whether
  * or not the system is running. Naming a unit that has no log fails, unless following
  * (its log may appear later).
+ *
+ * With `--host` (a system over many hosts) and that host's agent running, the lines are
+ * every host's: the agent reads its own and asks each other live host's agent for theirs
+ * (docs/hosts.md), merged by time; a host that does not answer is said on stderr. `-f`
+ * follows this host's files only.
  */
 export async function logs(names: string[], options: LogsOptions): Promise<void> {
-  const dir = join(await stateDirOf(options), 'logs')
+  const stateDir = await stateDirOf(options)
+  if ((options.host ?? process.env.TESSERA_HOST) && !options.follow) {
+    const state = await readControlState(stateDir).catch(() => undefined)
+    if (state) return systemLogs(state, names, options)
+  }
+  const dir = join(stateDir, 'logs')
   const known = await logUnits(dir)
   const unknown = names.filter((n) => !known.includes(n))
   if (unknown.length > 0 && !options.follow) {
@@ -53,6 +65,34 @@ export async function logs(names: string[], options: LogsOptions): Promise<void>
   }
   const last = options.lines ?? Number.POSITIVE_INFINITY
   for await (const entry of followLogs(dir, { ...units, filter, last })) print(entry)
+}
+
+async function systemLogs(
+  state: { port: number; token: string },
+  names: string[],
+  options: LogsOptions,
+): Promise<void> {
+  const query = {
+    ...(names.length > 0 ? { units: names } : {}),
+    ...(options.level ? { level: options.level } : {}),
+    ...(options.requestId ? { requestId: options.requestId } : {}),
+    ...(options.traceId ? { traceId: options.traceId } : {}),
+    ...(options.since !== undefined ? { since: options.since } : {}),
+    ...limit(options),
+  }
+  const got = (await controlClient(state).run('logs', query)) as { lines: string[]; notes: string[] }
+  for (const note of got.notes) out.error(`tessera: ${note}`)
+  for (const line of got.lines) out.line(options.json ? line : formatLogRecord(recordOf(line)))
+}
+
+// A line as filed is a JSON object; anything else reads as its text (as readLogs does).
+function recordOf(line: string): LogEntry['record'] {
+  try {
+    const value: unknown = JSON.parse(line)
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as LogEntry['record']
+  } catch {}
+  return { msg: line }
 }
 
 function limit(options: LogsOptions): { limit?: number } {

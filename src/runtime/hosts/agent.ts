@@ -11,6 +11,7 @@ import {
 } from '../supervisor/index.ts'
 import { AgentRpc } from './agent-rpc.ts'
 import { type ClusterStatus, clusterStatus, hostedUnits } from './cluster-status.ts'
+import { hostLogs, type LogsQuery, logsQueryOf, mergeHostLogs, type SystemLogs } from './host-logs.ts'
 import { type HostRecord, HostsKv, type Lease } from './hosts-kv.ts'
 import { localConfig } from './local-config.ts'
 import { connectAgent } from './nats-connection.ts'
@@ -59,6 +60,12 @@ export interface Agent extends AsyncDisposable {
   status(): ClusterStatus
   /** Moves every instance of `unit` to host `to` (each: start there, ready and seen, then the old one drains). */
   move(unit: string, to: string, progress?: Progress): Promise<string>
+  /**
+   * The logs of every live host merged by time: this host's files, and each other host's
+   * asked of its agent (the operation `logs`, at most 10 s each). A host that does not
+   * answer is a note beside the lines of those that did.
+   */
+  logs(query: LogsQuery): Promise<SystemLogs>
   /** Hands this host's slots to others (they start them), then drains its instances and leaves. */
   close(): Promise<void>
 }
@@ -189,6 +196,7 @@ class HostAgent {
         await this.#local.stopInstance(String(a.label), { kill: a.kill === true })
         return 'stopped'
       },
+      logs: (a) => hostLogs(this.#local.logsDir, this.#o.host, logsQueryOf(a), this.#replyBytes()),
       'move-in': async (a) => {
         const lines: string[] = []
         const message = await this.#moveIn(String(a.unit), (m) => lines.push(m))
@@ -227,6 +235,7 @@ class HostAgent {
       supervisor,
       status: () => this.status(),
       move: (unit, to, p) => this.move(unit, to, p),
+      logs: (query) => this.logs(query),
       close: () => this.close(),
       [Symbol.asyncDispose]: () => this.close(),
     }
@@ -266,6 +275,22 @@ class HostAgent {
     )
     for (const line of lines) progress?.(`${to}: ${line}`)
     return message
+  }
+
+  async logs(query: LogsQuery): Promise<SystemLogs> {
+    const others = this.#hosts.filter((h) => h.name !== this.#o.host).map((h) => h.name)
+    const asks = others.map((host) => ({
+      host,
+      answer: this.#rpc.request<Awaited<ReturnType<typeof hostLogs>>>(host, 'logs', { ...query }, 10_000),
+    }))
+    const own = await hostLogs(this.#local.logsDir, this.#o.host, query, Number.POSITIVE_INFINITY)
+    return mergeHostLogs({ host: this.#o.host, logs: own }, asks, query.limit)
+  }
+
+  // What one agent reply may carry: a quarter of the server's max_payload (the lines are
+  // JSON inside the signed JSON envelope, escaped twice), at most 256 KiB.
+  #replyBytes(): number {
+    return Math.min(256 * 1024, Math.floor((this.#nc.info?.max_payload ?? 1024 * 1024) / 4))
   }
 
   close(): Promise<void> {

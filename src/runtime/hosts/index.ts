@@ -1,5 +1,6 @@
 export { type Agent, type AgentOptions, startAgent } from './agent.ts'
 export { type ClusterStatus, readyCount } from './cluster-status.ts'
+export type { LogsQuery, SystemLogs } from './host-logs.ts'
 export { assignFree, type HostInfo, mayRun, placementOf, type SlotOwner } from './placement.ts'
 export { type RunningHost, type StartHostOptions, startHostSystem } from './start-host-system.ts'
 export { loadSystemKey, SYSTEM_KEY_FILE, type SystemKey } from './system-key.ts'

@@ -9,6 +9,7 @@ import {
 } from '../control/index.ts'
 import { ensurePrivateDir } from '../files/index.ts'
 import { type Agent, type AgentOptions, startAgent } from './agent.ts'
+import { logsQueryOf } from './host-logs.ts'
 
 export interface StartHostOptions extends Omit<AgentOptions, 'config' | 'root'> {
   /** Path of the system config. Default `tessera.config.ts` in the working directory. */
@@ -29,7 +30,7 @@ export interface RunningHost extends AsyncDisposable {
  * What `tessera up --host NAME` does: loads the config, starts this host's agent, and
  * opens the control API (127.0.0.1, the host's own token and `control.json` in
  * `<stateDir>/hosts/<host>/`) over the agent's system-wide supervisor, plus `POST /move
- * {unit, to}`. If starting fails, what was started is stopped before the error surfaces.
+ * {unit, to}` and `POST /logs {units, level, requestId, traceId, since, limit}` (every host's). If starting fails, what was started is stopped before the error surfaces.
  */
 export async function startHostSystem(options: StartHostOptions): Promise<RunningHost> {
   const { config, root } = await loadSystem(options.configFile)
@@ -51,6 +52,8 @@ export async function startHostSystem(options: StartHostOptions): Promise<Runnin
       token: controlToken(agent.local.stateDir),
       routes: {
         '/move': (b, p) => agent.move(String(b.unit ?? ''), String(b.to ?? ''), p),
+        // `tessera logs --host`: every host's lines (POST: the dashboard's GET /logs stays this host's).
+        '/logs': (b) => agent.logs(logsQueryOf(b)),
       },
       onDown: () => {
         void close().then(() => options.onDown?.())

@@ -1,4 +1,6 @@
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readLogs } from '../../../src/runtime/index.ts'
 import type { NatsServer } from '../../support/nats-server.ts'
 import type { CounterService } from './fixtures/counter.ts'
 import { cluster, fixtures, readyByHost, startJetStream, until } from './support.ts'
@@ -12,7 +14,7 @@ afterAll(() => nats?.stop())
 const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0)
 
 describe('three agents of one system on one NATS', () => {
-  it('spread the slots, show every host from any host, scale and call from any host', {
+  it('spread the slots, show every host and the logs of every host from any host, scale and call from any host', {
     timeout: 120_000,
   }, async () => {
     await using sys = await cluster(nats, {
@@ -40,6 +42,26 @@ describe('three agents of one system on one NATS', () => {
     const printed = await sys.cli('status', '--host', 'b')
     expect(printed).toContain('hosts: a, b, c')
     for (const label of ['counter#1@a', 'counter#1@b', 'counter#1@c']) expect(printed).toContain(label)
+
+    // Logs from any host: a's agent reads its own files and asks b's and c's agents for
+    // theirs; each line comes with its host (every host's files name its instance counter#1).
+    const filed = async (host: string) =>
+      (await readLogs(join(sys.config.stateDir!, 'hosts', host, 'logs'), { units: ['counter'] })).length
+    const fromA = (await sys.cli('logs', 'counter', '--host', 'a', '--json'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { instance?: string; host?: string; time?: string })
+    for (const host of ['a', 'b', 'c']) {
+      const lines = fromA.filter((r) => r.host === host)
+      expect(lines.length).toBeGreaterThan(0)
+      expect(lines.length).toBeLessThanOrEqual(await filed(host))
+      expect(lines.some((r) => r.instance === `counter#1@${host}`)).toBe(true)
+    }
+    const times = fromA.map((r) => Date.parse(String(r.time)))
+    expect(times).toEqual([...times].sort((x, y) => x - y)) // merged by time
+    // Readable lines too, from another host, the limit over all hosts.
+    const lastTwo = (await sys.cli('logs', 'counter', '--host', 'c', '-n', '2')).trim().split('\n')
+    expect(lastTwo).toHaveLength(2)
 
     const client = await sys.client()
     await client.waitFor(['counter'], 10_000)

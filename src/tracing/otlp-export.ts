@@ -1,46 +1,74 @@
-import { createTraceState, type HrTime, SpanKind, SpanStatusCode } from '@opentelemetry/api'
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
-import { resourceFromAttributes } from '@opentelemetry/resources'
+import type { HrTime, SpanKind } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace'
 import type { SpanExport } from './span-batcher.ts'
 import type { SpanRecord } from './span-record.ts'
 
-const KINDS: Record<SpanRecord['kind'], SpanKind> = {
-  internal: SpanKind.INTERNAL,
-  server: SpanKind.SERVER,
-  client: SpanKind.CLIENT,
-  producer: SpanKind.PRODUCER,
-  consumer: SpanKind.CONSUMER,
-}
+type OtelApi = typeof import('@opentelemetry/api')
 
 /**
  * Batches of span records sent to an OTLP/HTTP (JSON) endpoint by OpenTelemetry's own
  * exporter: each record is given the shape of the SDK's finished span, which is what
  * the exporter serialises, so the wire format, retries and timeouts are OTel's.
+ *
+ * OpenTelemetry's packages are loaded here, when an endpoint is configured, not when
+ * the tracing module is: they are some 4 MB of memory in every process, and a system
+ * whose spans only go to the supervisor's store never needs them. The first `send`
+ * waits for them; if they cannot be loaded, each `send` rejects (the batcher reports
+ * the lost batch) and `shutdown` resolves.
  */
 export function otlpExport(
   endpoint: string,
   resourceAttributes: Record<string, string>,
 ): { send: SpanExport; shutdown: () => Promise<void> } {
-  const exporter = new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` })
-  const resource = resourceFromAttributes(resourceAttributes)
+  const loaded = Promise.all([
+    import('@opentelemetry/api'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+  ]).then(([api, { OTLPTraceExporter }, { resourceFromAttributes }]) => ({
+    api,
+    exporter: new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` }),
+    resource: resourceFromAttributes(resourceAttributes),
+  }))
+  loaded.catch(() => {}) // reported by each send
   const scope = { name: 'tessera' }
   return {
-    send: (records) =>
-      new Promise<void>((resolve, reject) => {
-        const spans = records.map((r) => toReadableSpan(r, resource, scope))
+    send: async (records) => {
+      const { api, exporter, resource } = await loaded
+      const spans = records.map((r) => toReadableSpan(api, r, resource, scope))
+      await new Promise<void>((resolve, reject) => {
         exporter.export(spans, (result) => (result.code === 0 ? resolve() : reject(result.error)))
-      }),
-    shutdown: () => exporter.shutdown(),
+      })
+    },
+    shutdown: () =>
+      loaded.then(
+        ({ exporter }) => exporter.shutdown(),
+        () => {},
+      ),
+  }
+}
+
+function kindOf(api: OtelApi, kind: SpanRecord['kind']): SpanKind {
+  switch (kind) {
+    case 'internal':
+      return api.SpanKind.INTERNAL
+    case 'server':
+      return api.SpanKind.SERVER
+    case 'client':
+      return api.SpanKind.CLIENT
+    case 'producer':
+      return api.SpanKind.PRODUCER
+    case 'consumer':
+      return api.SpanKind.CONSUMER
   }
 }
 
 function toReadableSpan(
+  api: OtelApi,
   r: SpanRecord,
   resource: ReadableSpan['resource'],
   instrumentationScope: ReadableSpan['instrumentationScope'],
 ): ReadableSpan {
-  const traceState = r.traceState !== undefined ? createTraceState(r.traceState) : undefined
+  const traceState = r.traceState !== undefined ? api.createTraceState(r.traceState) : undefined
   const context = {
     traceId: r.traceId,
     spanId: r.spanId,
@@ -49,15 +77,15 @@ function toReadableSpan(
   }
   const span: ReadableSpan = {
     name: r.name,
-    kind: KINDS[r.kind],
+    kind: kindOf(api, r.kind),
     spanContext: () => context,
     startTime: hrTime(r.startMs),
     endTime: hrTime(r.startMs + r.durationMs),
     duration: hrTime(r.durationMs),
     status:
       r.status === 'error'
-        ? { code: SpanStatusCode.ERROR, ...(r.code !== undefined ? { message: r.code } : {}) }
-        : { code: SpanStatusCode.UNSET },
+        ? { code: api.SpanStatusCode.ERROR, ...(r.code !== undefined ? { message: r.code } : {}) }
+        : { code: api.SpanStatusCode.UNSET },
     attributes: r.attributes,
     links: [],
     events: r.events.map((e) => ({ name: e.name, time: hrTime(e.timeMs), attributes: e.attributes })),

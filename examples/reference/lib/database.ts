@@ -1,7 +1,6 @@
 import { dirname } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from 'kysely'
-import pg from 'pg'
 import { ensurePrivateDir, ensurePrivateFile, tightenIfExists } from 'tessera/files'
 import { type DatabaseConfig, databaseConfigFromEnv } from './database-config.ts'
 import { querySpanLog } from './query-spans.ts'
@@ -67,6 +66,9 @@ function openSqlite<DB>(file: string): Kysely<DB> {
 
 async function openPostgres<DB>(config: { url: string; schema: string }): Promise<Kysely<DB>> {
   if (!SAFE_IDENTIFIER.test(config.schema)) throw new TypeError(`unsafe schema name "${config.schema}"`)
+  // Loaded only for PostgreSQL: an instance on SQLite (the default) does not carry the
+  // pg driver's modules in its memory.
+  const { default: pg } = await import('pg')
   // The schema must exist before a connection uses it as search_path.
   const admin = new pg.Client({ connectionString: config.url })
   await admin.connect()

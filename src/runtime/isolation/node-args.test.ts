@@ -26,4 +26,9 @@ describe('nodeArgs', () => {
     expect(args).toContain('--max-old-space-size=64')
     expect(args.some((a) => a.startsWith('--allow-fs'))).toBe(false)
   })
+
+  it('caps the young generation of built and tsx instances alike', () => {
+    expect(nodeArgs({ tsx: false })).toContain('--max-semi-space-size=2')
+    expect(nodeArgs({ tsx: true })).toContain('--max-semi-space-size=2')
+  })
 })

@@ -27,10 +27,19 @@ export function tsxLoader(): string {
 }
 
 /**
+ * Every instance's young generation is capped at 2 MiB semi-spaces. V8 grows them up to
+ * 16 MiB while start-up allocates (module loading, migrations) and keeps them committed
+ * afterwards, idle or not: the cap takes ~10 MB off each idle instance's RSS at no
+ * CPU per call we could measure under load (docs/performance.md, decision 0028).
+ * Command-line flags win over `NODE_OPTIONS`, so this is a system-wide choice.
+ */
+export const YOUNG_GENERATION_ARGS: readonly string[] = ['--max-semi-space-size=2']
+
+/**
  * Node flags for one instance. `tsx` loads TypeScript through tsx's loader (the
  * fallback path); a built instance gets `--enable-source-maps` instead, so stack traces
- * name the source files. `heapMb` caps V8's old space (the fallback memory limit where
- * cgroups are not writable). `ownFolders` switches on Node 20's permission model: reads
+ * name the source files. Both get {@link YOUNG_GENERATION_ARGS}. `heapMb` caps V8's old
+ * space (the fallback memory limit where cgroups are not writable). `ownFolders` switches on Node 20's permission model: reads
  * only from those folders, this package, `transportDirs` (what the transport uses, e.g.
  * the socket folder) and `readDirs` (the build folder); writes only to the folders and
  * `transportDirs`. Child processes and
@@ -46,6 +55,7 @@ export function nodeArgs(options: {
   const args = options.tsx
     ? ['--import', tsxLoader()]
     : (process.env.XARGS ?? '--enable-source-maps').split(' ').filter(Boolean)
+  args.push(...YOUNG_GENERATION_ARGS)
   if (options.heapMb !== undefined) args.push(`--max-old-space-size=${options.heapMb}`)
   if (options.ownFolders) {
     const extra = options.transportDirs ?? []

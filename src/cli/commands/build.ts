@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { buildImages, writeManifests } from '../../deploy/index.ts'
+import { buildImages, writeDeploySecrets, writeManifests } from '../../deploy/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 import { loadSystem } from '../../runtime/index.ts'
 import { formatBytes, out } from '../output.ts'
@@ -68,5 +68,21 @@ export async function buildK8s(units: string[], o: K8sOptions): Promise<void> {
   for (const file of files) out.line(`wrote ${file}`)
   out.line(
     `apply: kubectl apply -f ${o.output} (NATS first: helm install nats nats/nats -f ${o.output}/nats/values.yaml)`,
+  )
+}
+
+/**
+ * `tessera build secrets [-o dir]`: each unit's Secret values (its identity delegation and
+ * NATS login), the kubectl commands that create them, and the NATS users that admit them
+ * (decision 0031). The folder is private (0700, secret files 0600): keep it out of git.
+ */
+export async function buildSecrets(o: { config?: string; output: string }): Promise<void> {
+  const { config, root } = await loadSystem(o.config)
+  const dir = resolve(o.output)
+  const files = await writeDeploySecrets(dir, { config, root })
+  for (const file of files) out.line(`wrote ${file}`)
+  out.line(`create them: sh ${o.output}/create-secrets.sh <namespace>`)
+  out.line(
+    `NATS logins: helm install nats nats/nats -f <k8s>/nats/values.yaml -f ${o.output}/nats-values-authorization.yaml`,
   )
 }

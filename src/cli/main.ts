@@ -3,8 +3,9 @@
  * (`startSystem` for up/dev, the control API for everything else).
  */
 import { Command } from 'commander'
-import { buildImage, buildK8s } from './commands/build.ts'
+import { buildImage, buildK8s, buildSecrets } from './commands/build.ts'
 import { dashboard } from './commands/dashboard.ts'
+import { deadDiscard, deadList, deadReplay, deadShow } from './commands/events.ts'
 import { init } from './commands/init.ts'
 import { logs, logsArgs } from './commands/logs.ts'
 import { move } from './commands/move.ts'
@@ -151,6 +152,12 @@ build
   .option('--tag <tag>', 'as for build image', 'latest')
   .option('--namespace <name>', 'the Kubernetes namespace of every object')
   .action((u: string[], o) => buildK8s(u, o))
+build
+  .command('secrets')
+  .description("each unit's Secret values (identity, NATS login), how to create them, and the NATS users")
+  .option('-c, --config <file>', 'system config', 'tessera.config.ts')
+  .option('-o, --output <dir>', 'the private folder to write', 'secrets')
+  .action((o) => buildSecrets(o))
 withState(
   program
     .command('move')
@@ -159,6 +166,37 @@ withState(
 )
   .requiredOption('--to <host>', 'the host to move to')
   .action((u: string, o) => move(u, o))
+const events = program
+  .command('events')
+  .description('durable events that failed every delivery (dead letters): list, show, replay, discard')
+withState(
+  events
+    .command('dead')
+    .description('dead letters, oldest first: key, event, service, deliveries, error, age'),
+)
+  .option('--service <name>', 'only those of this subscribing service')
+  .option('--json', 'print them as JSON: envelope, service, deliveries, error, at')
+  .action((o) => deadList(o))
+withState(
+  events.command('show').description('one dead letter: its envelope and last error').argument('<key>'),
+).action((k: string, o) => deadShow(k, o))
+withState(
+  events
+    .command('replay')
+    .description(
+      'deliver dead letters again, to the service that failed them only; then they are no longer dead',
+    )
+    .argument('[key...]', 'keys as listed (<service>:<event id>)'),
+)
+  .option('--all', 'every dead letter (with --service, of that service)')
+  .option('--service <name>', 'with --all: only this subscribing service’s')
+  .action((k: string[], o) => deadReplay(k, o))
+withState(
+  events
+    .command('discard')
+    .description('remove dead letters without delivering them')
+    .argument('<key...>', 'keys as listed'),
+).action((k: string[], o) => deadDiscard(k, o))
 withState(program.command('down').description('drain and stop the running system')).action((o) => down(o))
 
 try {

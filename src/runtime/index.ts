@@ -38,6 +38,7 @@ export {
   type ControlServerOptions,
   type ControlState,
   controlClient,
+  type DeadLetterOutcome,
   type RunningSystem,
   readControlState,
   removeControlState,

@@ -1,5 +1,7 @@
 import { isErrorCode, TesseraError } from '../../errors/index.ts'
+import type { DeadEvent } from '../../transport/index.ts'
 import type { SystemStatus } from '../supervisor/index.ts'
+import type { DeadLetterOutcome } from './dead-letters.ts'
 
 /** One NDJSON line of a control operation. */
 export type ControlLine =
@@ -15,6 +17,14 @@ export interface ControlClient {
    * operation's TesseraError (its code and message), or UNAVAILABLE if the API is unreachable.
    */
   run(op: string, body: Record<string, unknown>, onProgress?: (message: string) => void): Promise<unknown>
+  /** Dead letters, oldest first, optionally of one subscribing service (decision 0027). */
+  dead(service?: string): Promise<DeadEvent[]>
+  /** One dead letter; rejects NOT_FOUND when the key names none. */
+  deadEvent(key: string): Promise<DeadEvent>
+  /** Replays the keys (or every dead letter, of `service` if given, with `all`) to their service only. */
+  replay(selection: { keys: readonly string[] } | { all: true; service?: string }): Promise<DeadLetterOutcome>
+  /** Removes dead letters without delivering them. */
+  discard(keys: readonly string[]): Promise<DeadLetterOutcome>
 }
 
 /** A client of the control API at 127.0.0.1:`port`. */
@@ -31,7 +41,7 @@ export function controlClient(options: { port: number; token: string }): Control
     if (res.status === 401) throw new TesseraError('UNAUTHORIZED', 'control API rejected the token')
     return res
   }
-  return {
+  const client: ControlClient = {
     async status() {
       const res = await request('/status', { method: 'GET' })
       return (await res.json()) as SystemStatus
@@ -68,5 +78,11 @@ export function controlClient(options: { port: number; token: string }): Control
       }
       throw new TesseraError('UNAVAILABLE', `control API closed ${op} without a result`)
     },
+    dead: async (service) =>
+      (await client.run('dead', service === undefined ? {} : { service })) as DeadEvent[],
+    deadEvent: async (key) => (await client.run('dead-event', { key })) as DeadEvent,
+    replay: async (selection) => (await client.run('replay', { ...selection })) as DeadLetterOutcome,
+    discard: async (keys) => (await client.run('discard', { keys })) as DeadLetterOutcome,
   }
+  return client
 }

@@ -6,6 +6,7 @@ import { createDashboard } from '../dashboard/index.ts'
 import { logsRoute } from '../logs/index.ts'
 import type { Progress, Supervisor } from '../supervisor/index.ts'
 import { serveTraces } from '../traces/index.ts'
+import { deadLetterOps } from './dead-letters.ts'
 import { serveMetrics } from './metrics-route.ts'
 
 export interface ControlServerOptions {
@@ -49,6 +50,13 @@ type Route = (body: Body, progress: Progress) => Promise<unknown>
  * | POST /add | `{ name, service }` (a service config) |
  * | POST /call | `{ service, action, input, timeoutMs? }` |
  * | POST /down | `{}` |
+ * | POST /dead | `{ service? }` → dead letters, oldest first (`DeadEvent[]`) |
+ * | POST /dead-event | `{ key }` → one dead letter; NOT_FOUND if there is none |
+ * | POST /replay | `{ keys }` or `{ all: true, service? }` → `{ done, notFound }` |
+ * | POST /discard | `{ keys }` → `{ done, notFound }` |
+ *
+ * The dead-letter routes answer BAD_REQUEST when the system's transport has no durable
+ * events (dead-letters.ts).
  */
 export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
   const sup = options.supervisor
@@ -56,6 +64,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
   // The web dashboard's pages, login and catalog (src/runtime/dashboard/); its session
   // cookie (+ CSRF header on POST) is accepted wherever the bearer token is.
   const dashboard = createDashboard({ supervisor: sup, token })
+  const dead = deadLetterOps(sup)
   const routes: Record<string, Route> = {
     ...options.routes,
     '/scale': (b, p) => sup.scale(str(b, 'unit'), int(b, 'instances'), p),
@@ -69,6 +78,17 @@ export async function startControlServer(options: ControlServerOptions): Promise
       sup.caller.call(str(b, 'service'), str(b, 'action'), b.input ?? {}, {
         ...(typeof b.timeoutMs === 'number' ? { timeout: b.timeoutMs } : {}),
       }),
+    '/dead': (b) => dead.list(optionalService(b)),
+    '/dead-event': (b) => dead.show(str(b, 'key')),
+    '/replay': (b) => {
+      if (b.all === true) {
+        if (b.keys !== undefined) throw new TesseraError('BAD_REQUEST', 'give keys or all, not both')
+        const service = optionalService(b)
+        return dead.replay({ all: true, ...(service === undefined ? {} : { service }) })
+      }
+      return dead.replay({ keys: strs(b, 'keys') })
+    },
+    '/discard': (b) => dead.discard(strs(b, 'keys')),
     '/down': async (_b, p) => {
       await sup.down(p)
       setImmediate(() => options.onDown?.())
@@ -143,7 +163,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeAllConnections()
-      })
+      }).then(() => dead.close())
       return closing
     },
     [Symbol.asyncDispose]: () => control.close(),
@@ -171,6 +191,23 @@ function str(body: Body, key: string): string {
   const v = body[key]
   if (typeof v !== 'string' || v === '')
     throw new TesseraError('BAD_REQUEST', `${key} must be a non-empty string`)
+  return v
+}
+
+/** A non-empty array of non-empty strings. */
+function strs(body: Body, key: string): string[] {
+  const v = body[key]
+  if (!Array.isArray(v) || v.length === 0 || !v.every((k) => typeof k === 'string' && k !== ''))
+    throw new TesseraError('BAD_REQUEST', `${key} must be a non-empty array of non-empty strings`)
+  return v as string[]
+}
+
+/** `service`, when given: a service name. */
+function optionalService(body: Body): string | undefined {
+  const v = body.service
+  if (v === undefined) return undefined
+  if (typeof v !== 'string' || !/^[a-z][a-z0-9-]*$/.test(v))
+    throw new TesseraError('BAD_REQUEST', `service must be a service name, got ${JSON.stringify(v)}`)
   return v
 }
 

@@ -1,0 +1,231 @@
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type ControlClient,
+  controlClient,
+  loadNatsLogins,
+  readControlState,
+  type SystemConfig,
+} from '../../../src/runtime/index.ts'
+import type { DeadEvent } from '../../../src/transport/index.ts'
+import { freePort, type NatsServer, startNatsServer } from '../../support/nats-server.ts'
+import { until } from '../runtime/support.ts'
+
+// The operator's path end to end: a real `tessera up` on a nats-server with JetStream
+// that admits only the per-unit logins the runtime generates, and the real CLI binary
+// listing, showing, replaying and discarding dead letters through the control API.
+const bin = fileURLToPath(new URL('../../../bin/tessera.mjs', import.meta.url))
+const root = fileURLToPath(new URL('./fixtures/dead-letters/', import.meta.url))
+const configFile = join(root, 'tessera.config.ts')
+
+let work: string
+let stateDir: string
+let nats: NatsServer
+let up: ChildProcessWithoutNullStreams | undefined
+let upOutput = ''
+let env: NodeJS.ProcessEnv
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'tessera-dl-cli-'))
+  stateDir = join(work, 'state')
+  const port = await freePort()
+  env = {
+    ...process.env,
+    DL_NATS_URL: `nats://127.0.0.1:${port}`,
+    DL_STATE_DIR: stateDir,
+    DL_DIR: work,
+  }
+  // The same config the file builds from this environment: its logins go into the state
+  // dir, where `tessera up` finds them.
+  const config: SystemConfig = {
+    name: 'deadletters',
+    stateDir,
+    transport: { kind: 'nats', servers: env.DL_NATS_URL! },
+    services: {
+      till: { entry: './till.ts' },
+      books: { entry: './books.ts' },
+      audit: { entry: './audit.ts' },
+    },
+  }
+  const logins = await loadNatsLogins(config, root)
+  nats = await startNatsServer({
+    port,
+    extraConfig: `jetstream { store_dir: ${JSON.stringify(join(work, 'js'))} }\n${logins.serverConfig()}`,
+  })
+  writeFileSync(join(work, 'broken-books'), '')
+  up = spawn(process.execPath, [bin, 'up', '-q', '-c', configFile], { env })
+  up.stdout.on('data', (c: Buffer) => (upOutput += c.toString()))
+  up.stderr.on('data', (c: Buffer) => (upOutput += c.toString()))
+  await until(() => /is up;/.test(upOutput) || up?.exitCode !== null, 'tessera up', 90_000).catch(() => {})
+  if (!/is up;/.test(upOutput)) throw new Error(`tessera up did not come up; it printed:\n${upOutput}`)
+}, 120_000)
+
+afterAll(async () => {
+  if (up && up.exitCode === null) {
+    const exited = new Promise((r) => up?.once('exit', r))
+    up.kill('SIGTERM')
+    await exited
+  }
+  await nats?.stop()
+  if (work) await rm(work, { recursive: true, force: true })
+}, 60_000)
+
+/** `tessera <args>` against the running system: its stdout, stderr and exit code. */
+function tessera(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args, '--state-dir', stateDir], { env }, (err, stdout, stderr) =>
+      resolve({ stdout, stderr, code: err ? Number((err as { code?: number }).code ?? 1) : 0 }),
+    )
+  })
+}
+
+/** The control API in this process: for waiting (cheap), where the CLI is what is tested. */
+let control: ControlClient | undefined
+async function api(): Promise<ControlClient> {
+  control ??= controlClient(await readControlState(stateDir))
+  return control
+}
+const sell = async (n: number) => (await api()).run('call', { service: 'till', action: 'sell', input: { n } })
+
+async function deadJson(): Promise<DeadEvent[]> {
+  const r = await tessera('events', 'dead', '--json')
+  expect(r.stderr).toBe('')
+  return JSON.parse(r.stdout) as DeadEvent[]
+}
+
+async function deadUntil(count: number, what: string): Promise<DeadEvent[]> {
+  const end = Date.now() + 60_000
+  for (;;) {
+    const dead = await (await api()).dead()
+    if (dead.length === count) return dead
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}; dead letters: ${JSON.stringify(dead)}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+/** The lines a recorder wrote: `attempt <id>` per delivery, `handled <id>` per success. */
+function lines(name: string): string[] {
+  const file = join(work, `${name}.log`)
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []
+}
+const count = (name: string, line: string) => lines(name).filter((l) => l === line).length
+
+describe('tessera events: dead letters of a running system', () => {
+  it('lists a dead letter, shows it, and replays it to the failing service only, once', {
+    timeout: 120_000,
+  }, async () => {
+    expect((await tessera('call', 'till.sell', '{"n":1}')).stdout.trim()).toBe('"sale-1"')
+    await deadUntil(1, 'sale-1 dead-lettered by books')
+    const [dead] = await deadJson()
+    expect(dead).toMatchObject({
+      key: 'books:sale-1',
+      service: 'books',
+      deliveries: 2,
+      error: 'Error: books is broken',
+      envelope: { id: 'sale-1', event: 'sale.made', service: 'till', payload: { n: 1 } },
+    })
+    expect(count('audit', 'handled sale-1')).toBe(1)
+
+    const table = await tessera('events', 'dead')
+    expect(table.code).toBe(0)
+    const [header, row, ...rest] = table.stdout.trimEnd().split('\n')
+    expect(header?.split(/\s{2,}/)).toEqual(['KEY', 'EVENT', 'SERVICE', 'DELIVERIES', 'ERROR', 'AGE'])
+    expect(row?.split(/\s{2,}/).slice(0, 5)).toEqual([
+      'books:sale-1',
+      'sale.made',
+      'books',
+      '2',
+      'Error: books is broken',
+    ])
+    expect(row).toMatch(/\d+[smhd]$/)
+    expect(rest).toEqual([])
+    expect((await tessera('events', 'dead', '--service', 'audit')).stdout).toBe('no dead letters of audit\n')
+
+    const shown = await tessera('events', 'show', 'books:sale-1')
+    expect(JSON.parse(shown.stdout)).toEqual(dead)
+
+    // Fixed, then replayed: what was replayed and what was not found, exit 1 for the latter.
+    rmSync(join(work, 'broken-books'))
+    const replayed = await tessera('events', 'replay', 'books:sale-1', 'books:sale-99')
+    expect(replayed.stdout).toBe('replayed books:sale-1\nnot found books:sale-99\n1 replayed, 1 not found\n')
+    expect(replayed.code).toBe(1)
+    await until(() => count('books', 'handled sale-1') === 1, 'books to handle the replay', 30_000)
+    expect(await deadJson()).toEqual([])
+    expect((await tessera('events', 'dead')).stdout).toBe('no dead letters\n')
+
+    // A later sale, handled by both, shows both consumers still flowing; sale-1 was
+    // delivered to books three times in all (two failures, the replay) and to audit once.
+    await sell(2)
+    await until(
+      () => count('books', 'handled sale-2') === 1 && count('audit', 'handled sale-2') === 1,
+      'sale-2 handled by both',
+      30_000,
+    )
+    expect(count('books', 'attempt sale-1')).toBe(3)
+    expect(count('books', 'handled sale-1')).toBe(1)
+    expect(count('audit', 'attempt sale-1')).toBe(1)
+    expect(count('audit', 'handled sale-1')).toBe(1)
+  })
+
+  it('discards without delivering, and replays every dead letter of a service with --all', {
+    timeout: 120_000,
+  }, async () => {
+    writeFileSync(join(work, 'broken-books'), '')
+    for (const n of [3, 4, 5]) await sell(n)
+    expect((await deadUntil(3, 'sales 3..5 dead')).map((d) => d.key).sort()).toEqual([
+      'books:sale-3',
+      'books:sale-4',
+      'books:sale-5',
+    ])
+    const discarded = await tessera('events', 'discard', 'books:sale-3')
+    expect(discarded).toMatchObject({ stdout: 'discarded books:sale-3\n1 discarded, 0 not found\n', code: 0 })
+    expect((await tessera('events', 'show', 'books:sale-3')).stderr).toBe(
+      'tessera: NOT_FOUND: no dead letter books:sale-3\n',
+    )
+
+    rmSync(join(work, 'broken-books'))
+    const all = await tessera('events', 'replay', '--all', '--service', 'books')
+    expect(all.code).toBe(0)
+    expect(
+      all.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('replayed'))
+        .sort(),
+    ).toEqual(['replayed books:sale-4', 'replayed books:sale-5'])
+    expect(all.stdout).toContain('2 replayed, 0 not found\n')
+    await until(
+      () => count('books', 'handled sale-4') === 1 && count('books', 'handled sale-5') === 1,
+      'books to handle sales 4 and 5',
+      30_000,
+    )
+    expect(await deadJson()).toEqual([])
+    // The discarded one was never delivered again: its two failed attempts, no more.
+    expect(count('books', 'attempt sale-3')).toBe(2)
+    expect(count('books', 'handled sale-3')).toBe(0)
+    for (const n of [3, 4, 5]) expect(count('audit', `handled sale-${n}`)).toBe(1)
+  })
+
+  it('answers bad input with a clear error', { timeout: 60_000 }, async () => {
+    expect(await tessera('events', 'replay')).toMatchObject({
+      code: 1,
+      stderr: 'tessera: BAD_REQUEST: give the keys to replay, or --all (with --service S, that service’s)\n',
+    })
+    expect(await tessera('events', 'show', 'no-colon')).toMatchObject({
+      code: 1,
+      stderr: 'tessera: BAD_REQUEST: "no-colon" is not a dead-letter key (<service>:<event id>)\n',
+    })
+    expect(await tessera('events', 'replay', 'books:sale-1', '--all')).toMatchObject({
+      code: 1,
+      stderr: 'tessera: BAD_REQUEST: give keys or --all, not both\n',
+    })
+    expect((await tessera('events', 'dead', '--service', 'No Such')).stderr).toMatch(
+      /^tessera: BAD_REQUEST: service must be a service name/,
+    )
+  })
+})

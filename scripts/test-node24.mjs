@@ -72,13 +72,16 @@ else {
 // the system tests below, which is what CI runs on Node 24 beside the whole suite on Node 20
 // (the whole suite twice would not fit CI's 20 minutes). They are the paths where a Node
 // version shows: processes spawned, killed and replaced under load over the socket and NATS
-// transports, rolling deploys, and the reference system end to end over real HTTP.
+// transports, rolling deploys, durable events on JetStream, and the reference system end to
+// end over real HTTP and in Chromium.
 const CORE_SYSTEM = [
   'test/integration/runtime/sigkill.test.ts',
   'test/integration/runtime/sigkill-nats.test.ts',
   'test/integration/runtime/rollout.test.ts',
   'test/integration/runtime/up-down.test.ts',
   'examples/reference/test/full-flow.test.ts',
+  'examples/reference/test/e2e/system.test.ts',
+  'test/integration/durable-events/durable-nats.test.ts',
 ]
 const args = process.argv.slice(2)
 const runs =

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { freePort, type NatsServer, startNatsServer } from './nats-server.ts'
 
 /** A cluster of real nats-servers on 127.0.0.1, routed to each other, owned by one test file. */
@@ -5,7 +8,10 @@ export interface NatsCluster {
   readonly servers: NatsServer[]
   /** Every client URL, to hand to clients so they fail over. */
   readonly urls: string[]
-  /** Resolves once every running server has a route to every other running one. */
+  /**
+   * Resolves once every running server has a route to every other running one (and,
+   * with JetStream, each knows the meta leader: KV and streams answer).
+   */
   routed(): Promise<void>
   /** Index of the running server holding a client connection named `name`, if any. */
   serverOf(name: string): Promise<number | undefined>
@@ -24,7 +30,15 @@ export interface NatsCluster {
  * const transport = natsTransport({ servers: cluster.urls })
  * await cluster.servers[0]!.kill() // clients fail over to the other two
  */
-export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+/** Options of `startNatsCluster`. */
+export interface NatsClusterOptions {
+  /** Clients connect here instead of 127.0.0.1 (e.g. a bridge that network namespaces reach). */
+  address?: string
+  /** JetStream on every server, clustered, its store in a temp dir per server (removed on stop). */
+  jetstream?: boolean
+}
+
+export async function startNatsCluster(size = 3, options: NatsClusterOptions = {}): Promise<NatsCluster> {
   const ports = await Promise.all(
     Array.from({ length: size }, async () => ({
       client: await freePort(),
@@ -33,6 +47,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     })),
   )
   const servers: NatsServer[] = []
+  const stores: string[] = []
   const cluster: NatsCluster = {
     servers,
     get urls() {
@@ -43,7 +58,12 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
       for (;;) {
         const counts = await Promise.all(ports.map((p) => routeCount(p.http)))
         const up = counts.filter((n) => n !== undefined).length
-        if (counts.every((n) => n === undefined || n >= up - 1)) return
+        const meta = options.jetstream ? await Promise.all(ports.map((p) => metaLeader(p.http))) : []
+        if (
+          counts.every((n) => n === undefined || n >= up - 1) &&
+          meta.every((m, i) => m || counts[i] === undefined)
+        )
+          return
         if (Date.now() > deadline) throw new Error(`nats cluster not routed after 10 s: ${counts.join(', ')}`)
         await new Promise((r) => setTimeout(r, 50))
       }
@@ -57,21 +77,28 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     },
     async stop() {
       await Promise.all(servers.map((s) => s.stop()))
+      await Promise.all(stores.map((dir) => rm(dir, { recursive: true, force: true })))
     },
     [Symbol.asyncDispose]: () => cluster.stop(),
   }
   try {
     for (const [i, p] of ports.entries()) {
       const routes = ports.filter((q) => q !== p).map((q) => `nats-route://127.0.0.1:${q.route}`)
+      const store = options.jetstream ? await mkdtemp(join(tmpdir(), 'tessera-jsc-')) : undefined
+      if (store) stores.push(store)
+      const server = await startNatsServer({
+        port: p.client,
+        extraConfig: [
+          `server_name: n${i + 1}`,
+          `http: 127.0.0.1:${p.http}`,
+          `cluster { name: tessera, listen: 127.0.0.1:${p.route}, routes: [${routes.join(', ')}] }`,
+          ...(store ? [`jetstream { store_dir: ${JSON.stringify(store)} }`] : []),
+          // Appended after the helper's own listen line, so it wins.
+          ...(options.address ? [`listen: ${options.address}:${p.client}`] : []),
+        ].join('\n'),
+      })
       servers.push(
-        await startNatsServer({
-          port: p.client,
-          extraConfig: [
-            `server_name: n${i + 1}`,
-            `http: 127.0.0.1:${p.http}`,
-            `cluster { name: tessera, listen: 127.0.0.1:${p.route}, routes: [${routes.join(', ')}] }`,
-          ].join('\n'),
-        }),
+        options.address ? Object.assign(server, { url: `nats://${options.address}:${p.client}` }) : server,
       )
     }
     await cluster.routed()
@@ -90,6 +117,17 @@ async function routeCount(httpPort: number): Promise<number | undefined> {
     return body.num_routes ?? 0
   } catch {
     return undefined
+  }
+}
+
+// Whether a server knows its JetStream meta leader (false when down or still electing).
+async function metaLeader(httpPort: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${httpPort}/jsz`)
+    const body = (await res.json()) as { meta_cluster?: { leader?: string } }
+    return Boolean(body.meta_cluster?.leader)
+  } catch {
+    return false
   }
 }
 

@@ -7,9 +7,6 @@ export interface NetNs extends AsyncDisposable {
   /** This namespace's end of the link (where servers for the namespace listen). */
   outerAddress: string
   innerAddress: string
-  /** Takes the link down inside the namespace: a partition (nothing in or out). */
-  partition(): void
-  heal(): void
   /**
    * Drops every packet in and out of the namespace's link with nft, the link staying up:
    * a partition as a dead switch or a firewall makes it. Nobody is told: TCP connections
@@ -28,6 +25,16 @@ const nftIn = (ns: string, input: string) =>
     stdio: ['pipe', 'ignore', 'pipe'],
   })
 const TABLE = 'tessera_partition'
+const dropAll = (ns: string, link: string) =>
+  nftIn(
+    ns,
+    `table inet ${TABLE} {
+  chain in { type filter hook input priority 0; policy accept; iifname "${link}" drop; }
+  chain out { type filter hook output priority 0; policy accept; oifname "${link}" drop; }
+}
+`,
+  )
+const undropAll = (ns: string) => nftIn(ns, `delete table inet ${TABLE}\n`)
 
 /** Whether `nft` is installed (Debian package nftables). */
 export function hasNft(): boolean {
@@ -93,19 +100,78 @@ export function makeNetNs(): NetNs {
     name,
     outerAddress,
     innerAddress,
-    partition: () => ip('netns', 'exec', name, 'ip', 'link', 'set', inner, 'down'),
-    heal: () => ip('netns', 'exec', name, 'ip', 'link', 'set', inner, 'up'),
-    drop: () =>
-      nftIn(
-        name,
-        `table inet ${TABLE} {
-  chain in { type filter hook input priority 0; policy accept; iifname "${inner}" drop; }
-  chain out { type filter hook output priority 0; policy accept; oifname "${inner}" drop; }
-}
-`,
-      ),
-    undrop: () => nftIn(name, `delete table inet ${TABLE}\n`),
+    drop: () => dropAll(name, inner),
+    undrop: () => undropAll(name),
     remove,
     [Symbol.asyncDispose]: async () => remove(),
   }
+}
+
+/** Namespaces on one switch (a bridge in this namespace), all reaching `address` here. */
+export interface NetSwitch extends AsyncDisposable {
+  /** This namespace's address on the switch, where servers for every namespace listen. */
+  address: string
+  hosts: NetNs[]
+  remove(): void
+}
+
+/**
+ * Makes `count` namespaces `tsh-<random>-<i>` on a bridge `tsb<random>` with a /24 in
+ * 10.214.0.0/16 (the bridge .1, the namespaces .2, .3, …). Removed by `remove`/dispose
+ * and, should the test process die first, on its exit.
+ */
+export function makeSwitch(count: number): NetSwitch {
+  const id = randomBytes(3).toString('hex')
+  const bridge = `tsb${id}`
+  const third = Math.floor(Math.random() * 250)
+  const address = `10.214.${third}.1`
+  const names: string[] = []
+  let removed = false
+  const remove = () => {
+    if (removed) return
+    removed = true
+    for (const name of names) {
+      try {
+        ip('netns', 'del', name)
+      } catch {}
+    }
+    try {
+      ip('link', 'del', bridge)
+    } catch {}
+  }
+  process.once('exit', remove)
+  const hosts: NetNs[] = []
+  try {
+    ip('link', 'add', bridge, 'type', 'bridge')
+    ip('addr', 'add', `${address}/24`, 'dev', bridge)
+    ip('link', 'set', bridge, 'up')
+    for (let i = 0; i < count; i++) {
+      const name = `tsh-${id}-${i}`
+      const outer = `tsv${id}${i}o`
+      const inner = `tsv${id}${i}i`
+      const innerAddress = `10.214.${third}.${i + 2}`
+      ip('netns', 'add', name)
+      names.push(name)
+      ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner)
+      ip('link', 'set', inner, 'netns', name)
+      ip('link', 'set', outer, 'master', bridge)
+      ip('link', 'set', outer, 'up')
+      ip('netns', 'exec', name, 'ip', 'addr', 'add', `${innerAddress}/24`, 'dev', inner)
+      ip('netns', 'exec', name, 'ip', 'link', 'set', inner, 'up')
+      ip('netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up')
+      hosts.push({
+        name,
+        outerAddress: address,
+        innerAddress,
+        drop: () => dropAll(name, inner),
+        undrop: () => undropAll(name),
+        remove,
+        [Symbol.asyncDispose]: async () => remove(),
+      })
+    }
+  } catch (err) {
+    remove()
+    throw err
+  }
+  return { address, hosts, remove, [Symbol.asyncDispose]: async () => remove() }
 }

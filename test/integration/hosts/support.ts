@@ -64,7 +64,7 @@ export interface Cluster extends AsyncDisposable {
    * Starts `tessera up --host <host>` for the system (inside network namespace `netns`
    * if given); resolves once it wrote its control state.
    */
-  startAgent(host: string, labels?: string, netns?: string): Promise<AgentProcess>
+  startAgent(host: string, labels?: string, netns?: string, extra?: string[]): Promise<AgentProcess>
   /** A broker of the test's own in the system, with a credential of its key (unit `client`). */
   client(): Promise<Broker>
   status(via: string): Promise<ClusterStatus>
@@ -80,7 +80,7 @@ export async function cluster(
   nats: NatsServer,
   services: SystemConfig['services'],
   name = 'hosts',
-  natsUrl = nats.url,
+  natsUrl: string | string[] = nats.url,
 ): Promise<Cluster> {
   const dir = await mkdtemp(join(tmpdir(), 'tessera-hosts-'))
   const config: SystemConfig = {
@@ -95,7 +95,12 @@ export async function cluster(
   const agents = new Map<string, AgentProcess>()
   const brokers: Broker[] = []
 
-  const startAgent = async (host: string, labels?: string, netns?: string): Promise<AgentProcess> => {
+  const startAgent = async (
+    host: string,
+    labels?: string,
+    netns?: string,
+    extra: string[] = [],
+  ): Promise<AgentProcess> => {
     const args = [
       bin,
       'up',
@@ -105,6 +110,7 @@ export async function cluster(
       configFile,
       '--quiet',
       ...(labels ? ['--labels', labels] : []),
+      ...extra,
     ]
     // In a namespace: nsenter joins only its network (`ip netns exec` also mounts a fresh
     // /sys, where the runtime's cgroup probe hangs) and execs node: the pid stays the agent's.

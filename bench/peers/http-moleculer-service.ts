@@ -1,4 +1,4 @@
-// Moleculer 0.14 service side of the HTTP benchmark: `greeter.hello` with parameter
+// Moleculer service side of the HTTP benchmark: `greeter.hello` with parameter
 // validation, over the TCP transporter (MOL_TCP_PORT, MOL_TCP_URLS).
 import { ServiceBroker } from 'moleculer'
 import { moleculerBase } from '../lib/echo.ts'

@@ -1,4 +1,4 @@
-// Moleculer-web 0.10 in front of a Moleculer 0.14 broker on the TCP transporter
+// moleculer-web in front of a Moleculer broker on the TCP transporter
 // (MOL_TCP_PORT, MOL_TCP_URLS): `GET /hello/:name` → `greeter.hello` in the other
 // process. Listens on 127.0.0.1:HTTP_PORT; "ready <url>" once greeter is reachable.
 import { ServiceBroker } from 'moleculer'

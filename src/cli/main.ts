@@ -5,7 +5,7 @@
 import { Command } from 'commander'
 import { buildImage, buildK8s, buildSecrets } from './commands/build.ts'
 import { dashboard } from './commands/dashboard.ts'
-import { deadDiscard, deadList, deadReplay, deadShow } from './commands/events.ts'
+import { contractMismatches, deadDiscard, deadList, deadReplay, deadShow } from './commands/events.ts'
 import { init } from './commands/init.ts'
 import { logs, logsArgs } from './commands/logs.ts'
 import { move } from './commands/move.ts'
@@ -197,6 +197,13 @@ withState(
     .description('remove dead letters without delivering them')
     .argument('<key...>', 'keys as listed'),
 ).action((k: string[], o) => deadDiscard(k, o))
+withState(
+  events
+    .command('contracts')
+    .description('instances that joined without a deploy with a contract breaking the running one'),
+)
+  .option('--json', 'print them as JSON, each with its diff')
+  .action((o) => contractMismatches(o))
 withState(program.command('down').description('drain and stop the running system')).action((o) => down(o))
 
 try {

@@ -99,6 +99,7 @@ export {
   readLogs,
 } from './logs/index.ts'
 export {
+  type ContractMismatch,
   createSupervisor,
   describeEvent,
   type InstanceStatus,

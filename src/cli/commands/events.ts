@@ -1,5 +1,5 @@
 import { TesseraError } from '../../errors/index.ts'
-import { controlClient, type DeadLetterOutcome } from '../../runtime/index.ts'
+import { type ContractMismatch, controlClient, type DeadLetterOutcome } from '../../runtime/index.ts'
 import type { DeadEvent } from '../../transport/index.ts'
 import { out } from '../output.ts'
 import { controlState, type StateOptions } from '../state.ts'
@@ -88,4 +88,22 @@ export function formatAge(ms: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m`
   if (s < 86_400) return `${Math.floor(s / 3600)}h`
   return `${Math.floor(s / 86_400)}d`
+}
+
+/**
+ * `tessera events contracts`: instances that joined without a deploy with a contract that
+ * breaks the running version's (newest last), each with its diff; exit 1 if there is one.
+ */
+export async function contractMismatches(options: StateOptions & { json?: boolean }): Promise<void> {
+  const seen = (await (await client(options)).run('contracts', {})) as ContractMismatch[]
+  if (options.json) out.line(JSON.stringify(seen, null, 2))
+  else if (seen.length === 0) out.line('no instance joined with a breaking contract')
+  for (const m of options.json ? [] : seen) {
+    const who = m.own ? 'own instance' : 'not started by this runtime'
+    out.line(
+      `${new Date(m.at).toISOString()} ${m.node} (${who}): ${m.service} ${m.version} breaks ${m.runningVersion}`,
+    )
+    out.line(m.text)
+  }
+  if (seen.length > 0) process.exitCode = 1
 }

@@ -4,7 +4,7 @@ import { isTesseraError, TesseraError } from '../../errors/index.ts'
 import type { ServiceConfig } from '../config/index.ts'
 import { createDashboard } from '../dashboard/index.ts'
 import { logsRoute } from '../logs/index.ts'
-import type { Progress, Supervisor } from '../supervisor/index.ts'
+import { type ContractMismatch, type Progress, type Supervisor, watchContracts } from '../supervisor/index.ts'
 import { serveTraces } from '../traces/index.ts'
 import { deadLetterOps } from './dead-letters.ts'
 import { serveMetrics } from './metrics-route.ts'
@@ -22,6 +22,12 @@ export interface ControlServerOptions {
    * same body, progress and answer as the others; they cannot replace a built-in one.
    */
   routes?: Record<string, (body: Record<string, unknown>, progress: Progress) => Promise<unknown>>
+  /**
+   * Each instance that joins with a contract breaking the running version's, once
+   * (contract-watch.ts); `tessera up` prints it as a `contract-mismatch` event.
+   * `POST /contracts` lists the recent ones either way.
+   */
+  onContractMismatch?: (mismatch: ContractMismatch) => void
 }
 
 export interface ControlServer extends AsyncDisposable {
@@ -54,6 +60,7 @@ type Route = (body: Body, progress: Progress) => Promise<unknown>
  * | POST /dead-event | `{ key }` → one dead letter; NOT_FOUND if there is none |
  * | POST /replay | `{ keys }` or `{ all: true, service? }` → `{ done, notFound }` |
  * | POST /discard | `{ keys }` → `{ done, notFound }` |
+ * | POST /contracts | `{}` → instances that joined with a breaking contract (`ContractMismatch[]`) |
  *
  * The dead-letter routes answer BAD_REQUEST when the system's transport has no durable
  * events (dead-letters.ts).
@@ -65,6 +72,12 @@ export async function startControlServer(options: ControlServerOptions): Promise
   // cookie (+ CSRF header on POST) is accepted wherever the bearer token is.
   const dashboard = createDashboard({ supervisor: sup, token })
   const dead = deadLetterOps(sup)
+  // Instances joining without a deploy are compared with the running contract while the API runs.
+  const contracts = watchContracts({
+    registry: sup.caller.registry,
+    status: () => sup.status(),
+    onMismatch: (m) => options.onContractMismatch?.(m),
+  })
   const routes: Record<string, Route> = {
     ...options.routes,
     '/scale': (b, p) => sup.scale(str(b, 'unit'), int(b, 'instances'), p),
@@ -89,6 +102,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
       return dead.replay({ keys: strs(b, 'keys') })
     },
     '/discard': (b) => dead.discard(strs(b, 'keys')),
+    '/contracts': async () => contracts.recent(),
     '/down': async (_b, p) => {
       await sup.down(p)
       setImmediate(() => options.onDown?.())
@@ -163,7 +177,10 @@ export async function startControlServer(options: ControlServerOptions): Promise
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeAllConnections()
-      }).then(() => dead.close())
+      }).then(() => {
+        contracts.stop()
+        return dead.close()
+      })
       return closing
     },
     [Symbol.asyncDispose]: () => control.close(),

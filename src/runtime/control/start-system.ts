@@ -1,6 +1,12 @@
 import { loadSystem } from '../config/index.ts'
 import { ensurePrivateDir } from '../files/index.ts'
-import { createSupervisor, type Supervisor, type SupervisorOptions } from '../supervisor/index.ts'
+import {
+  type ContractMismatch,
+  createSupervisor,
+  type Supervisor,
+  type SupervisorEvent,
+  type SupervisorOptions,
+} from '../supervisor/index.ts'
 import { type ControlServer, startControlServer } from './control-server.ts'
 import { controlToken } from './control-token.ts'
 import { type ControlState, removeControlState, writeControlState } from './state-file.ts'
@@ -53,6 +59,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
       onDown: () => {
         void close().then(() => options.onDown?.())
       },
+      onContractMismatch: (m) => options.onEvent?.(contractMismatchEvent(m)),
     })
     const state: ControlState = {
       pid: process.pid,
@@ -75,5 +82,20 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   } catch (err) {
     await close()
     throw err
+  }
+}
+
+/**
+ * The event `tessera up` prints for an instance that joined with a breaking contract. The
+ * runtime routes to it like any instance: it did not start it (or, its own, restarted it
+ * from newer code), so it says so rather than stopping it (decision 0027).
+ */
+export function contractMismatchEvent(m: ContractMismatch): SupervisorEvent {
+  const who = m.own ? 'its own instance' : 'an instance this runtime did not start'
+  return {
+    type: 'contract-mismatch',
+    unit: m.unit,
+    node: m.node,
+    reason: `${who}, ${m.node}, joined with ${m.service} ${m.version}, which breaks the running ${m.runningVersion} (no deploy checked it; it is routed to like any instance):\n${m.text}`,
   }
 }

@@ -17,6 +17,12 @@ export type SupervisorEvent =
   | { type: 'rolled-back'; unit: string; reason: string }
   /** A deploy refused before it started: its contract breaks callers or subscribers (the diff is the reason). */
   | { type: 'refused'; unit: string; reason: string }
+  /**
+   * An instance joined without a deploy (by hand, another host's agent, a foreign node, or
+   * this runtime's own of newer code) with a contract that breaks the running version's
+   * (contract-watch.ts): which node, and the diff, in `reason`.
+   */
+  | { type: 'contract-mismatch'; unit: string; node: string; reason: string }
   | {
       type: 'autoscaled'
       unit: string
@@ -56,6 +62,7 @@ export function describeEvent(e: SupervisorEvent): string {
     case 'rolled-back':
       return `${e.unit}: rolled back (${e.reason})`
     case 'refused':
+    case 'contract-mismatch':
       return `${e.unit}: ${e.reason}`
     case 'autoscaled':
       return `${e.unit}: autoscale ${e.from} -> ${e.to} instances (${autoscaleWhy(e)})`

@@ -1,4 +1,11 @@
 export type { AutoscaleStatus } from './autoscaler.ts'
+export {
+  type ContractMismatch,
+  type ContractWatch,
+  type ContractWatchOptions,
+  contractOfInfo,
+  watchContracts,
+} from './contract-watch.ts'
 export { CrashHistory, defaultRestartPolicy, type RestartPolicy } from './crash-history.ts'
 export { describeEvent, type Progress, type SupervisorEvent } from './events.ts'
 export {

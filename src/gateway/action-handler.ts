@@ -68,8 +68,10 @@ export function actionHandler(deps: ActionHandlerDeps) {
 
     let principal: Principal | undefined
     if (route.auth === 'authenticated') principal = await auth.authenticate(req.headers.authorization)
-    limiter?.take({ ip: req.ip, headers: req.headers, principal })
-    routeLimits.take(route, { ip: req.ip, principal })
+    // `req.ip` goes through fastify's and the socket's getters (the first read on a
+    // connection asks the kernel): read only where a limit counts it.
+    if (limiter) limiter.take({ ip: req.ip, headers: req.headers, principal })
+    if (route.rateLimit) routeLimits.take(route, { ip: req.ip, principal })
 
     const input = route.assemble(params, req.query as Record<string, unknown> | undefined, req.body)
     route.check?.(input)

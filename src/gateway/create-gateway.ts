@@ -12,7 +12,7 @@ import { registerHealth } from './health.ts'
 import { toHttpError } from './http-error.ts'
 import { type OpenApiInfo, registerOpenApi } from './openapi.ts'
 import { createRateLimiter, type RateLimitOptions } from './rate-limit.ts'
-import { requestLogIds } from './request-log.ts'
+import { decorateTraceIds, requestLogIds } from './request-log.ts'
 import { type RouteInfo, RouteTable } from './route-table.ts'
 import { SseHub, type SseOptions } from './sse.ts'
 import { registerSse } from './sse-route.ts'
@@ -134,6 +134,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   if (options.trustProxy !== undefined) serverOptions.trustProxy = options.trustProxy
   const app = Fastify(serverOptions)
   app.server.keepAliveTimeout = timeouts.keepAliveTimeoutMs
+  decorateTraceIds(app)
   // JSON only: a text/plain body is a CORS "simple request" that skips the preflight.
   app.removeContentTypeParser('text/plain')
 

@@ -9,6 +9,7 @@ describe('transport kinds', () => {
     expect(resolveTransport({ name: 'shop', services: {} }, 'k1')).toEqual({
       kind: 'socket',
       dir: '/tmp/tessera-shop-k1',
+      events: '/tmp/tessera-shop-k1/.events.sock', // the event store the supervisor serves
     })
     expect(
       resolveTransport(

@@ -1,10 +1,11 @@
-import { dirname, extname, resolve } from 'node:path'
+import { dirname, extname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TesseraError } from '../../errors/index.ts'
 import type { NodeCredential } from '../../identity/index.ts'
 import type { Logger } from '../../observability/index.ts'
 import type { Transport } from '../../transport/index.ts'
 import type { NatsCredentials } from '../../transport/nats/index.ts'
+import { createEventStore } from '../../transport/socket/index.ts'
 import type { SystemConfig, TransportConfig } from './schema.ts'
 import { natsTransportOf } from './transport-nats.ts'
 import { socketTransportOf } from './transport-socket.ts'
@@ -48,6 +49,11 @@ export interface TransportKind {
    * permission model (`own-folder`), and what a container would mount.
    */
   instanceDirs(config: ResolvedTransport): string[]
+  /**
+   * Optional. Starts what the supervisor serves for this kind while the system is up, in
+   * the system's state (the socket kind's event store, `<stateDir>/events`); closed at down.
+   */
+  serve?(config: ResolvedTransport, o: { stateDir: string; logger?: Logger }): Promise<{ close(): Promise<void> }>
 }
 
 /** One entry per transport kind of the config schema. */
@@ -70,11 +76,21 @@ export const defaultTransportKinds: TransportKinds = {
     resolve(config, system) {
       if (config.kind !== 'socket') throw new TypeError(`expected a socket config, got ${config.kind}`)
       // Socket paths are limited to ~107 bytes, so the default lives under /tmp, keyed by the state dir.
-      return { kind: 'socket', dir: config.dir ?? `/tmp/tessera-${system.name}-${system.stateKey}` }
+      const dir = config.dir ?? `/tmp/tessera-${system.name}-${system.stateKey}`
+      // A dotfile: discovery ignores it, so no node takes the store for a peer.
+      return { kind: 'socket', dir, events: join(dir, '.events.sock') }
     },
     create: (config, logger, credential) => socketTransportOf(config, logger, credential),
     instanceModule: moduleOf('./transport-socket', 'socketTransportOf'),
     instanceDirs: (config) => (config.kind === 'socket' ? [config.dir] : []),
+    async serve(config, o) {
+      if (config.kind !== 'socket' || !config.events) return { close: async () => {} }
+      return createEventStore({
+        dir: join(o.stateDir, 'events'),
+        socketPath: config.events,
+        ...(o.logger ? { logger: o.logger } : {}),
+      })
+    },
   },
   nats: {
     resolve(config, system) {

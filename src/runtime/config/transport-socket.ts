@@ -15,5 +15,6 @@ export function socketTransportOf(
     dir: config.dir,
     ...(logger ? { logger } : {}),
     ...(credential ? { credential } : {}),
+    ...(config.events ? { durable: { socketPath: config.events } } : {}),
   })
 }

@@ -114,7 +114,12 @@ export function resolveTransport(
 }
 
 export type ResolvedTransport =
-  | { kind: 'socket'; dir: string }
+  | {
+      kind: 'socket'
+      dir: string
+      /** The event store's socket (durable events, decision 0026), served by the supervisor. */
+      events?: string
+    }
   | {
       kind: 'nats'
       servers: string[]

@@ -218,6 +218,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const scrape = metricsScraper()
   let logs: LogFiles | undefined
   let downing: Promise<void> | undefined
+  // What the transport kind serves while the system is up (the socket kind's event store).
+  let served: { close(): Promise<void> } | undefined
   // One authority per supervisor lifetime, in memory only: every instance it starts gets a
   // credential from it, so a process it did not start cannot join (decision 0013).
   const authority = options.authority ?? createAuthority()
@@ -369,6 +371,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       // Logs, builds and control.json live here: this user's only, also when it existed looser.
       ensurePrivateDir(stateDir)
       logs = createLogFiles(logsDir)
+      served = await transportKind.serve?.(transport, { stateDir })
       const ctx = await context()
       const units = planUnits(config, root)
       // podman and the image checked; containers an earlier supervisor of this system left (it was killed) go.
@@ -422,6 +425,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           )
         }
         await caller.stop()
+        await served?.close()
         logs?.close()
       })()
       return downing

@@ -3,13 +3,22 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Transport } from '../../../src/transport/index.ts'
+import { natsTransport } from '../../../src/transport/nats/index.ts'
+import { type SocketTransport, socketTransport } from '../../../src/transport/socket/index.ts'
 import { type NatsServer, startNatsServer } from '../../support/nats-server.ts'
 
 const ledgerEntry = fileURLToPath(new URL('./fixtures/ledger-node.ts', import.meta.url))
 const ordersEntry = fileURLToPath(new URL('./fixtures/orders-node.ts', import.meta.url))
+const storeEntry = fileURLToPath(new URL('./fixtures/store-node.ts', import.meta.url))
+
+/** Where a fixture process finds its transport: NATS, or the socket transport's folder and event store. */
+export type TransportEnv =
+  | { NATS_URL: string; NAMESPACE: string }
+  | { SOCKET_DIR: string; STORE_SOCKET: string }
 
 /** The reference orders (durable order.placed, outbox) in its own process; resolves once started. */
-export function startOrders(env: { NATS_URL: string; NAMESPACE: string; ORDERS_DB: string; RELAY?: string }) {
+export function startOrders(env: TransportEnv & { ORDERS_DB: string; RELAY?: string }) {
   return startChild(ordersEntry, { ...env, NODE_ID: `orders-${Math.random().toString(36).slice(2, 8)}` })
 }
 
@@ -33,10 +42,41 @@ export function ledgerLines(file: string): { id: string; n: number }[] {
 
 /** A ledger node in its own process; resolves once it consumes. Kill it by pid. */
 export async function startLedger(
-  env: { NATS_URL: string; NAMESPACE: string; LEDGER_FILE: string; DELAY_MS?: string },
+  env: TransportEnv & { LEDGER_FILE: string; DELAY_MS?: string },
   nodeId = 'ledger-1',
 ): Promise<ChildProcess> {
   return startChild(ledgerEntry, { ...env, NODE_ID: nodeId })
+}
+
+/**
+ * A system on the socket transport: its folder and an event store in a process of its own
+ * (as the supervisor serves it), which `kill` SIGKILLs and `start` starts again on the same log.
+ */
+export interface SocketSystem {
+  env: { SOCKET_DIR: string; STORE_SOCKET: string }
+  start(): Promise<void>
+  kill(): Promise<void>
+  /** A socket transport of this system, with durable events. */
+  transport(): SocketTransport
+}
+
+export async function startSocketSystem(): Promise<SocketSystem> {
+  const root = mkdtempSync(join(tmpdir(), 'tds-'))
+  const env = { SOCKET_DIR: join(root, 'sock'), STORE_SOCKET: join(root, 'sock', '.events.sock') }
+  let store: ChildProcess | undefined
+  const system: SocketSystem = {
+    env,
+    async start() {
+      store = await startChild(storeEntry, {
+        STORE_DIR: join(root, 'events'),
+        STORE_SOCKET: env.STORE_SOCKET,
+      })
+    },
+    kill: () => killChild(store),
+    transport: () => socketTransport({ dir: env.SOCKET_DIR, durable: { socketPath: env.STORE_SOCKET } }),
+  }
+  await system.start()
+  return system
 }
 
 async function startChild(entry: string, env: Record<string, string>): Promise<ChildProcess> {
@@ -76,5 +116,57 @@ export function tally(lines: { id: string; n: number }[], count: number) {
     missing,
     duplicateIds: lines.length - ids.size,
     duplicateNs: lines.length - ns.size,
+  }
+}
+
+/** One system of a durable-events test as its fixtures see it: their env, and a transport of it here. */
+export interface DurableSide {
+  env: TransportEnv
+  transport(): Transport
+}
+
+/** A transport with durable events that tests run the same scenario on; `side(ns)` is one system of it. */
+export interface DurableKind {
+  name: string
+  side(namespace: string): Promise<DurableSide>
+  stop(): Promise<void>
+}
+
+/** NATS with JetStream: one nats-server, a namespace per system. */
+export function natsKind(): DurableKind {
+  let nats: Promise<NatsServer> | undefined
+  return {
+    name: 'NATS JetStream',
+    async side(namespace) {
+      nats ??= startJetStreamServer()
+      const { url } = await nats
+      return {
+        env: { NATS_URL: url, NAMESPACE: namespace },
+        transport: () => natsTransport({ servers: url, namespace }),
+      }
+    },
+    async stop() {
+      await (await nats)?.stop()
+    },
+  }
+}
+
+/** The socket transport: a folder and an event store process per system. */
+export function socketKind(): DurableKind {
+  const systems = new Map<string, Promise<SocketSystem>>()
+  return {
+    name: 'the socket event store',
+    async side(namespace) {
+      let system = systems.get(namespace)
+      if (!system) {
+        system = startSocketSystem()
+        systems.set(namespace, system)
+      }
+      const s = await system
+      return { env: s.env, transport: () => s.transport() }
+    },
+    async stop() {
+      for (const s of systems.values()) await (await s).kill()
+    },
   }
 }

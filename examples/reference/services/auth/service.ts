@@ -3,6 +3,7 @@ import { type Static, Type as T } from '@sinclair/typebox'
 import { defineService, durable, type RouteRateLimit } from 'tessera/contract'
 import { TesseraError } from 'tessera/errors'
 import { type DatabaseConfig, databaseConfigFromEnv } from '../../lib/database-config.ts'
+import { durableByDefault } from '../../lib/durable-default.ts'
 import { normalizeEmail } from '../../lib/email.ts'
 import { type OutboxRelay, startOutboxRelay, writeOutbox } from '../../lib/outbox.ts'
 import { hasRole, requirePrincipal } from '../../lib/principal.ts'
@@ -69,7 +70,7 @@ export interface AuthOptions {
   now?: () => number
   /**
    * `user.registered` durable, written to the outbox in the transaction that activates the
-   * account (docs/events.md). Default: on NATS (`TESSERA_TRANSPORT=nats`).
+   * account (docs/events.md). Default: under the runtime (socket or NATS) or on NATS (`durableByDefault`).
    */
   durableEvents?: boolean
 }
@@ -96,7 +97,7 @@ export function createAuthService(options: AuthOptions = {}) {
   )
   const now = options.now ?? Date.now
   let settings: SessionSettings | undefined
-  const durableEvents = options.durableEvents ?? process.env.TESSERA_TRANSPORT === 'nats'
+  const durableEvents = options.durableEvents ?? durableByDefault()
   let relay: OutboxRelay | undefined
   const session = (): SessionSettings => {
     if (!settings) throw new TesseraError('UNAVAILABLE', 'auth is not started')

@@ -3,6 +3,7 @@ import { Type as T } from '@sinclair/typebox'
 import type { Context } from 'tessera/contract'
 import { defineService, subscribe } from 'tessera/contract'
 import { type DatabaseConfig, databaseConfigFromEnv } from '../../lib/database-config.ts'
+import { durableByDefault } from '../../lib/durable-default.ts'
 import { requirePrincipal } from '../../lib/principal.ts'
 import { DEFAULT_LIMIT, Id, Limit, Offset, Timestamp } from '../../lib/schemas.ts'
 import { databaseSlot } from '../../lib/service-database.ts'
@@ -25,7 +26,7 @@ type Row = NotificationsDb['notifications']
 
 export interface NotificationsOptions {
   database?: DatabaseConfig
-  /** Take `order.placed` and `user.registered` durably; default on NATS, as orders and auth emit them. */
+  /** Take `order.placed` and `user.registered` durably; default as orders and auth emit them (`durableByDefault`). */
   durableEvents?: boolean
 }
 
@@ -38,7 +39,7 @@ export interface NotificationsOptions {
  * const notifications = createNotificationsService({ database: { kind: 'sqlite', file: 'n.sqlite' } })
  */
 export function createNotificationsService(options: NotificationsOptions = {}) {
-  const durableEvents = options.durableEvents ?? process.env.TESSERA_TRANSPORT === 'nats'
+  const durableEvents = options.durableEvents ?? durableByDefault()
   const store = databaseSlot<NotificationsDb>(
     'notifications',
     migrations,

@@ -4,6 +4,7 @@ import type { Context } from 'tessera/contract'
 import { defineService, durable } from 'tessera/contract'
 import { TesseraError } from 'tessera/errors'
 import { type DatabaseConfig, databaseConfigFromEnv } from '../../lib/database-config.ts'
+import { durableByDefault } from '../../lib/durable-default.ts'
 import { type OutboxRelay, startOutboxRelay, writeOutbox } from '../../lib/outbox.ts'
 import { hasRole, requirePrincipal } from '../../lib/principal.ts'
 import { DEFAULT_LIMIT, Id, IdempotencyKey, Items, Limit, Offset, Timestamp } from '../../lib/schemas.ts'
@@ -27,8 +28,8 @@ export interface OrdersOptions {
   database?: DatabaseConfig
   /**
    * `order.placed` durable, written to the outbox in the order's own transaction and
-   * relayed from there (docs/events.md). Default: when the system runs on NATS
-   * (`TESSERA_TRANSPORT=nats`), the one transport with durable events.
+   * relayed from there (docs/events.md). Default: under the runtime (socket or NATS) or
+   * on NATS (`durableByDefault`, lib/durable-default.ts).
    */
   durableEvents?: boolean
   /**
@@ -47,7 +48,7 @@ export interface OrdersOptions {
  * await client.place({ idempotencyKey: crypto.randomUUID(), items: [{ productId: 'tea-sencha', quantity: 2 }] }, { principal })
  */
 export function createOrdersService(options: OrdersOptions = {}) {
-  const durableEvents = options.durableEvents ?? process.env.TESSERA_TRANSPORT === 'nats'
+  const durableEvents = options.durableEvents ?? durableByDefault()
   let relay: OutboxRelay | undefined
   const store = databaseSlot<OrdersDb>(
     'orders',

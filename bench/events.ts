@@ -1,13 +1,17 @@
-// Durable events (JetStream) beside at-most-once events, both on one real nats-server
-// (-js) over 127.0.0.1: an emitter node and a subscriber node in this process, so the
-// end-to-end latency is read on one clock. `npm run bench` rows (BENCH_ONLY=events).
+// Durable events beside at-most-once events on both transports that have them: on one real
+// nats-server (-js) over 127.0.0.1 (JetStream), and on the socket transport with its event
+// store (decision 0026; served in this process, as the supervisor would in its own). An
+// emitter node and a subscriber node in this process, so the end-to-end latency is read
+// on one clock. `npm run bench` rows (BENCH_ONLY=events).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createBroker } from 'tessera/broker'
 import { defineService, durable, subscribe, Type } from 'tessera/contract'
+import type { Transport } from 'tessera/transport'
 import { natsTransport } from 'tessera/transport/nats'
+import { createEventStore, socketTransport } from 'tessera/transport/socket'
 import { startNatsServer } from '../test/support/nats-server.ts'
 import type { Row } from './lib/report.ts'
 
@@ -30,10 +34,39 @@ interface Phase {
   p99: number
 }
 
-/** Throughput with `window` emits in flight for `ms`, then latency of one event at a time (n). */
-async function measure(kind: 'plain' | 'durable', ms: number): Promise<Phase> {
+/** Where the two nodes meet: a fresh system per measurement, its store on disk under a temp dir. */
+interface Net {
+  transport(): Transport
+  close(): Promise<void>
+}
+
+async function natsNet(ns: string): Promise<Net> {
   const store = mkdtempSync(join(tmpdir(), 'bench-js-'))
   const server = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` })
+  return {
+    transport: () => natsTransport({ servers: server.url, namespace: ns }),
+    async close() {
+      await server.stop()
+      rmSync(store, { recursive: true, force: true })
+    },
+  }
+}
+
+async function socketNet(): Promise<Net> {
+  const root = mkdtempSync(join(tmpdir(), 'bench-sk-'))
+  const dir = join(root, 'sock')
+  const store = await createEventStore({ dir: join(root, 'events'), socketPath: join(dir, '.events.sock') })
+  return {
+    transport: () => socketTransport({ dir, durable: store }),
+    async close() {
+      await store.close()
+      rmSync(root, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Throughput with `window` emits in flight for `ms`, then latency of one event at a time (n). */
+async function measure(kind: 'plain' | 'durable', ms: number, net: Net): Promise<Phase> {
   const ns = `bench${kind}`
   let handled = 0
   let lost = 0
@@ -57,7 +90,7 @@ async function measure(kind: 'plain' | 'durable', ms: number): Promise<Phase> {
   const consumer = createBroker({
     nodeId: `${ns}-sink`,
     services: [sink],
-    transport: natsTransport({ servers: server.url, namespace: ns }),
+    transport: net.transport(),
   })
   let emit: Emit | undefined
   const source = makeTicker((e) => {
@@ -66,7 +99,7 @@ async function measure(kind: 'plain' | 'durable', ms: number): Promise<Phase> {
   const producer = createBroker({
     nodeId: `${ns}-ticker`,
     services: [source],
-    transport: natsTransport({ servers: server.url, namespace: ns }),
+    transport: net.transport(),
   })
   try {
     await consumer.start()
@@ -112,18 +145,29 @@ async function measure(kind: 'plain' | 'durable', ms: number): Promise<Phase> {
   } finally {
     await producer.stop().catch(() => {})
     await consumer.stop().catch(() => {})
-    await server.stop()
-    rmSync(store, { recursive: true, force: true })
+    await net.close()
   }
 }
 
 /** `npm run bench` rows (BENCH_ONLY=events). */
 export async function benchEvents(ms: number): Promise<Row[]> {
-  const plain = await measure('plain', ms)
-  const stored = await measure('durable', ms)
-  const group = 'events on NATS (emitter and subscriber nodes, one server)'
+  const nats = rows(
+    'events on NATS (emitter and subscriber nodes, one server)',
+    'durable (JetStream, acked)',
+    await measure('plain', ms, await natsNet('benchplain')),
+    await measure('durable', ms, await natsNet('benchdurable')),
+  )
+  const socket = rows(
+    'events on the socket transport (emitter and subscriber nodes, the event store in this process)',
+    'durable (event store, fsynced, acked)',
+    await measure('plain', ms, await socketNet()),
+    await measure('durable', ms, await socketNet()),
+  )
+  return [...nats, ...socket]
+}
+
+function rows(group: string, durableName: string, plain: Phase, stored: Phase): Row[] {
   const plainName = 'at most once'
-  const durableName = 'durable (JetStream, acked)'
   return [
     { group, name: `${plainName}: throughput`, value: plain.perSec, unit: 'events/s' },
     {

@@ -13,12 +13,14 @@ import {
   type SystemConfig,
 } from '../../../src/runtime/index.ts'
 import type { DeadEvent } from '../../../src/transport/index.ts'
+import { launchChromium } from '../../support/chromium.ts'
 import { freePort, type NatsServer, startNatsServer } from '../../support/nats-server.ts'
 import { until } from '../runtime/support.ts'
 
 // The operator's path end to end: a real `tessera up` on a nats-server with JetStream
 // that admits only the per-unit logins the runtime generates, and the real CLI binary
-// listing, showing, replaying and discarding dead letters through the control API.
+// listing, showing, replaying and discarding dead letters through the control API, and the
+// dashboard's Events page doing the same in Chromium.
 const bin = fileURLToPath(new URL('../../../bin/tessera.mjs', import.meta.url))
 const root = fileURLToPath(new URL('./fixtures/dead-letters/', import.meta.url))
 const configFile = join(root, 'tessera.config.ts')
@@ -227,5 +229,58 @@ describe('tessera events: dead letters of a running system', () => {
     expect((await tessera('events', 'dead', '--service', 'No Such')).stderr).toMatch(
       /^tessera: BAD_REQUEST: service must be a service name/,
     )
+  })
+})
+
+describe('the dashboard: dead letters', () => {
+  it('lists them on the Events page, replays and discards behind a confirmation', {
+    timeout: 120_000,
+  }, async () => {
+    writeFileSync(join(work, 'broken-books'), '')
+    for (const n of [6, 7]) await sell(n)
+    await deadUntil(2, 'sales 6 and 7 dead')
+    rmSync(join(work, 'broken-books'))
+    const state = await readControlState(stateDir)
+    await using browser = await launchChromium()
+    const page = await (await browser.newContext()).newPage()
+    const problems: string[] = []
+    page.on('pageerror', (err) => problems.push(err.message))
+    await page.goto(`http://127.0.0.1:${state.port}/`)
+    await page.getByLabel('Control token').fill(state.token)
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await page.getByRole('heading', { name: 'Topology' }).waitFor()
+    await page.getByRole('link', { name: 'Events' }).click()
+    const table = page.getByRole('table', { name: 'Dead letters' })
+    const row = (key: string) => table.getByRole('row', { name: new RegExp(key) })
+    await row('books:sale-6').waitFor()
+    expect(await row('books:sale-7').getByRole('cell').nth(1).textContent()).toBe('books')
+
+    // Escape declines: nothing is replayed.
+    await page.getByRole('button', { name: 'Replay books:sale-7' }).click()
+    const ask7 = page.getByRole('dialog', { name: 'Replay books:sale-7?' })
+    await ask7.waitFor()
+    await page.keyboard.press('Escape')
+    await ask7.waitFor({ state: 'detached' })
+
+    await page.getByRole('button', { name: 'Replay books:sale-6' }).click()
+    await page
+      .getByRole('dialog', { name: 'Replay books:sale-6?' })
+      .getByRole('button', { name: 'Replay' })
+      .click()
+    await row('books:sale-6').waitFor({ state: 'detached' })
+    await until(() => count('books', 'handled sale-6') === 1, 'books to handle sale-6', 30_000)
+
+    await page.getByRole('button', { name: 'Discard books:sale-7' }).click()
+    await page
+      .getByRole('dialog', { name: 'Discard books:sale-7?' })
+      .getByRole('button', { name: 'Discard' })
+      .click()
+    await page.getByText('No dead letters.').waitFor()
+    expect(await deadJson()).toEqual([])
+    expect(count('books', 'attempt sale-7')).toBe(2)
+    expect(count('books', 'handled sale-7')).toBe(0)
+    expect(count('books', 'handled sale-6')).toBe(1)
+    expect(count('audit', 'handled sale-6') + count('audit', 'handled sale-7')).toBe(2)
+    expect(problems).toEqual([])
   })
 })

@@ -4,6 +4,7 @@
 import { getJson, getText, logout, Missing, startSession } from './api.js'
 import { setText } from './dom.js'
 import { parsePrometheus, summarize } from './metrics.js'
+import * as events from './page-events.js'
 import * as logs from './page-logs.js'
 import * as operate from './page-operate.js'
 import * as service from './page-service.js'
@@ -19,7 +20,7 @@ let tick = 0
 /** `#/service/users` → the service page with `['users']`. */
 function route() {
   const [name = 'topology', ...params] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent)
-  const pages = { topology, service, traces, logs, operate }
+  const pages = { topology, service, traces, logs, events, operate }
   return { module: pages[name] ?? topology, name: pages[name] ? name : 'topology', params }
 }
 

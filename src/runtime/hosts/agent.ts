@@ -1,8 +1,10 @@
 import { join } from 'node:path'
 import type { NatsConnection } from 'nats'
+import { systemClock } from '../../context/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 import { planUnits, type SystemConfig, systemStateDir, type UnitSpec } from '../config/index.ts'
 import {
+  type Autoscaler,
   createSupervisor,
   type Progress,
   type Supervisor,
@@ -11,6 +13,7 @@ import {
 } from '../supervisor/index.ts'
 import { AgentRpc } from './agent-rpc.ts'
 import { type ClusterStatus, clusterStatus, hostedUnits } from './cluster-status.ts'
+import { startHostAutoscaler } from './host-autoscale.ts'
 import { hostLogs, type LogsQuery, logsQueryOf, mergeHostLogs, type SystemLogs } from './host-logs.ts'
 import { type HostRecord, HostsKv, type Lease } from './hosts-kv.ts'
 import { localConfig } from './local-config.ts'
@@ -148,6 +151,12 @@ class HostAgent {
   #closing: Promise<void> | undefined
   /** A rebalancing move in progress (at most one per host). */
   #moving: Promise<void> | undefined
+  /** The wanted count of each unit, as of the last renewal. */
+  readonly #wanted = new Map<string, number>()
+  /** System-wide autoscalers of the units whose slot 1 this host holds (host-autoscale.ts). */
+  readonly #autoscalers = new Map<string, Autoscaler>()
+  /** Autoscaled units this host would step but cannot (a p99 target), said once. */
+  readonly #unscaled = new Set<string>()
 
   constructor(
     o: AgentOptions & { leaseTtlMs: number },
@@ -297,6 +306,7 @@ class HostAgent {
     this.#closing ??= (async () => {
       clearInterval(this.#timer)
       clearTimeout(this.#fenceTimer)
+      for (const a of this.#autoscalers.values()) a.stop()
       // Say we leave (no one gives us a slot now), then hand the slots over: others claim
       // and start them while ours still serve.
       if (!this.#fenced) await this.#kv.announce({ ...this.#record(), leaving: true }).catch(() => {})
@@ -343,6 +353,7 @@ class HostAgent {
       this.#hosts = (await this.#kv.hosts()).filter((h) => !h.leaving)
       this.#leases = await this.#kv.leases()
       for (const spec of this.#specs) await this.#placeUnit(spec)
+      this.#autoscale()
     } catch (err) {
       this.#o.progress?.(`renewal failed: ${(err as Error).message}`)
     } finally {
@@ -353,6 +364,7 @@ class HostAgent {
   async #placeUnit(spec: UnitSpec): Promise<void> {
     const unit = spec.name
     const wanted = (await this.#kv.desired(unit)) ?? spec.instances
+    this.#wanted.set(unit, wanted)
     // Slots above the wanted count: their holders give them up (the instance drains).
     for (const [k, lease] of this.#owned) {
       if (lease.unit !== unit || lease.slot <= wanted) continue
@@ -409,6 +421,67 @@ class HostAgent {
       .finally(() => {
         this.#moving = undefined
       })
+  }
+
+  // The holder of a unit's slot 1 steps its system-wide count (host-autoscale.ts): started
+  // when this host takes slot 1, stopped when it loses it (a move, a scale, a fence).
+  #autoscale(): void {
+    for (const spec of this.#specs) {
+      if (!spec.autoscale) continue
+      const unit = spec.name
+      const mine = [...this.#owned.values()].some((l) => l.unit === unit && l.slot === 1)
+      const running = this.#autoscalers.get(unit)
+      if (mine && !running) {
+        if (spec.autoscale.target.metric !== 'inFlight') {
+          if (!this.#unscaled.has(unit))
+            this.#o.progress?.(`${unit}: autoscaling on p99 is not supported over many hosts; not scaling`)
+          this.#unscaled.add(unit)
+          continue
+        }
+        this.#o.progress?.(`${unit}: this host holds slot 1, it autoscales the unit`)
+        this.#autoscalers.set(
+          unit,
+          startHostAutoscaler({
+            unit,
+            spec: spec.autoscale,
+            clock: systemClock,
+            intervalMs: this.#renewMs,
+            figures: () => this.#inFlightFigures(unit),
+            wanted: () => this.#wanted.get(unit) ?? spec.instances,
+            blocked: () => this.#autoscaleBlocked(unit),
+            scale: (count) => this.scale(unit, count, this.#o.progress),
+            emit: (e) => this.#o.onEvent?.(e),
+            onError: (m) => this.#o.progress?.(`${unit}: ${m}`),
+          }),
+        )
+      } else if (!mine && running) {
+        running.stop()
+        this.#autoscalers.delete(unit)
+      }
+    }
+  }
+
+  // In flight per ready instance of `unit`: this host's from their pongs, the others' as
+  // their agents last announced them (at most one renewal old).
+  #inFlightFigures(unit: string): number[] {
+    const figures = this.#local
+      .unit(unit)
+      .instances()
+      .filter((i) => i.state.type === 'ready')
+      .map((i) => i.inFlight)
+    for (const host of this.#hosts) {
+      if (host.name === this.#o.host) continue
+      for (const i of host.units.find((u) => u.name === unit)?.instances ?? [])
+        if (i.state === 'ready') figures.push(i.inFlight ?? 0)
+    }
+    return figures
+  }
+
+  #autoscaleBlocked(unit: string): string | undefined {
+    if (this.#moving) return 'a move is under way'
+    const wanted = this.#wanted.get(unit)
+    const ready = this.#inFlightFigures(unit).length
+    return ready === wanted ? undefined : `${ready} of ${wanted} instance(s) ready`
   }
 
   #target(unit: string): number {
@@ -535,6 +608,7 @@ class HostAgent {
     if (this.#fenced) return
     this.#fenced = true
     clearInterval(this.#timer)
+    for (const a of this.#autoscalers.values()) a.stop()
     const reason = `no lease renewal for ${Date.now() - this.#lastRenew} ms (TTL ${this.#o.leaseTtlMs} ms)`
     this.#o.progress?.(`fenced: ${reason}; killing every instance`)
     for (const spec of this.#specs) {
@@ -554,8 +628,15 @@ class HostAgent {
       labels: this.#o.labels ?? {},
       pid: process.pid,
       startedAt: this.#startedAt,
-      units: hostedUnits(status),
+      units: hostedUnits(status, (nodeId) => this.#inFlightOf(nodeId)),
     }
+  }
+
+  // A local instance's handler runs in flight as of its last pong (0 when unknown).
+  #inFlightOf(nodeId: string): number {
+    for (const spec of this.#specs)
+      for (const i of this.#local.unit(spec.name).instances()) if (i.nodeId === nodeId) return i.inFlight
+    return 0
   }
 
   async #until(what: string, timeoutMs: number, done: () => boolean | Promise<boolean>): Promise<void> {

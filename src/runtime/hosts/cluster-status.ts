@@ -7,8 +7,14 @@ export interface ClusterStatus extends SystemStatus {
   hosts: { name: string; labels: Record<string, string>; pid: number; startedAt: number }[]
 }
 
-/** What one host announces of its supervisor's status (hosts-kv.ts `HostRecord.units`). */
-export function hostedUnits(status: SystemStatus): HostedUnit[] {
+/**
+ * What one host announces of its supervisor's status (hosts-kv.ts `HostRecord.units`), with
+ * each instance's handler runs in flight (`inFlightOf` its node id) for the autoscaler.
+ */
+export function hostedUnits(
+  status: SystemStatus,
+  inFlightOf: (nodeId: string) => number = () => 0,
+): HostedUnit[] {
   return status.units.map((u) => ({
     name: u.name,
     state: u.state,
@@ -19,6 +25,7 @@ export function hostedUnits(status: SystemStatus): HostedUnit[] {
       pid: i.pid ?? null,
       nodeId: i.nodeId ?? null,
       reqPerSec: i.reqPerSec,
+      inFlight: i.nodeId ? inFlightOf(i.nodeId) : 0,
     })),
   }))
 }

@@ -17,7 +17,15 @@ export interface HostedUnit {
   name: string
   state: string
   restarts: number
-  instances: { label: string; state: string; pid: number | null; nodeId: string | null; reqPerSec: number }[]
+  instances: {
+    label: string
+    state: string
+    pid: number | null
+    nodeId: string | null
+    reqPerSec: number
+    /** Handler runs in flight as of its last pong (absent from agents of an older version). */
+    inFlight?: number
+  }[]
 }
 
 /** A slot lease as read: who holds it and the revision a compare-and-set must name. */

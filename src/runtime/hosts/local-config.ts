@@ -4,6 +4,7 @@ import type { SystemConfig } from '../config/index.ts'
 /**
  * The config one host's supervisor runs: every unit at zero instances (the agent scales
  * each to the slots it holds), no autoscaling (the wanted count is the system's, in KV),
+ * (the holder of each autoscaled unit's slot 1 steps the system's count, host-autoscale.ts),
  * and its own state dir `<stateDir>/hosts/<host>` (logs, builds, control.json), so agents
  * of several hosts can share one folder (or one machine, as the tests do).
  */

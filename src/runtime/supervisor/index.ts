@@ -1,4 +1,5 @@
-export type { AutoscaleStatus } from './autoscaler.ts'
+export { type Autoscaler, type AutoscaleStatus, startAutoscaler } from './autoscaler.ts'
+export { type AutoscaleMeasure, inFlightMeasure } from './autoscaler-measure.ts'
 export {
   type ContractMismatch,
   type ContractWatch,

@@ -1,122 +1,25 @@
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process'
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  type ControlClient,
-  controlClient,
-  loadNatsLogins,
-  readControlState,
-  type SystemConfig,
-} from '../../../src/runtime/index.ts'
-import type { DeadEvent } from '../../../src/transport/index.ts'
+import { readControlState } from '../../../src/runtime/index.ts'
 import { launchChromium } from '../../support/chromium.ts'
-import { freePort, type NatsServer, startNatsServer } from '../../support/nats-server.ts'
 import { until } from '../runtime/support.ts'
+import { type DeadLettersSystem, startDeadLettersSystem } from './dead-letters-system.ts'
 
 // The operator's path end to end: a real `tessera up` on a nats-server with JetStream
 // that admits only the per-unit logins the runtime generates, and the real CLI binary
 // listing, showing, replaying and discarding dead letters through the control API, and the
 // dashboard's Events page doing the same in Chromium.
-const bin = fileURLToPath(new URL('../../../bin/tessera.mjs', import.meta.url))
-const root = fileURLToPath(new URL('./fixtures/dead-letters/', import.meta.url))
-const configFile = join(root, 'tessera.config.ts')
-
-let work: string
-let stateDir: string
-let nats: NatsServer
-let up: ChildProcessWithoutNullStreams | undefined
-let upOutput = ''
-let env: NodeJS.ProcessEnv
-
+let system: DeadLettersSystem
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'tessera-dl-cli-'))
-  stateDir = join(work, 'state')
-  const port = await freePort()
-  env = {
-    ...process.env,
-    DL_NATS_URL: `nats://127.0.0.1:${port}`,
-    DL_STATE_DIR: stateDir,
-    DL_DIR: work,
-  }
-  // The same config the file builds from this environment: its logins go into the state
-  // dir, where `tessera up` finds them.
-  const config: SystemConfig = {
-    name: 'deadletters',
-    stateDir,
-    transport: { kind: 'nats', servers: env.DL_NATS_URL! },
-    services: {
-      till: { entry: './till.ts' },
-      books: { entry: './books.ts' },
-      audit: { entry: './audit.ts' },
-    },
-  }
-  const logins = await loadNatsLogins(config, root)
-  nats = await startNatsServer({
-    port,
-    extraConfig: `jetstream { store_dir: ${JSON.stringify(join(work, 'js'))} }\n${logins.serverConfig()}`,
-  })
-  writeFileSync(join(work, 'broken-books'), '')
-  up = spawn(process.execPath, [bin, 'up', '-q', '-c', configFile], { env })
-  up.stdout.on('data', (c: Buffer) => (upOutput += c.toString()))
-  up.stderr.on('data', (c: Buffer) => (upOutput += c.toString()))
-  await until(() => /is up;/.test(upOutput) || up?.exitCode !== null, 'tessera up', 90_000).catch(() => {})
-  if (!/is up;/.test(upOutput)) throw new Error(`tessera up did not come up; it printed:\n${upOutput}`)
+  system = await startDeadLettersSystem('nats')
+  system.breakBooks(true)
 }, 120_000)
+afterAll(() => system?.close(), 60_000)
 
-afterAll(async () => {
-  if (up && up.exitCode === null) {
-    const exited = new Promise((r) => up?.once('exit', r))
-    up.kill('SIGTERM')
-    await exited
-  }
-  await nats?.stop()
-  if (work) await rm(work, { recursive: true, force: true })
-}, 60_000)
-
-/** `tessera <args>` against the running system: its stdout, stderr and exit code. */
-function tessera(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args, '--state-dir', stateDir], { env }, (err, stdout, stderr) =>
-      resolve({ stdout, stderr, code: err ? Number((err as { code?: number }).code ?? 1) : 0 }),
-    )
-  })
-}
-
-/** The control API in this process: for waiting (cheap), where the CLI is what is tested. */
-let control: ControlClient | undefined
-async function api(): Promise<ControlClient> {
-  control ??= controlClient(await readControlState(stateDir))
-  return control
-}
-const sell = async (n: number) => (await api()).run('call', { service: 'till', action: 'sell', input: { n } })
-
-async function deadJson(): Promise<DeadEvent[]> {
-  const r = await tessera('events', 'dead', '--json')
-  expect(r.stderr).toBe('')
-  return JSON.parse(r.stdout) as DeadEvent[]
-}
-
-async function deadUntil(count: number, what: string): Promise<DeadEvent[]> {
-  const end = Date.now() + 60_000
-  for (;;) {
-    const dead = await (await api()).dead()
-    if (dead.length === count) return dead
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}; dead letters: ${JSON.stringify(dead)}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
-
-/** The lines a recorder wrote: `attempt <id>` per delivery, `handled <id>` per success. */
-function lines(name: string): string[] {
-  const file = join(work, `${name}.log`)
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []
-}
-const count = (name: string, line: string) => lines(name).filter((l) => l === line).length
+const tessera = (...args: string[]) => system.tessera(...args)
+const sell = (n: number) => system.sell(n)
+const deadJson = () => system.deadJson()
+const deadUntil = (n: number, what: string) => system.deadUntil(n, what)
+const count = (name: string, line: string) => system.count(name, line)
 
 describe('tessera events: dead letters of a running system', () => {
   it('lists a dead letter, shows it, and replays it to the failing service only, once', {
@@ -153,7 +56,7 @@ describe('tessera events: dead letters of a running system', () => {
     expect(JSON.parse(shown.stdout)).toEqual(dead)
 
     // Fixed, then replayed: what was replayed and what was not found, exit 1 for the latter.
-    rmSync(join(work, 'broken-books'))
+    system.breakBooks(false)
     const replayed = await tessera('events', 'replay', 'books:sale-1', 'books:sale-99')
     expect(replayed.stdout).toBe('replayed books:sale-1\nnot found books:sale-99\n1 replayed, 1 not found\n')
     expect(replayed.code).toBe(1)
@@ -178,7 +81,7 @@ describe('tessera events: dead letters of a running system', () => {
   it('discards without delivering, and replays every dead letter of a service with --all', {
     timeout: 120_000,
   }, async () => {
-    writeFileSync(join(work, 'broken-books'), '')
+    system.breakBooks(true)
     for (const n of [3, 4, 5]) await sell(n)
     expect((await deadUntil(3, 'sales 3..5 dead')).map((d) => d.key).sort()).toEqual([
       'books:sale-3',
@@ -191,7 +94,7 @@ describe('tessera events: dead letters of a running system', () => {
       'tessera: NOT_FOUND: no dead letter books:sale-3\n',
     )
 
-    rmSync(join(work, 'broken-books'))
+    system.breakBooks(false)
     const all = await tessera('events', 'replay', '--all', '--service', 'books')
     expect(all.code).toBe(0)
     expect(
@@ -236,11 +139,11 @@ describe('the dashboard: dead letters', () => {
   it('lists them on the Events page, replays and discards behind a confirmation', {
     timeout: 120_000,
   }, async () => {
-    writeFileSync(join(work, 'broken-books'), '')
+    system.breakBooks(true)
     for (const n of [6, 7]) await sell(n)
     await deadUntil(2, 'sales 6 and 7 dead')
-    rmSync(join(work, 'broken-books'))
-    const state = await readControlState(stateDir)
+    system.breakBooks(false)
+    const state = await readControlState(system.stateDir)
     await using browser = await launchChromium()
     const page = await (await browser.newContext()).newPage()
     const problems: string[] = []

@@ -69,8 +69,8 @@ export function storeClient(options: StoreClientOptions): StoreEvents {
         resolve(c)
         for (const sub of subs.values()) if (sub.subscribed) subscribeOn(c, sub)
       })
-      socket.once('error', (err) => {
-        if (conn !== c) {
+      socket.on('error', (err) => {
+        if (conn !== c && connecting) {
           connecting = undefined
           reject(unavailable(err.message))
         }
@@ -202,6 +202,9 @@ export function storeClient(options: StoreClientOptions): StoreEvents {
       clearTimeout(retry)
       conn?.socket.destroy()
       conn = undefined
+      const lost = [...waiting.values()]
+      waiting.clear()
+      for (const w of lost) w.reject(unavailable('this transport is closed'))
     },
   }
 }

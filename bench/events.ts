@@ -32,11 +32,15 @@ interface Phase {
   lost: number
   p50: number
   p99: number
+  /** Events stored per fsync in the throughput run (socket store only). */
+  perSync: number | undefined
 }
 
 /** Where the two nodes meet: a fresh system per measurement, its store on disk under a temp dir. */
 interface Net {
   transport(): Transport
+  /** Events stored per fsync so far, where the store tells (group commit at work). */
+  perSync?(): number
   close(): Promise<void>
 }
 
@@ -58,6 +62,7 @@ async function socketNet(): Promise<Net> {
   const store = await createEventStore({ dir: join(root, 'events'), socketPath: join(dir, '.events.sock') })
   return {
     transport: () => socketTransport({ dir, durable: store }),
+    perSync: () => store.stats().stored / Math.max(1, store.stats().syncs),
     async close() {
       await store.close()
       rmSync(root, { recursive: true, force: true })
@@ -124,6 +129,7 @@ async function measure(kind: 'plain' | 'durable', ms: number, net: Net): Promise
     while (handled < emitted && performance.now() < drainEnd) await new Promise((r) => setTimeout(r, 10))
     const perSec = (handled / (performance.now() - started)) * 1000
     lost = emitted - handled
+    const perSync = net.perSync?.()
     await new Promise((r) => setTimeout(r, 500))
     // Latency: one event at a time, emit to handler.
     latencies.length = 0
@@ -139,6 +145,7 @@ async function measure(kind: 'plain' | 'durable', ms: number, net: Net): Promise
     return {
       perSec,
       lost,
+      perSync,
       p50: latencies[Math.floor(latencies.length * 0.5)] ?? Number.NaN,
       p99: latencies[Math.floor(latencies.length * 0.99)] ?? Number.NaN,
     }
@@ -168,7 +175,19 @@ export async function benchEvents(ms: number): Promise<Row[]> {
 
 function rows(group: string, durableName: string, plain: Phase, stored: Phase): Row[] {
   const plainName = 'at most once'
+  const perSync: Row[] =
+    stored.perSync === undefined
+      ? []
+      : [
+          {
+            group,
+            name: `${durableName}: events per fsync (group commit)`,
+            value: stored.perSync,
+            unit: 'events',
+          },
+        ]
   return [
+    ...perSync,
     { group, name: `${plainName}: throughput`, value: plain.perSec, unit: 'events/s' },
     {
       group,

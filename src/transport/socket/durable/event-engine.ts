@@ -51,6 +51,8 @@ export class EventEngine {
   readonly #dead = new Map<string, StoredDead>()
   #nextSeq = 1
   #bytes = 0
+  /** Events stored since open (repeats within the dedup window not counted). */
+  #stored = 0
   #closed = false
 
   private constructor(options: EngineOptions) {
@@ -119,6 +121,7 @@ export class EventEngine {
         eventId: rec.env.id,
       })
     }
+    this.#stored++
     // Approximate (UTF-16 length): it only feeds the size limit.
     this.#applyEvent(rec, segment, JSON.stringify(rec).length + 8)
   }
@@ -534,8 +537,18 @@ export class EventEngine {
   }
 
   /** What the store holds, for tests and status. */
-  stats(): { events: number; bytes: number; segments: number[]; consumers: number; dead: number } {
+  stats(): {
+    events: number
+    bytes: number
+    segments: number[]
+    consumers: number
+    dead: number
+    stored: number
+    syncs: number
+  } {
     return {
+      stored: this.#stored,
+      syncs: this.#log.syncs,
       events: this.#events.size,
       bytes: this.#bytes,
       segments: this.#log.segments(),

@@ -116,18 +116,12 @@ describe('tessera events: dead letters of a running system', () => {
     for (const n of [3, 4, 5]) expect(count('audit', `handled sale-${n}`)).toBe(1)
   })
 
-  it('answers bad input with a clear error', { timeout: 60_000 }, async () => {
-    expect(await tessera('events', 'replay')).toMatchObject({
-      code: 1,
-      stderr: 'tessera: BAD_REQUEST: give the keys to replay, or --all (with --service S, that service’s)\n',
-    })
+  it("answers bad input with a clear error (the control API's checks; the CLI's own are unit-tested)", {
+    timeout: 60_000,
+  }, async () => {
     expect(await tessera('events', 'show', 'no-colon')).toMatchObject({
       code: 1,
       stderr: 'tessera: BAD_REQUEST: "no-colon" is not a dead-letter key (<service>:<event id>)\n',
-    })
-    expect(await tessera('events', 'replay', 'books:sale-1', '--all')).toMatchObject({
-      code: 1,
-      stderr: 'tessera: BAD_REQUEST: give keys or --all, not both\n',
     })
     expect((await tessera('events', 'dead', '--service', 'No Such')).stderr).toMatch(
       /^tessera: BAD_REQUEST: service must be a service name/,

@@ -154,6 +154,11 @@ export function storeClient(options: StoreClientOptions): StoreEvents {
               ? `${(err as { code?: string }).code ?? err.name}: ${err.message}`
               : String(err)
           if (n >= sub.spec.maxDeliver) {
+            // Logged here, in the subscriber's own log, as on NATS (the store runs silent in the supervisor).
+            log.warn(
+              { eventId: env.id, event: env.event, deliveries: n, error },
+              'durable event dead-lettered',
+            )
             conn?.send({ t: 'term', k, s: seq, n, error })
             return
           }

@@ -5,9 +5,10 @@ import { expect, type Results } from './rule-result.ts'
 const UNIT = '_'
 const PROBE_META = 'tessera.nats.probe'
 const WATCH_META = 'tessera.nats.watch'
+const ANSWER_META = 'tessera.nats.answers'
 
 /**
- * The probing rules of docs/protocol.md §6.4 (decision 0023), with runner identities that
+ * The probing rules of docs/protocol.md §6.4 (decisions 0023 and 0030), with runner identities that
  * announce `"tessera.nats.probe": 1`. The runner's one wildcard subscription holds every
  * node subject of the namespace, so the server never answers "no responders" for them:
  * these rules check what the node does and does not send, not the server's 503.
@@ -33,6 +34,22 @@ export async function probingRules(
       .slice(mark)
       .find((s) => to(runner)(s) && s.messages.some((r) => r.kindNo === 19 || r.kindNo === 20))
     expect(!answer, `a PING on its node subject (a probe) was answered on ${answer?.subject}`)
+    return undefined
+  })
+  await results.check('liveness-ping-answered', '§6.4', async () => {
+    if (nodeMeta?.[ANSWER_META] !== 1) return `not applicable: the node does not announce "${ANSWER_META}": 1`
+    const mark = peer.seen.length
+    peer.publish(
+      `node.${UNIT}.${token}.${UNIT}.${runner}`,
+      [{ kind: 'ping', n: -7 }],
+      `nr.${UNIT}.${runner}.${token}`,
+    )
+    await peer.next(
+      (s, r) => to(runner)(s) && r.env?.kind === 'pong' && r.env.n === -7,
+      2000,
+      "a PONG with n -7 on the runner's node subject, answering its liveness ping (PING, n -7)",
+      mark,
+    )
     return undefined
   })
   await results.check('probes-its-share', '§6.4', async () => {

@@ -38,6 +38,7 @@ describe('tessera conformance over NATS', () => {
         'bye-forgets-peer',
         'silence-forgets-peer',
         'probe-not-answered',
+        'liveness-ping-answered',
         'probes-its-share',
         'probed-not-judged-by-silence',
         'leave-says-bye',
@@ -46,6 +47,7 @@ describe('tessera conformance over NATS', () => {
     // Tessera announces batches and watching, so those rules were really exercised.
     expect(results.find((r) => r.rule === 'reads-batches')?.detail).toBe('')
     expect(results.find((r) => r.rule === 'probes-its-share')?.detail).toBe('')
+    expect(results.find((r) => r.rule === 'liveness-ping-answered')?.detail).toBe('')
   }, 90_000)
 
   it('fails subject-escaping (§6.1), naming both subjects, against a node that leaves + unescaped', async () => {

@@ -20,6 +20,9 @@ const supervisor = {
   status: () => status,
   caller: {
     registry: {
+      // The control server also watches joins (contract-watch.ts): nothing joins here.
+      subscribe: () => () => {},
+      node: () => undefined,
       nodes: () => [
         {
           nodeId: 'users-1',

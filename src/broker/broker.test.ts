@@ -122,6 +122,16 @@ describe('broker', () => {
     expect(theirs.meta).toEqual({ tenant: 'acme' })
   })
 
+  it('continues a trace given as an object, over a traceparent also given', async () => {
+    const s = await system({ services: [users, orders] })
+    const trace = { traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), flags: 1 }
+    const result = await s
+      .client<OrdersService>('orders')
+      .traceOfUser({}, { trace, traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` })
+    expect(result.mine.traceId).toBe('c'.repeat(32))
+    expect((result.theirs as { traceId: string }).traceId).toBe('c'.repeat(32))
+  })
+
   it('shrinks the deadline along a call chain', async () => {
     const s = await system({ services: [users, orders] })
     const result = await s.client<OrdersService>('orders').traceOfUser({}, { timeout: 5_000 })

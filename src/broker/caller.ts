@@ -246,5 +246,7 @@ function buildCall(
 }
 
 function edgeTrace(options: CallOptions | undefined): TraceContext | undefined {
-  return options?.traceparent ? parseTraceparent(options.traceparent, options.tracestate) : undefined
+  if (options === undefined) return undefined
+  if (options.trace !== undefined) return options.trace
+  return options.traceparent ? parseTraceparent(options.traceparent, options.tracestate) : undefined
 }

@@ -17,9 +17,15 @@ export interface CallOptions {
   meta?: Record<string, string>
   /** Answer to use when the call fails after all retries; its return value becomes the result. */
   fallback?: (error: unknown) => unknown
-  /** Top-level calls only: continue a trace started outside (the gateway passes the HTTP header). */
+  /** Top-level calls only: continue a trace started outside (a W3C `traceparent` header). */
   traceparent?: string
   tracestate?: string
+  /**
+   * Top-level calls only: continue this trace, already parsed (the gateway passes the
+   * request's, so it is not formatted into a header only to be parsed back). Wins over
+   * `traceparent` and `tracestate`; its `state` is the tracestate carried on.
+   */
+  trace?: TraceContext
   /** Top-level calls only: the request id to carry (default: the trace id). */
   requestId?: string
 }

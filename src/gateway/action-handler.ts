@@ -4,13 +4,7 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Broker } from '../broker/index.ts'
-import {
-  formatTraceparent,
-  newTrace,
-  type Principal,
-  parseTraceparent,
-  type TraceContext,
-} from '../context/index.ts'
+import { newTrace, type Principal, parseTraceparent, type TraceContext } from '../context/index.ts'
 import type { CallOptions } from '../contract/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import type { Instrumentation } from '../observability/index.ts'
@@ -78,9 +72,9 @@ export function actionHandler(deps: ActionHandlerDeps) {
 
     const options: CallOptions = { timeout: timeoutMs, signal: connectionSignal(req.raw.socket), requestId }
     if (principal) options.principal = principal
-    // The request's server span (or the client's trace) parents the call; tracestate travels with it.
-    options.traceparent = formatTraceparent(trace)
-    if (trace.state !== undefined) options.tracestate = trace.state
+    // The request's server span (or the client's trace) parents the call; tracestate
+    // travels with it. Passed as the object: a traceparent string would only be parsed back.
+    options.trace = trace
     const output = await broker.call(route.service, route.action, input, options)
     if (output === undefined) return reply.code(204).send()
     return reply.header('content-type', JSON_TYPE).send(JSON.stringify(output))

@@ -8,8 +8,10 @@
 // Every system is set up first and the rounds are interleaved (ROUNDS, the order reversed
 // every other round), so a burst of outside load on the shared cores hurts all systems
 // alike; each figure is the median of its rounds, printed with the lowest and highest.
+// Latency rounds pin the processes of the system measured (client, server, NATS server)
+// to one CPU (lib/measure.ts `pin`; docs/performance.md says why).
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ServiceBroker } from 'moleculer'
 import { createBroker } from 'tessera/broker'
@@ -18,7 +20,7 @@ import { natsTransport } from 'tessera/transport/nats'
 import { socketTransport } from 'tessera/transport/socket'
 import { freePort, type NatsServer, startNatsServer } from '../test/support/nats-server.ts'
 import { type EchoService, input, moleculerBase } from './lib/echo.ts'
-import { cpuRateOf, latencyOf, medianOf } from './lib/measure.ts'
+import { cpuRateOf, latencyOf, medianOf, pin } from './lib/measure.ts'
 import { moleculerName, moleculerTransporter } from './lib/moleculer.ts'
 import { startPeer } from './lib/peer.ts'
 import { rawClient } from './lib/raw-client.ts'
@@ -64,13 +66,13 @@ type Setup = (
 
 export async function benchRemote(ms: number): Promise<Row[]> {
   const samples = Math.min(20_000, Math.max(2_000, Math.round(ms * 5)))
-  // BENCH_FILTER=<text>: only the systems whose name contains it (e.g. 'tessera socket').
-  const filter = process.env.BENCH_FILTER
+  // BENCH_FILTER=<text>: only the systems whose name contains it, any case (e.g. 'tessera socket', 'nats').
+  const filter = process.env.BENCH_FILTER?.toLowerCase()
   // BENCH_PART=throughput or latency: only that half (for profiling one of them).
   const part = process.env.BENCH_PART
   const systems: System[] = []
   const add = async (name: string, setup: Setup) => {
-    if (filter && !name.includes(filter)) return
+    if (filter && !name.toLowerCase().includes(filter)) return
     const cleanup: Array<() => Promise<void>> = []
     try {
       const { call, peerPids } = await setup(cleanup)
@@ -108,7 +110,7 @@ export async function benchRemote(ms: number): Promise<Row[]> {
       cleanup.push(peer.stop)
       return { ...(await moleculer({ port: client, urls }, cleanup)), peerPids: [peer.pid] }
     })
-    const wantsNats = !filter || [RAW_NATS, T_NATS, M_NATS].some((n) => n.includes(filter))
+    const wantsNats = !filter || [RAW_NATS, T_NATS, M_NATS].some((n) => n.toLowerCase().includes(filter))
     if (wantsNats) {
       try {
         nats = await startNatsServer()
@@ -169,7 +171,12 @@ export async function benchRemote(ms: number): Promise<Row[]> {
           r.cpu.push(client + server)
         }
         if (part !== 'throughput') {
-          const got = await latencyOf(s.call, [process.pid, ...s.peerPids], Math.round(samples / ROUNDS))
+          // One call in flight: every process of the system on one CPU (another each round).
+          const pids = [process.pid, ...s.peerPids]
+          pin(pids, round % availableParallelism())
+          const got = await latencyOf(s.call, pids, Math.round(samples / ROUNDS)).finally(() =>
+            pin(pids, undefined),
+          )
           r.p50.push(got.p50)
           r.p99.push(got.p99)
           const [client = Number.NaN, ...servers] = got.cpuMicros

@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 
 /** Runs `op` with `concurrency` calls in flight for `ms`, after a warm-up; returns calls per second. */
 export async function rate(
@@ -121,5 +123,23 @@ export async function cpuRateOf(
   return {
     rate: (count / elapsed) * 1_000,
     cpuMicros: pids.map((_, i) => (after[i]! - before[i]!) / 1_000 / count),
+  }
+}
+
+/**
+ * Pins every thread of each of `pids` to CPU `cpu` (taskset), or lets them run anywhere
+ * again (`cpu` undefined). With one call in flight the processes of a system take turns,
+ * so on one CPU nothing runs slower; it takes away the cross-CPU wake-ups of a virtual
+ * machine (a halted vCPU woken by the host), which made a latency row swing 2x between
+ * runs. False when taskset is missing or failed (then nothing is pinned).
+ */
+export function pin(pids: number[], cpu: number | undefined): boolean {
+  const cpus = cpu === undefined ? `0-${availableParallelism() - 1}` : String(cpu)
+  try {
+    for (const pid of pids)
+      execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
   }
 }

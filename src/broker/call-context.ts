@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import type { Principal, TraceContext } from '../context/index.ts'
-import { childSpan, newTrace, remainingMs } from '../context/index.ts'
+import { childSpan, newTrace, parseTraceparent, remainingMs } from '../context/index.ts'
 import type {
   AnyService,
   CallOptions,
@@ -54,7 +54,9 @@ export class CallContext<E extends EventSchemas = EventSchemas> implements Conte
   readonly service: string
   readonly #port: ContextPort
   #requestId: string | undefined
-  #parentTrace: TraceContext | undefined
+  /** The caller's span; a `traceparent` string while it has not been parsed yet (see `useWireParent`). */
+  #parentTrace: TraceContext | string | undefined
+  #parentState: string | undefined
   #trace: TraceContext | undefined
   #controller: AbortController | undefined
   #abortReason: unknown
@@ -87,13 +89,32 @@ export class CallContext<E extends EventSchemas = EventSchemas> implements Conte
    * first read, so a handler that never traces or calls on costs no random ids.
    */
   get trace(): TraceContext {
-    if (!this.#trace) this.#trace = this.#parentTrace ? childSpan(this.#parentTrace) : newTrace()
+    if (!this.#trace) {
+      const parent = this.parentTrace
+      this.#trace = parent ? childSpan(parent) : newTrace()
+    }
     return this.#trace
   }
 
   /** The span this call's own is a child of (the caller's client span), if any. */
   get parentTrace(): TraceContext | undefined {
-    return this.#parentTrace
+    const parent = this.#parentTrace
+    if (typeof parent !== 'string') return parent
+    // Malformed or all-zero: no parent, this call starts a trace (as parseTraceparent says).
+    const parsed = parseTraceparent(parent, this.#parentState)
+    this.#parentTrace = parsed
+    this.#parentState = undefined
+    return parsed
+  }
+
+  /**
+   * The caller's span as a peer sent it (`traceparent`, `tracestate`), parsed only when
+   * first needed: a handler that neither calls on, logs, nor traces never parses it.
+   * For contexts made from a wire message, instead of `parentTrace` in the constructor.
+   */
+  useWireParent(traceparent: string, tracestate: string | undefined): void {
+    this.#parentTrace = traceparent
+    this.#parentState = tracestate
   }
 
   /** Makes `span` this call's span: a tracer recorded it, so nested calls must be its children. */

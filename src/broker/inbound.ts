@@ -1,4 +1,4 @@
-import { type Principal, parseTraceparent } from '../context/index.ts'
+import type { Principal } from '../context/index.ts'
 import { normalizeError, TesseraError } from '../errors/index.ts'
 import { type Identity, mayHost, type PrincipalVerifier } from '../identity/index.ts'
 import type { Logger } from '../observability/index.ts'
@@ -72,18 +72,18 @@ export class Inbound {
   }
 
   #context(wire: WireContext, service: string, vetted: Vetted): CallContext {
-    const parent = parseTraceparent(wire.traceparent, wire.tracestate)
     const ctx = new CallContext(
       this.#deps.port,
       service,
       wire.requestId,
-      parent,
+      undefined,
       vetted.caller,
       vetted.principal,
       this.#deps.port.now() + Math.max(0, wire.timeout),
       wire.meta ?? EMPTY_META,
     )
     ctx.callerUnit = vetted.unit
+    ctx.useWireParent(wire.traceparent, wire.tracestate)
     return ctx
   }
 

@@ -205,3 +205,41 @@ describe('message codec', () => {
     )
   })
 })
+
+describe('decodeEnvelope of a range', () => {
+  const request: Envelope = {
+    kind: 'request',
+    id: 9,
+    service: 'echo',
+    action: 'ping',
+    ctx: {
+      requestId: '0af7651916cd43dd8448eb211c80319c',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      timeout: 500,
+    },
+    input: { text: 'hello', n: 42, bytes: Buffer.from('xyz') },
+  }
+
+  it('decodes messages in place inside a larger buffer, as their own bytes would', () => {
+    const one = Buffer.from(encodeEnvelope(request))
+    const two = Buffer.from(encodeEnvelope({ kind: 'cancel', id: 4 }))
+    const chunk = Buffer.concat([Buffer.from([0xc1, 0xc1]), one, two, Buffer.from([0xc1])])
+    const first = decodeEnvelope(chunk, 2, 2 + one.length)
+    expect(first).toEqual(decodeEnvelope(one))
+    expect(decodeEnvelope(chunk, 2 + one.length, 2 + one.length + two.length)).toEqual({
+      kind: 'cancel',
+      id: 4,
+    })
+    // The first one again: nothing of the second read is left over.
+    expect(decodeEnvelope(chunk, 2, 2 + one.length)).toEqual(first)
+  })
+
+  it('rejects a range holding more than one message, a cut message, and an empty range', () => {
+    const one = Buffer.from(encodeEnvelope({ kind: 'cancel', id: 4 }))
+    const chunk = Buffer.concat([Buffer.from([0]), one, one])
+    const bad = expect.objectContaining({ code: 'BAD_REQUEST' })
+    expect(() => decodeEnvelope(chunk, 1, 1 + 2 * one.length)).toThrow(bad)
+    expect(() => decodeEnvelope(chunk, 1, one.length)).toThrow(bad)
+    expect(() => decodeEnvelope(chunk, 1, 1)).toThrow(bad)
+  })
+})

@@ -178,15 +178,25 @@ function describeValue(v: unknown, depth = 0): string {
   return `{${entries.join(', ')}${keys.length > 4 ? ', …' : ''}}`
 }
 
+/** The range handed to msgpackr for a message inside a larger buffer; read at once, so one serves all. */
+const RANGE = { start: 0, end: 0 }
+
 /**
- * Decodes and shape-checks one message from an untrusted peer. Never returns
- * something half-valid: any deviation throws BAD_REQUEST saying what was wrong,
- * and the transport closes that connection.
+ * Decodes and shape-checks one message from an untrusted peer: all of `bytes`, or bytes
+ * `start` to `end` of it (a frame inside a socket chunk: msgpackr reads the range in place
+ * and keeps one DataView per chunk, where a view per frame would cost a view and a DataView
+ * each). Never returns something half-valid: any deviation throws BAD_REQUEST saying what
+ * was wrong, and the transport closes that connection.
  */
-export function decodeEnvelope(bytes: Uint8Array): Envelope {
+export function decodeEnvelope(bytes: Uint8Array, start = 0, end = bytes.length): Envelope {
   let raw: unknown
   try {
-    raw = packr.unpack(bytes)
+    if (start === 0 && end === bytes.length) raw = packr.unpack(bytes)
+    else if (end > start) {
+      RANGE.start = start
+      RANGE.end = end
+      raw = packr.unpack(bytes, RANGE)
+    } else raw = packr.unpack(bytes.subarray(start, end)) // empty: fails as an empty body does
   } catch (err) {
     throw malformed(`not msgpack (${errorText(err)})`)
   }

@@ -86,7 +86,11 @@ export class Connection {
     this.events = opts.events
     this.writer = new FrameWriter(this.socket)
     this.parser = new FrameParser(
-      { onFrame: (body) => this.onFrame(body), onError: (reason) => this.fail(reason) },
+      {
+        onFrame: (body) => this.onFrame(body, 0, body.length),
+        onFrameAt: (buf, start, end) => this.onFrame(buf, start, end),
+        onError: (reason) => this.fail(reason),
+      },
       opts.maxFrameBytes,
     )
     this.socket.setNoDelay?.(true)
@@ -168,10 +172,10 @@ export class Connection {
     clearTimeout(timer)
   }
 
-  private onFrame(body: Uint8Array): void {
+  private onFrame(buf: Uint8Array, start: number, end: number): void {
     let env: Envelope
     try {
-      env = decodeEnvelope(body)
+      env = decodeEnvelope(buf, start, end)
     } catch (err) {
       this.fail((err as Error).message)
       return

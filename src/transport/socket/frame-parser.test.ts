@@ -106,3 +106,34 @@ describe('FrameParser', () => {
     expect(frames[0]!.equals(body)).toBe(true)
   })
 })
+
+describe('FrameParser with onFrameAt', () => {
+  it('hands out ranges of the chunk for whole frames and a buffer of its own for split ones', () => {
+    const seen: Array<{ body: string; own: boolean }> = []
+    const chunks: Buffer[] = []
+    const parser = new FrameParser(
+      {
+        onFrame: () => {
+          throw new Error('onFrame must not be called when onFrameAt is there')
+        },
+        onFrameAt: (buf, start, end) =>
+          seen.push({
+            body: Buffer.from(buf.subarray(start, end)).toString(),
+            own: !chunks.includes(buf as Buffer),
+          }),
+        onError() {},
+      },
+      1024,
+    )
+    const all = Buffer.concat([frame(Buffer.from('a')), frame(Buffer.from('bc')), frame(Buffer.from('def'))])
+    // The third frame is split across two chunks.
+    const cutAt = all.length - 2
+    chunks.push(all.subarray(0, cutAt), all.subarray(cutAt))
+    for (const c of chunks) parser.push(c)
+    expect(seen).toEqual([
+      { body: 'a', own: false },
+      { body: 'bc', own: false },
+      { body: 'def', own: true },
+    ])
+  })
+})

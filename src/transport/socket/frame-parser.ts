@@ -6,6 +6,12 @@ const EMPTY = Buffer.alloc(0)
 export interface FrameSink {
   /** One complete frame body. It may be a view into a socket chunk: copy it to keep it. */
   onFrame(body: Uint8Array): void
+  /**
+   * Optional; called instead of `onFrame` when present: the body is bytes `start` to `end`
+   * of `buf` (a socket chunk, or a buffer of its own). No view is made per frame, so a
+   * decoder that reads a range (msgpackr does) keeps one DataView per chunk, not per frame.
+   */
+  onFrameAt?(buf: Uint8Array, start: number, end: number): void
   /** The stream is broken (a frame longer than allowed); the parser ignores everything after. */
   onError(reason: string): void
 }
@@ -26,11 +32,19 @@ export class FrameParser {
   /** Body length of the frame being assembled, or -1 while its header is incomplete. */
   private need = -1
   private failed = false
+  private readonly emit: (buf: Uint8Array, start: number, end: number) => void
 
   constructor(
     private readonly sink: FrameSink,
     private readonly maxFrameBytes: number,
-  ) {}
+  ) {
+    const at = sink.onFrameAt
+    this.emit =
+      at !== undefined
+        ? (buf, start, end) => at.call(sink, buf, start, end)
+        : (buf, start, end) =>
+            sink.onFrame(start === 0 && end === buf.length ? buf : buf.subarray(start, end))
+  }
 
   /** Bytes held waiting for the rest of a frame (for tests and metrics). */
   get buffered(): number {
@@ -58,7 +72,7 @@ export class FrameParser {
       if (end - offset - HEADER_BYTES < len) break
       const start = offset + HEADER_BYTES
       offset = start + len
-      this.sink.onFrame(chunk.subarray(start, offset))
+      this.emit(chunk, start, offset)
       if (this.failed) return
     }
     if (offset < end) {
@@ -79,7 +93,7 @@ export class FrameParser {
       if (this.pendingBytes < this.need) return
       const body = this.take(this.need)
       this.need = -1
-      this.sink.onFrame(body)
+      this.emit(body, 0, body.length)
       if (this.pending.length <= 1) {
         // Back to the fast path for whatever is left, so only split frames pay for copies.
         const rest = this.pending.pop()

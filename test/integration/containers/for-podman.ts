@@ -17,8 +17,11 @@ interface Container {
  *   containerPort on the host, so two pods of one unit would fight for port 9000);
  * - probes go: podman runs them as healthchecks through systemd timers, which these
  *   machines lack. The test asks each container's /readyz itself (`podman exec`).
- * Everything else (images, env from the ConfigMap, optional Secrets, the non-root user,
- * the read-only root, the volumes, replicas) is played as generated.
+ * Everything else (images, env from the ConfigMap and the Secrets, the non-root user, the
+ * read-only root, the volumes, replicas) is played as generated. The Secrets themselves are
+ * not objects here: podman 4.3 does not read a played `kind: Secret` for `envFrom`, so the
+ * test creates them as podman secrets in the form it reads (reference-containers.test.ts,
+ * `podmanSecret`).
  */
 export function forPodman(
   objects: KubeObject[],

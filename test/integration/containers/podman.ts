@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
@@ -49,7 +49,11 @@ export async function localImages(prefix: string): Promise<{ node: string; nats:
       mkdirSync(dirname(to), { recursive: true })
       copyFileSync(file, to)
     }
+    // /tmp as on any distribution: writable by every user, sticky. Root's 0755 here kept the
+    // NATS container (user 10001) from its JetStream store in /tmp, with or without a tmpfs
+    // there (podman's tmpfs copies the image folder's mode): "mkdir /tmp/nats: permission denied".
     mkdirSync(join(root, 'tmp'), { recursive: true })
+    chmodSync(join(root, 'tmp'), 0o1777)
     mkdirSync(join(root, 'etc'), { recursive: true })
     writeFileSync(
       join(root, 'etc/passwd'),

@@ -35,7 +35,7 @@ describe('tessera events: dead letters of a running system', () => {
       error: 'Error: books is broken',
       envelope: { id: 'sale-1', event: 'sale.made', service: 'till', payload: { n: 1 } },
     })
-    expect(count('audit', 'handled sale-1')).toBe(1)
+    await until(() => count('audit', 'handled sale-1') === 1, 'audit to handle sale-1', 30_000)
 
     const table = await tessera('events', 'dead')
     expect(table.code).toBe(0)
@@ -113,7 +113,11 @@ describe('tessera events: dead letters of a running system', () => {
     // The discarded one was never delivered again: its two failed attempts, no more.
     expect(count('books', 'attempt sale-3')).toBe(2)
     expect(count('books', 'handled sale-3')).toBe(0)
-    for (const n of [3, 4, 5]) expect(count('audit', `handled sale-${n}`)).toBe(1)
+    await until(
+      () => [3, 4, 5].every((n) => count('audit', `handled sale-${n}`) === 1),
+      'audit to handle sales 3..5',
+      30_000,
+    )
   })
 
   it("answers bad input with a clear error (the control API's checks; the CLI's own are unit-tested)", {
@@ -177,7 +181,11 @@ describe('the dashboard: dead letters', () => {
     expect(count('books', 'attempt sale-7')).toBe(2)
     expect(count('books', 'handled sale-7')).toBe(0)
     expect(count('books', 'handled sale-6')).toBe(1)
-    expect(count('audit', 'handled sale-6') + count('audit', 'handled sale-7')).toBe(2)
+    await until(
+      () => count('audit', 'handled sale-6') + count('audit', 'handled sale-7') === 2,
+      'audit to handle sales 6 and 7',
+      30_000,
+    )
     expect(problems).toEqual([])
   })
 })

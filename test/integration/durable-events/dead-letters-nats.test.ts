@@ -115,6 +115,7 @@ describe('dead letters on NATS JetStream', () => {
         envelope: { id: id1, event: 'sale.made', service: 'till', payload: { n: 1 } },
       })
       expect(books.attempts.get(id1)).toBe(2)
+      await eventually(async () => (audit.handled.length > 0 ? true : undefined), 'audit to handle sale 1')
       expect(audit.handled).toEqual([id1])
       expect(await durableOf().dead('audit')).toEqual([])
       expect(await durableOf().dead('books')).toEqual([dead1])
@@ -143,8 +144,12 @@ describe('dead letters on NATS JetStream', () => {
       const auditReplay = await jsm.consumers.info(replayStream, 'audit--sale_made--replay')
       expect(auditReplay.delivered.stream_seq).toBe(0)
       expect(auditReplay.num_pending).toBe(0)
-      const booksReplay = await jsm.consumers.info(replayStream, 'books--sale_made--replay')
-      expect(booksReplay.ack_floor.stream_seq).toBe(1)
+      // Its ack follows the handler: wait for the server to have it.
+      const booksReplay = await eventually(async () => {
+        const info = await jsm.consumers.info(replayStream, 'books--sale_made--replay')
+        return info.ack_floor.stream_seq === 1 ? info : undefined
+      }, 'books to ack the replayed copy')
+      expect(booksReplay.delivered.stream_seq).toBe(1)
       expect(audit.handled).toEqual([id1])
       expect(audit.attempts.get(id1)).toBe(1)
 
@@ -170,6 +175,7 @@ describe('dead letters on NATS JetStream', () => {
       expect(await durableOf().replay([key2])).toEqual([])
       expect((await jsm.streams.info(replayStream)).state.messages).toBe(2)
       expect(books.handled).toEqual([id1])
+      await eventually(async () => (audit.handled.length > 1 ? true : undefined), 'audit to handle sale 2')
       expect(audit.handled).toEqual([id1, id2])
     } finally {
       await nc.close()

@@ -49,8 +49,10 @@ it('lists, replays to the failing service only, and discards dead letters on the
   expect(count('books', 'handled sale-1')).toBe(1)
   expect(count('books', 'attempt sale-2')).toBe(2)
   expect(count('books', 'handled sale-2')).toBe(0)
-  for (const n of [1, 2]) {
-    expect(count('audit', `attempt sale-${n}`)).toBe(1)
-    expect(count('audit', `handled sale-${n}`)).toBe(1)
-  }
+  await until(
+    () => [1, 2].every((n) => count('audit', `handled sale-${n}`) === 1),
+    'audit to handle sales 1 and 2',
+    30_000,
+  )
+  for (const n of [1, 2]) expect(count('audit', `attempt sale-${n}`)).toBe(1)
 })

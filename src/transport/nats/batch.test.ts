@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BATCH_MARK, batchPayload, forEachEnvelope } from './batch.ts'
+import { BATCH_MARK, batchPayload, forEachEnvelope, forEachEnvelopeAt } from './batch.ts'
 
 const bytes = (...b: number[]) => new Uint8Array(b)
 const collect = (data: Uint8Array) => {
@@ -28,5 +28,25 @@ describe('batches', () => {
     const payload = batchPayload([bytes(0x91, 1), bytes(0x91, 2)], 12)
     expect(collect(payload.subarray(0, payload.length - 1))).toEqual({ ok: false, out: [[0x91, 1]] })
     expect(collect(payload.subarray(0, 8))).toEqual({ ok: false, out: [[0x91, 1]] })
+  })
+})
+
+describe('forEachEnvelopeAt', () => {
+  it('gives the same envelopes as ranges of the payload itself', () => {
+    const items = [bytes(0x92, 1, 2), bytes(), bytes(0x91, 7)]
+    const payload = batchPayload(
+      items,
+      items.reduce((n, e) => n + 4 + e.length, 0),
+    )
+    const out: number[][] = []
+    const ok = forEachEnvelopeAt(payload, (data, start, end) => {
+      expect(data).toBe(payload)
+      out.push([...data.subarray(start, end)])
+    })
+    expect({ ok, out }).toEqual(collect(payload))
+    const one = bytes(0x93, 1, 2, 3)
+    expect(
+      forEachEnvelopeAt(one, (data, start, end) => expect([data, start, end]).toEqual([one, 0, 4])),
+    ).toBe(true)
   })
 })

@@ -46,8 +46,22 @@ export function batchPayload(queued: Uint8Array[], queuedBytes: number): Uint8Ar
  * bytes left over; the envelopes before the damage were delivered.
  */
 export function forEachEnvelope(data: Uint8Array, each: (bytes: Uint8Array) => void): boolean {
+  return forEachEnvelopeAt(data, (buf, start, end) =>
+    each(start === 0 && end === buf.length ? buf : buf.subarray(start, end)),
+  )
+}
+
+/**
+ * `forEachEnvelope` without a view per envelope: `each` gets bytes `start` to `end` of
+ * `data`, for `decodeEnvelope(data, start, end)`, which then reads them in place (one
+ * DataView for the whole NATS message instead of a view and a DataView per envelope).
+ */
+export function forEachEnvelopeAt(
+  data: Uint8Array,
+  each: (data: Uint8Array, start: number, end: number) => void,
+): boolean {
   if (data[0] !== BATCH_MARK) {
-    each(data)
+    each(data, 0, data.length)
     return true
   }
   let pos = 1
@@ -56,7 +70,7 @@ export function forEachEnvelope(data: Uint8Array, each: (bytes: Uint8Array) => v
     const len = ((data[pos]! << 24) | (data[pos + 1]! << 16) | (data[pos + 2]! << 8) | data[pos + 3]!) >>> 0
     pos += 4
     if (pos + len > data.length) return false
-    each(data.subarray(pos, pos + len))
+    each(data, pos, pos + len)
     pos += len
   }
   return true

@@ -1,7 +1,6 @@
 import { join } from 'node:path'
 import { InvalidArgumentError } from 'commander'
 import {
-  controlClient,
   followLogs,
   formatLogRecord,
   type LevelName,
@@ -15,6 +14,7 @@ import {
 } from '../../runtime/index.ts'
 import { out } from '../output.ts'
 import { type StateOptions, stateDirOf } from '../state.ts'
+import { systemLogs } from './system-logs.ts'
 
 export interface LogsOptions extends StateOptions {
   follow?: boolean
@@ -37,11 +37,11 @@ export interface LogsOptions extends StateOptions {
  * With `--host` (a system over many hosts) and that host's agent running, the lines are
  * every host's: the agent reads its own and asks each other live host's agent for theirs
  * (docs/hosts.md), merged by time; a host that does not answer is said on stderr. `-f`
- * follows this host's files only.
+ * then asks it again every second for what is new (system-logs.ts).
  */
 export async function logs(names: string[], options: LogsOptions): Promise<void> {
   const stateDir = await stateDirOf(options)
-  if ((options.host ?? process.env.TESSERA_HOST) && !options.follow) {
+  if (options.host ?? process.env.TESSERA_HOST) {
     const state = await readControlState(stateDir).catch(() => undefined)
     if (state) return systemLogs(state, names, options)
   }
@@ -65,34 +65,6 @@ export async function logs(names: string[], options: LogsOptions): Promise<void>
   }
   const last = options.lines ?? Number.POSITIVE_INFINITY
   for await (const entry of followLogs(dir, { ...units, filter, last })) print(entry)
-}
-
-async function systemLogs(
-  state: { port: number; token: string },
-  names: string[],
-  options: LogsOptions,
-): Promise<void> {
-  const query = {
-    ...(names.length > 0 ? { units: names } : {}),
-    ...(options.level ? { level: options.level } : {}),
-    ...(options.requestId ? { requestId: options.requestId } : {}),
-    ...(options.traceId ? { traceId: options.traceId } : {}),
-    ...(options.since !== undefined ? { since: options.since } : {}),
-    ...limit(options),
-  }
-  const got = (await controlClient(state).run('logs', query)) as { lines: string[]; notes: string[] }
-  for (const note of got.notes) out.error(`tessera: ${note}`)
-  for (const line of got.lines) out.line(options.json ? line : formatLogRecord(recordOf(line)))
-}
-
-// A line as filed is a JSON object; anything else reads as its text (as readLogs does).
-function recordOf(line: string): LogEntry['record'] {
-  try {
-    const value: unknown = JSON.parse(line)
-    if (typeof value === 'object' && value !== null && !Array.isArray(value))
-      return value as LogEntry['record']
-  } catch {}
-  return { msg: line }
 }
 
 function limit(options: LogsOptions): { limit?: number } {

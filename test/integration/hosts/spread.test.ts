@@ -68,6 +68,10 @@ describe('three agents of one system on one NATS', () => {
     const counter = client.client<CounterService>('counter')
     expect(await counter.read({ key: 'hello' })).toBe('hello')
 
+    // Following from a: what the scale below writes on b and c shows up there (-n 0: only new lines).
+    const followFrom = Date.now()
+    const follow = sys.spawnCli('logs', 'counter', '--host', 'a', '-f', '--json', '-n', '0')
+
     // scale answers once the host it was asked of sees the count ready everywhere; another
     // host's view of the others is at most one renewal (500 ms) older.
     await (await sys.agents.get('b')!.control()).run('scale', { unit: 'counter', instances: 5 })
@@ -81,6 +85,18 @@ describe('three agents of one system on one NATS', () => {
       const s = await sys.status('a')
       return s.units[0]!.instances.length === 2 && total(readyByHost(s, 'counter')) === 2
     })
+
+    const followed = () =>
+      follow.lines
+        .filter((l) => !l.startsWith('stderr: '))
+        .map((l) => JSON.parse(l) as { host?: string; time?: string })
+    await until('the follower to print new lines of b and c', 10_000, () =>
+      ['b', 'c'].every((h) => followed().some((r) => r.host === h)),
+    )
+    await follow.stop()
+    expect(follow.lines.filter((l) => l.startsWith('stderr: '))).toEqual([])
+    expect(followed().every((r) => Date.parse(String(r.time)) >= followFrom)).toBe(true) // -n 0: new lines only
+    expect(new Set(follow.lines).size).toBe(follow.lines.length) // each line once
 
     const called = await (await sys.agents.get('c')!.control()).run('call', {
       service: 'counter',

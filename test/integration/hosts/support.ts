@@ -58,6 +58,8 @@ export interface Cluster extends AsyncDisposable {
   configFile: string
   /** Runs the CLI (`tessera <args> -c <config>`) and resolves with what it printed. */
   cli(...args: string[]): Promise<string>
+  /** Starts the CLI and leaves it running (`logs -f`): its lines so far; SIGINTed on dispose. */
+  spawnCli(...args: string[]): { lines: string[]; stop(): Promise<void> }
   config: SystemConfig
   agents: Map<string, AgentProcess>
   /**
@@ -94,6 +96,7 @@ export async function cluster(
   await writeFile(configFile, `export default ${JSON.stringify(config, null, 2)}\n`)
   const agents = new Map<string, AgentProcess>()
   const brokers: Broker[] = []
+  const spawned: (() => Promise<void>)[] = []
 
   const startAgent = async (
     host: string,
@@ -167,6 +170,27 @@ export async function cluster(
       if (code !== 0) throw new Error(`tessera ${args.join(' ')} exited ${code}:\n${text}`)
       return text
     },
+    spawnCli(...args) {
+      const child = spawn(process.execPath, [bin, ...args, '-c', configFile], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      const lines: string[] = []
+      let rest = ''
+      child.stdout?.on('data', (c: Buffer) => {
+        const parts = (rest + c.toString()).split('\n')
+        rest = parts.pop() ?? ''
+        lines.push(...parts.filter(Boolean))
+      })
+      child.stderr?.on('data', (c: Buffer) => lines.push(`stderr: ${c}`))
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+      const stop = async () => {
+        if (child.exitCode === null) child.kill('SIGINT')
+        await Promise.race([exited, sleep(5000)])
+        if (child.exitCode === null) child.kill('SIGKILL')
+      }
+      spawned.push(stop)
+      return { lines, stop }
+    },
     config,
     agents,
     startAgent,
@@ -194,6 +218,7 @@ export async function cluster(
       return (await (await agent.control()).status()) as ClusterStatus
     },
     async [Symbol.asyncDispose]() {
+      for (const stop of spawned) await stop()
       for (const b of brokers) await b.stop().catch(() => {})
       for (const a of agents.values()) a.killAll()
       await Promise.all([...agents.values()].map((a) => Promise.race([a.exited, sleep(5000)])))

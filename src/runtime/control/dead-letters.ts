@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { type Broker, createBroker } from '../../broker/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 import type { DeadEvent, DurableEvents, Transport } from '../../transport/index.ts'
@@ -31,7 +32,7 @@ export function deadLetterOps(sup: Supervisor): DeadLetterOps {
   let joined: Promise<{ broker: Broker; transport: Transport }> | undefined
   const durable = async (): Promise<DurableEvents> => {
     joined ??= (async () => {
-      const node = `${sup.config.name}-dead-letters-${process.pid}`
+      const node = `${sup.config.name}-dead-letters-${process.pid}-${randomBytes(3).toString('hex')}`
       const { credential, transport } = await sup.join({ node, unit: SUPERVISOR_UNIT })
       const broker = createBroker({ nodeId: node, credential, transport })
       await broker.start()

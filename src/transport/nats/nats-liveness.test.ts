@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { connect } from 'nats'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { decodeEnvelope } from '../../codec/index.ts'
 import { type NatsServer, startNatsServer } from '../../../test/support/nats-server.ts'
 import type { Message, WireContext } from '../../wire/index.ts'
 import type { Transport } from '../transport.ts'
@@ -136,15 +138,35 @@ describe('natsTransport liveness', () => {
     )
   }, 30_000)
 
-  it('keeps a live peer it awaits answers from that is slow to give them: it answers the pings', async () => {
+  it('sends no liveness ping at rest; keeps a peer it awaits answers from that answers its pings', async () => {
     const namespace = `live${++namespaceNo}`
-    const { t, rec } = await observer(namespace)
-    await spawnPeer('slow', namespace)
-    await waitFor(() => rec.peers.some((p) => p.nodeId === 'slow'), 'the peer to join', 10_000)
-    // Awaited but never answered (the fixture answers requests only): silent but alive.
-    rec.inFlight = 1
-    expect(t.send('slow', { kind: 'cancel', id: 1 })).toBe(true)
-    await new Promise((resolve) => setTimeout(resolve, 4000))
+    const { rec } = await observer(namespace)
+    await spawnPeer('idle', namespace)
+    await waitFor(() => rec.peers.some((p) => p.nodeId === 'idle'), 'the peer to join', 10_000)
+    const watcher = await connect({ servers: server.url })
+    const seen = { pings: 0, pongs: 0 }
+    watcher.subscribe(`tessera.${namespace}.node.>`, {
+      callback: (_e, m) => {
+        const env = decodeEnvelope(m.data)
+        if (env.kind === 'ping' && env.n < 0) seen.pings++
+        if (env.kind === 'pong') seen.pongs++
+      },
+    })
+    await watcher.flush()
+    try {
+      await new Promise((r) => setTimeout(r, 2000))
+      expect(seen).toEqual({ pings: 0, pongs: 0 }) // no calls in flight: nothing sent
+      rec.inFlight = 1 // a call the peer is slow to answer
+      await new Promise((r) => setTimeout(r, 3000))
+      rec.inFlight = 0
+      // Every ping answered (the last pong may still be on its way).
+      await waitFor(() => seen.pongs === seen.pings, 'a pong for every ping', 5000)
+      // quietMs 500 + up to a tick, then the pong restarts the quiet spell: at most 6 in 3 s.
+      expect(seen.pings).toBeGreaterThan(0)
+      expect(seen.pings).toBeLessThanOrEqual(6)
+    } finally {
+      await watcher.close()
+    }
     expect(rec.gone).toEqual([])
   }, 30_000)
 

@@ -13,7 +13,7 @@ function setup(inFlight: Record<string, number> = { x: 1, old: 1 }) {
   const asked: Array<{ id: string; n: number; at: number }> = []
   const gone: Array<{ id: string; reason: string; at: number }> = []
   let connected = true
-  const watch = new SilenceWatch({
+  const watch: SilenceWatch = new SilenceWatch({
     peers,
     tickMs: 100,
     quietMs: 200,
@@ -37,6 +37,7 @@ function setup(inFlight: Record<string, number> = { x: 1, old: 1 }) {
     watch.tick()
   }
   return {
+    watch,
     peers,
     stall,
     asked,
@@ -84,6 +85,16 @@ describe('SilenceWatch', () => {
     expect(s.asked).toEqual([])
     s.ticks(1)
     expect(s.asked.map((a) => a.id)).toEqual(['x'])
+  })
+
+  it('asks a peer a hint named, owed nothing, once, and reports it gone when it does not answer', () => {
+    const s = setup({ x: 0, old: 0 })
+    s.watch.ask(s.peers.get('x')!)
+    s.watch.ask(s.peers.get('x')!) // already asked: not again
+    s.watch.ask(s.peers.get('old')!) // cannot answer pings: not asked
+    expect(s.asked.map((a) => a.id)).toEqual(['x'])
+    s.ticks(3)
+    expect(s.gone).toEqual([{ id: 'x', reason: 'no answer to a ping in 300 ms', at: 1_300 }])
   })
 
   it('judges nobody while its own connection is down, nor on the tick after its own stall', () => {

@@ -72,6 +72,18 @@ export class SilenceWatch {
     this.#timer = undefined
   }
 
+  /**
+   * Asks `peer` now whether it is there (a gone hint named it): judged like a silent peer
+   * with calls in flight, whether or not this node awaits anything from it. Nothing if it
+   * was asked already and has not answered yet.
+   */
+  ask(peer: Peer): void {
+    if (!peer.answers || peer.askedAt !== 0 || !this.#deps.connected()) return
+    peer.askedAt = this.#now()
+    this.#n = this.#n >= 2 ** 31 ? 1 : this.#n + 1
+    this.#deps.ask(peer, -this.#n)
+  }
+
   /** One look at every peer that answers pings; returns the ids reported gone. */
   tick(): string[] {
     const d = this.#deps
@@ -101,9 +113,12 @@ export class SilenceWatch {
     }
     if (silent === undefined) return []
     for (const peer of silent) {
+      const unanswered = `no answer to a ping in ${now - peer.askedAt} ms`
       d.gone(
         peer.nodeId,
-        `silent for ${now - peer.quietSince} ms with calls in flight, no answer to a ping in ${now - peer.askedAt} ms`,
+        d.inFlight(peer.nodeId) > 0
+          ? `silent for ${now - peer.quietSince} ms with calls in flight, ${unanswered}`
+          : unanswered,
       )
     }
     return silent.map((p) => p.nodeId)

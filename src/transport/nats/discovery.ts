@@ -20,6 +20,11 @@ export interface DiscoveryDeps {
   probeMs: number
   /** Publishes a probe to the peer: a PING on its node subject with its no-responders reply. */
   probe(peer: Peer): void
+  /**
+   * Asks a peer that answers liveness pings whether it is there (silence-watch.ts): gone
+   * if its subscriptions are (503) or if nothing comes back within `answerMs`.
+   */
+  askAlive(peer: Peer): void
   /** Decides who becomes a peer (certificates, when this node holds a credential). */
   vetting: PeerVetting
   /** This node's certificate, sent with every HELLO and ANNOUNCE; undefined without a credential. */
@@ -244,9 +249,11 @@ export class Discovery {
   }
 
   /**
-   * A hint on `tessera.<ns>.gone.*.*`: its sender found `nodeId`'s subscriptions gone.
-   * The hint is not believed: the peer is probed, and only the server's 503 removes it,
-   * so no node can evict another by saying so. Malformed hints are logged and dropped.
+   * A hint on `tessera.<ns>.gone.*.*`: its sender found `nodeId`'s subscriptions gone, or
+   * found it silent (decision 0030). The hint is not believed: the peer is probed, or,
+   * when it answers liveness pings, asked (which also gets the server's 503 if it is
+   * gone), and only the server's 503 or its own silence removes it, so no node can evict
+   * another by saying so. Malformed hints are logged and dropped.
    */
   onGone(msg: Msg): void {
     const rest = msg.subject.slice(this.#deps.subjects.gonePrefix.length)
@@ -255,7 +262,9 @@ export class Discovery {
     const message = sender === undefined ? undefined : this.#decode(msg, sender.nodeId)
     if (message?.kind !== 'bye') return
     const peer = this.peers.get(message.nodeId)
-    if (peer?.reachable && this.#connected) this.#deps.probe(peer)
+    if (!peer?.reachable || !this.#connected) return
+    if (peer.answers) this.#deps.askAlive(peer)
+    else this.#deps.probe(peer)
   }
 
   /** Removes the peer and tells the broker, once per departure. */

@@ -51,11 +51,11 @@ async function killed(child: ChildProcess): Promise<number> {
   return Date.now()
 }
 
-async function observer(namespace: string) {
+async function observer(namespace: string, nodeId = 'observer') {
   const t = natsTransport({ servers: server.url, namespace })
   open.push(t)
   const rec = recorder()
-  await t.start(nodeInfo('observer'), rec.handlers)
+  await t.start(nodeInfo(nodeId), rec.handlers)
   return { t, rec }
 }
 
@@ -107,11 +107,13 @@ describe('natsTransport liveness', () => {
 
   // A frozen process keeps its NATS connection (the server pings clients every 2 min),
   // so probes never get a 503: the same as a host cut off by a partition (decision 0030).
-  it('reports a frozen peer it awaits answers from gone within 2 s, and learns it again once it speaks', async () => {
+  it('reports a frozen peer it awaits answers from gone within 2 s, hints the others, and learns it again once it speaks', async () => {
     const namespace = `live${++namespaceNo}`
     const { t, rec } = await observer(namespace)
+    const other = await observer(namespace, 'other-observer') // awaits nothing from the peer
     const child = await spawnPeer('frozen', namespace)
     await waitFor(() => rec.peers.some((p) => p.nodeId === 'frozen'), 'the peer to join', 10_000)
+    await waitFor(() => other.rec.peers.some((p) => p.nodeId === 'frozen'), 'the other to see it', 10_000)
     rec.inFlight = 1 // the broker awaits an answer from it from now on
     t.send('frozen', { kind: 'request', id: 1, service: 'echo', action: 'say', input: 'hi', ctx })
     await waitFor(() => rec.messages.some((m) => m.message.kind === 'response'), 'the echo', 10_000)
@@ -124,7 +126,16 @@ describe('natsTransport liveness', () => {
       10_000,
     )
     expect(gone.reason).toMatch(/^silent for \d+ ms with calls in flight, no answer to a ping/)
-    console.info(`frozen peer reported gone after ${gone.at - at} ms`)
+    // The other observer was told on the gone subject, asked the peer itself, got nothing.
+    const hinted = await waitFor(
+      () => other.rec.gone.find((g) => g.nodeId === 'frozen'),
+      'the other observer to drop it',
+      10_000,
+    )
+    expect(hinted.reason).toMatch(/^no answer to a ping in \d+ ms$/)
+    console.info(
+      `frozen peer reported gone after ${gone.at - at} ms, by the hinted observer after ${hinted.at - at} ms`,
+    )
 
     // Thawed, it answers the ping it missed: it is asked for its info and learnt again.
     const before = rec.peers.length

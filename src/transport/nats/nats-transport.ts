@@ -57,6 +57,8 @@ export function natsTransport(options: NatsTransportOptions): Transport & AsyncD
 
 /** How long a peer reported gone for its silence is remembered, to be learnt again if it speaks. */
 const SILENCED_KEPT_MS = 5 * 60_000
+/** How long "asked because of a hint" holds: longer than an answer may take. */
+const HINT_KEPT_MS = 10_000
 
 class NatsTransport implements Transport, AsyncDisposable {
   readonly kind = 'nats'
@@ -87,6 +89,8 @@ class NatsTransport implements Transport, AsyncDisposable {
    * alive after all (a stalled process), and is asked for its info to be learnt again.
    */
   readonly #silenced = new Map<string, number>()
+  /** Peers asked because a gone hint named them, with when: found silent, they are not hinted again. */
+  readonly #askedByHint = new Map<string, number>()
 
   constructor(options: ResolvedNatsOptions, logger: Logger) {
     this.#options = options
@@ -165,6 +169,10 @@ class NatsTransport implements Transport, AsyncDisposable {
       peerTimeoutMs: this.#options.peerTimeoutMs,
       probeMs: this.#options.probeMs,
       probe: (peer) => this.#probe(peer),
+      askAlive: (peer) => {
+        this.#askedByHint.set(peer.nodeId, Date.now())
+        this.#silence?.ask(peer)
+      },
       vetting: this.#vetting,
       auth: this.#options.credential ? { certificate: this.#options.credential.certificate } : undefined,
       local: () => this.#announcedInfo(),
@@ -371,14 +379,20 @@ class NatsTransport implements Transport, AsyncDisposable {
     }
   }
 
-  // The silence watch found a peer silent with calls in flight: gone, remembered a while
-  // in case it was only stalled and speaks again.
+  // The silence watch found a peer silent: gone, remembered a while in case it was only
+  // stalled and speaks again, and hinted to everyone on the gone subject (each asks it
+  // itself, decision 0030), so callers that are not calling it drop it before they do.
+  // Not hinted again by a node that only asked it because of someone's hint.
   #silent(nodeId: string, reason: string): void {
     const now = Date.now()
     for (const [id, at] of this.#silenced) if (now - at > SILENCED_KEPT_MS) this.#silenced.delete(id)
+    for (const [id, at] of this.#askedByHint) if (now - at > HINT_KEPT_MS) this.#askedByHint.delete(id)
     this.#silenced.set(nodeId, now)
     this.#logger.warn({ peer: nodeId, reason }, 'nats: peer silent, reporting it gone')
     this.#discovery!.gone(nodeId, reason)
+    if (!this.#askedByHint.delete(nodeId)) {
+      this.#publishControl(this.#subjects!.ownGone, { kind: 'bye', nodeId })
+    }
   }
 
   // A message from a peer reported gone for its silence: it was alive after all (a

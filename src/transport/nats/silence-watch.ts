@@ -40,6 +40,9 @@ export interface SilenceWatchDeps {
  * UNAVAILABLE (the retry policy retries idempotent ones on another instance). So a silent
  * peer leaves within `quietMs + answerMs` plus up to two ticks (1.25–1.75 s by default).
  *
+ * A peer named by a gone hint (another node found it silent) is asked at once with `ask`,
+ * owed anything or not, and judged the same way: the hint itself is never believed.
+ *
  * Costs nothing at rest (no calls in flight, nothing sent) and nothing under load to peers
  * that answer (their answers are heard); a peer running only slow calls gets one ping and
  * one pong per `quietMs` until they end. An event-loop stall of this node is not blamed on
@@ -79,7 +82,13 @@ export class SilenceWatch {
    */
   ask(peer: Peer): void {
     if (!peer.answers || peer.askedAt !== 0 || !this.#deps.connected()) return
-    peer.askedAt = this.#now()
+    // Only what arrives after the ping answers it.
+    peer.heard = false
+    this.#ping(peer, this.#now())
+  }
+
+  #ping(peer: Peer, now: number): void {
+    peer.askedAt = now
     this.#n = this.#n >= 2 ** 31 ? 1 : this.#n + 1
     this.#deps.ask(peer, -this.#n)
   }
@@ -101,11 +110,7 @@ export class SilenceWatch {
       } else if (peer.askedAt === 0) {
         // Nothing owed: silence means nothing. Counted again from the first tick with calls.
         if (d.inFlight(peer.nodeId) === 0) peer.quietSince = now
-        else if (now - peer.quietSince >= d.quietMs) {
-          peer.askedAt = now
-          this.#n = this.#n >= 2 ** 31 ? 1 : this.#n + 1
-          d.ask(peer, -this.#n)
-        }
+        else if (now - peer.quietSince >= d.quietMs) this.#ping(peer, now)
       } else if (!late && now - peer.askedAt >= d.answerMs) {
         silent ??= []
         silent.push(peer)

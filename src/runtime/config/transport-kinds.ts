@@ -53,7 +53,10 @@ export interface TransportKind {
    * Optional. Starts what the supervisor serves for this kind while the system is up, in
    * the system's state (the socket kind's event store, `<stateDir>/events`); closed at down.
    */
-  serve?(config: ResolvedTransport, o: { stateDir: string; logger?: Logger }): Promise<{ close(): Promise<void> }>
+  serve?(
+    config: ResolvedTransport,
+    o: { stateDir: string; logger?: Logger },
+  ): Promise<{ close(): Promise<void> }>
 }
 
 /** One entry per transport kind of the config schema. */

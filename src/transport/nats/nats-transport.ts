@@ -59,6 +59,11 @@ export function natsTransport(options: NatsTransportOptions): Transport & AsyncD
 const SILENCED_KEPT_MS = 5 * 60_000
 /** How long "asked because of a hint" holds: longer than an answer may take. */
 const HINT_KEPT_MS = 10_000
+/**
+ * How long close() waits for nats.js's drain (flush, unsubscribe, the server's answer)
+ * before closing the socket without it: well inside a pod's or the runtime's grace period.
+ */
+const DRAIN_BOUND_MS = 3000
 
 class NatsTransport implements Transport, AsyncDisposable {
   readonly kind = 'nats'
@@ -440,11 +445,27 @@ class NatsTransport implements Transport, AsyncDisposable {
     this.#held.dropAll('the transport closed')
     this.#silence?.stop()
     this.#discovery?.stop()
+    // drain() waits for the server's answer to its flush; with the network gone (a pod whose
+    // network went first, a host cut off) nats.js would keep reconnecting and the drain
+    // would never end, so it is bounded and the socket then closed without it.
+    let bound: ReturnType<typeof setTimeout> | undefined
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      bound = setTimeout(() => resolve('timeout'), DRAIN_BOUND_MS)
+    })
     try {
-      await nc.drain()
+      const how = await Promise.race([nc.drain().then(() => 'drained' as const), timedOut])
+      if (how === 'timeout') {
+        this.#logger.warn(
+          { afterMs: DRAIN_BOUND_MS },
+          'nats: drain did not finish (server unreachable?), closing',
+        )
+        await nc.close().catch(() => {})
+      }
     } catch (err) {
       this.#logger.warn({ err: (err as Error).message }, 'nats: drain failed, closing')
-      await nc.close()
+      await nc.close().catch(() => {})
+    } finally {
+      clearTimeout(bound)
     }
     this.#discovery?.peers.clear()
     this.#logger.info({}, 'nats: closed')

@@ -53,14 +53,15 @@ withState(
 ).action((a: string[], o) => scale(a, o))
 for (const name of ['restart', 'deploy', 'remove'] as const) {
   const what = {
-    restart: 'rolling restart (new instance ready before the old drains)',
+    restart:
+      'rolling restart (new instance ready before the old drains); new code on disk is checked as a deploy is (--force)',
     deploy:
       'rolling update to the code on disk; refused if its contract breaks callers (--force), rolled back if it never gets ready',
     remove: 'drain and remove a service from the running system',
   }[name]
   const command = withState(program.command(name).description(what).argument('<service>'))
-  if (name === 'deploy')
-    command.option('--force', 'deploy even if the contract change breaks callers or subscribers')
+  if (name !== 'remove')
+    command.option('--force', `${name} even if new code's contract change breaks callers or subscribers`)
   command.action((s: string, o) => op(name, s, o))
 }
 withState(

@@ -50,7 +50,7 @@ type Route = (body: Body, progress: Progress) => Promise<unknown>
  * | route | body |
  * |---|---|
  * | POST /scale | `{ unit, instances }` |
- * | POST /restart, /deploy, /remove | `{ unit }` (`/deploy` also `force`) |
+ * | POST /restart, /deploy, /remove | `{ unit }` (`/restart` and `/deploy` also `force`) |
  * | POST /diff | `{ unit }` → the contract diffs a deploy would make (`ContractDiff[]`) |
  * | POST /stop-instance | `{ instance, kill? }` (a label, `users#2`; SIGKILL with kill) |
  * | POST /add | `{ name, service }` (a service config) |
@@ -81,7 +81,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
   const routes: Record<string, Route> = {
     ...options.routes,
     '/scale': (b, p) => sup.scale(str(b, 'unit'), int(b, 'instances'), p),
-    '/restart': (b, p) => sup.restart(str(b, 'unit'), p),
+    '/restart': (b, p) => sup.restart(str(b, 'unit'), p, { force: b.force === true }),
     '/deploy': (b, p) => sup.deploy(str(b, 'unit'), p, { force: b.force === true }),
     '/diff': (b, p) => sup.diff(str(b, 'unit'), p),
     '/remove': (b, p) => sup.remove(str(b, 'unit'), p),

@@ -194,11 +194,11 @@ class HostAgent {
     for (const spec of this.#specs) await this.#kv.initDesired(spec.name, spec.instances)
     this.#rpc.serve({
       restart: async (a) => {
-        await this.#local.restart(String(a.unit))
+        await this.#local.restart(String(a.unit), undefined, { force: a.force === true })
         return 'restarted'
       },
       deploy: async (a) => {
-        await this.#local.deploy(String(a.unit))
+        await this.#local.deploy(String(a.unit), undefined, { force: a.force === true })
         return 'deployed'
       },
       'stop-instance': async (a) => {
@@ -227,8 +227,8 @@ class HostAgent {
     const overrides: Partial<Supervisor> = {
       status: () => this.status(),
       scale: (unit, n, p) => this.scale(unit, n, p),
-      restart: (unit, p) => this.#roll('restart', unit, p),
-      deploy: (unit, p) => this.#roll('deploy', unit, p),
+      restart: (unit, p, o) => this.#roll('restart', unit, p, o?.force === true),
+      deploy: (unit, p, o) => this.#roll('deploy', unit, p, o?.force === true),
       stopInstance: (label, o, p) => this.#stopInstance(label, o?.kill === true, p),
       add: () => Promise.reject(notOverHosts('add')),
       remove: () => Promise.reject(notOverHosts('remove')),
@@ -563,13 +563,13 @@ class HostAgent {
       : `${unit}: ${moved} instance(s) moved to ${this.#o.host}`
   }
 
-  async #roll(op: 'restart' | 'deploy', name: string, progress?: Progress): Promise<void> {
+  async #roll(op: 'restart' | 'deploy', name: string, progress: Progress | undefined, force: boolean) {
     const unit = this.#local.unit(name).spec.name
     const hosts = [...new Set(this.#leases.filter((l) => l.unit === unit).map((l) => l.host))].sort()
     for (const host of hosts) {
       progress?.(`${unit}: ${op} on ${host}`)
-      if (host === this.#o.host) await this.#local[op](unit)
-      else await this.#rpc.request(host, op, { unit }, 300_000)
+      if (host === this.#o.host) await this.#local[op](unit, undefined, { force })
+      else await this.#rpc.request(host, op, { unit, force }, 300_000)
     }
     progress?.(`${unit}: ${op} done on ${hosts.length} host(s)`)
   }

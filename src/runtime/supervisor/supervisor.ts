@@ -163,7 +163,11 @@ export interface Supervisor extends AsyncDisposable {
    */
   metrics(): Promise<{ contentType: string; text: string }>
   scale(unit: string, instances: number, progress?: Progress): Promise<void>
-  restart(unit: string, progress?: Progress): Promise<void>
+  /**
+   * Rolling restart on the code on disk; when that is new code, checked as a deploy is
+   * (refused with CONFLICT when its contract breaks callers or subscribers, unless `force`).
+   */
+  restart(unit: string, progress?: Progress, options?: { force?: boolean }): Promise<void>
   /**
    * Rolls the unit to the code on disk. Refused with CONFLICT and the contract diff when
    * the new version can break callers or subscribers, unless `force`.
@@ -472,9 +476,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       const runner = unit(name)
       return runner.scale(instances, unitProgress(runner.spec.name, progress))
     },
-    restart(name, progress) {
+    restart(name, progress, options) {
       const runner = unit(name)
-      return runner.restart(unitProgress(runner.spec.name, progress))
+      return runner.restart(unitProgress(runner.spec.name, progress), options)
     },
     deploy(name, progress, options) {
       const runner = unit(name)

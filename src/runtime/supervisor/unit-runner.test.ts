@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { ServiceContract } from '../../contract/index.ts'
 import { TesseraError } from '../../errors/index.ts'
@@ -408,6 +411,43 @@ describe('UnitRunner over a fake launcher', () => {
       expect(launcher.live().map((i) => i.buildFile)).toEqual(['v2', 'v2'])
       await runner.deploy(() => {}, { force: true })
       expect(launcher.live().map((i) => i.buildFile)).toEqual(['v3', 'v3'])
+    })
+
+    it('checks a restart onto new code as a deploy, and restarts unchanged code without describing it', async () => {
+      // Real bundles: a rebuild of unchanged sources is a new file with the same bytes.
+      const dir = await mkdtemp(join(tmpdir(), 'tessera-restart-'))
+      const [v1, v1again, v2] = ['v1.mjs', 'v1-again.mjs', 'v2.mjs'].map((f) => join(dir, f)) as [
+        string,
+        string,
+        string,
+      ]
+      await writeFile(v1, 'export const users = 1\n')
+      await writeFile(v1again, 'export const users = 1\n')
+      await writeFile(v2, 'export const users = 2\n')
+      const described: string[] = []
+      const contracts = {
+        [v1]: usersGet(withName),
+        [v1again]: usersGet(withName),
+        [v2]: usersGet(withoutName),
+      }
+      const { runner, launcher, types } = setup({ builds: [v1, v1again, v2, v2], contracts })
+      try {
+        await runner.start()
+        const lines: string[] = []
+        await runner.restart((l) => lines.push(l))
+        expect(lines.join('\n')).not.toContain('comparing the new contract')
+        expect(launcher.live().map((i) => i.buildFile)).toEqual([v1again, v1again])
+        const err = await runner.restart((l) => described.push(l)).catch((e: TesseraError) => e)
+        expect((err as TesseraError).code).toBe('CONFLICT')
+        expect((err as TesseraError).message).toContain('✗ action get output.name: removed')
+        expect(described.join('\n')).toContain('comparing the new contract')
+        expect(launcher.live().map((i) => i.buildFile)).toEqual([v1again, v1again])
+        expect(types()).toContain('refused')
+        await runner.restart(() => {}, { force: true })
+        expect(launcher.live().map((i) => i.buildFile)).toEqual([v2, v2])
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
     })
 
     it('rolls back a deploy whose new build cannot even be described', async () => {

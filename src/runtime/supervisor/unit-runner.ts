@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { type ContractDiff, formatContractDiff } from '../../contract/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 import type { UnitBuild } from '../build/index.ts'
@@ -123,12 +124,16 @@ export class UnitRunner {
   /**
    * Rolling restart: per slot, a replacement starts and must serve before the old one
    * drains. Clears a crash loop. Rejects (leaving the old instance serving) if a
-   * replacement fails to get ready.
+   * replacement fails to get ready. The code on disk is rebuilt first; when it is not the
+   * running code, the restart rolls new code and is checked as a deploy is (CONFLICT with
+   * the diff when it breaks callers or subscribers, unless `force`).
    */
-  restart(progress: Progress = () => {}): Promise<void> {
+  restart(progress: Progress = () => {}, options: { force?: boolean } = {}): Promise<void> {
     return this.#exclusive('restart', async () => {
-      // The code on disk: rebuilt first; a build error leaves everything as it was.
+      // A build error leaves everything as it was.
       const build = await this.#rebuild(progress)
+      if (build && !(await sameCode(build, this.#builds.current)))
+        await this.#checkContracts(build, progress, options.force === true)
       this.#clearCrashLoop()
       await rollSlots(this.#host, this.#sortedSlots(), build, progress)
       if (build) this.#builds.setCurrent(build)
@@ -512,4 +517,12 @@ export class UnitRunner {
       },
     })
   }
+}
+
+/** Whether two builds bundle the same code (esbuild's output is deterministic for the same sources). */
+async function sameCode(a: UnitBuild, b: UnitBuild | undefined): Promise<boolean> {
+  if (!b) return false
+  if (a.file === b.file) return true
+  const [x, y] = await Promise.all([readFile(a.file), readFile(b.file)]).catch(() => [undefined, undefined])
+  return x !== undefined && y !== undefined && x.equals(y)
 }

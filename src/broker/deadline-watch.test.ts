@@ -27,10 +27,26 @@ describe('DeadlineWatch', () => {
     await clock.advance(1) // promoted into a bucket
     expect(watch.pendingBuckets).toBe(1)
     a.cancel()
+    expect(watch.pendingBuckets).toBe(0)
     const b = watch.watch(100, fired(log, 2))
     b.cancel() // cancelled while still young
     await clock.advance(500)
     expect(log).toEqual([])
+  })
+
+  it('keeps a bucket while one of its entries still waits, and fires that one', async () => {
+    const clock = new FakeClock(0)
+    const watch = new DeadlineWatch(clock, 5)
+    const log: number[] = []
+    const a = watch.watch(100, fired(log, 1))
+    watch.watch(99, fired(log, 2)) // the same 5 ms step as 100
+    await clock.advance(1)
+    expect(watch.pendingBuckets).toBe(1)
+    a.cancel()
+    expect(watch.pendingBuckets).toBe(1)
+    await clock.advance(200)
+    expect(log).toEqual([2])
+    expect(watch.pendingBuckets).toBe(0)
   })
 
   it('ignores infinite deadlines', async () => {

@@ -13,7 +13,7 @@ export interface Expirable {
 class Entry implements DeadlineEntry {
   fire: Expirable | undefined
   readonly deadline: number
-  bucket: Set<Entry> | undefined = undefined
+  bucket: Bucket | undefined = undefined
 
   constructor(deadline: number, fire: Expirable) {
     this.deadline = deadline
@@ -22,9 +22,24 @@ class Entry implements DeadlineEntry {
 
   cancel(): void {
     this.fire = undefined
-    this.bucket?.delete(this)
+    const bucket = this.bucket
+    if (bucket === undefined) return
     this.bucket = undefined
+    bucket.entries.delete(this)
+    // An emptied bucket leaves the map at once: with calls that end well before their
+    // deadline (nearly all), the map holds only buckets with calls still waiting, so a
+    // sweep walks a few of them instead of one per resolution step of the whole timeout.
+    if (bucket.entries.size === 0 && bucket.all.get(bucket.slot) === bucket) bucket.all.delete(bucket.slot)
   }
+}
+
+/** The entries whose deadline falls in one resolution step, and where the bucket is kept. */
+class Bucket {
+  readonly entries = new Set<Entry>()
+  constructor(
+    readonly slot: number,
+    readonly all: Map<number, Bucket>,
+  ) {}
 }
 
 const NOOP: DeadlineEntry = { cancel() {} }
@@ -34,13 +49,13 @@ const NOOP: DeadlineEntry = { cancel() {} }
  * `setTimeout` per call. Most calls end within a millisecond, so a new entry first
  * goes on a cheap "young" list; only entries still pending on the next tick move
  * into time buckets of `resolutionMs` (with real deletion, so finished calls hold no
- * memory until their deadline). A callback fires at most about `resolutionMs` plus
- * one tick late, never early.
+ * memory until their deadline, and a bucket they emptied is dropped at once). A
+ * callback fires at most about `resolutionMs` plus one tick late, never early.
  */
 export class DeadlineWatch {
   readonly #clock: Clock
   readonly #resolution: number
-  readonly #buckets = new Map<number, Set<Entry>>()
+  readonly #buckets = new Map<number, Bucket>()
   #young: Entry[] = []
   #compactAt = 1024
   #promoteScheduled = false
@@ -97,11 +112,11 @@ export class DeadlineWatch {
       const slot = Math.ceil(entry.deadline / this.#resolution)
       let bucket = this.#buckets.get(slot)
       if (!bucket) {
-        bucket = new Set()
+        bucket = new Bucket(slot, this.#buckets)
         this.#buckets.set(slot, bucket)
         this.#arm(slot * this.#resolution)
       }
-      bucket.add(entry)
+      bucket.entries.add(entry)
       entry.bucket = bucket
     }
   }
@@ -122,7 +137,7 @@ export class DeadlineWatch {
       const at = slot * this.#resolution
       if (at <= now) {
         this.#buckets.delete(slot)
-        for (const entry of bucket) {
+        for (const entry of bucket.entries) {
           const fire = entry.fire
           entry.fire = undefined
           entry.bucket = undefined

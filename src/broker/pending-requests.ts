@@ -1,12 +1,13 @@
 import { TesseraError } from '../errors/index.ts'
 import type { ResponseMessage } from '../wire/index.ts'
+import { type Abortable, unwatchAbort, watchAbort } from './abort-watch.ts'
 import type { DeadlineEntry, DeadlineWatch, Expirable } from './deadline-watch.ts'
 
 /**
  * One request waiting for its answer. It is its own deadline target and abort
- * listener, so a request in flight costs this object and its promise, no closures.
+ * waiter, so a request in flight costs this object and its promise, no closures.
  */
-class Pending implements Expirable {
+class Pending implements Expirable, Abortable {
   deadline: DeadlineEntry | undefined
   constructor(
     readonly owner: PendingRequests,
@@ -30,8 +31,8 @@ class Pending implements Expirable {
     this.owner.giveUp(this, new TesseraError('TIMEOUT', `${this.name()} timed out`, { nodeId: this.nodeId }))
   }
 
-  /** The caller's AbortSignal fired (EventTarget calls `handleEvent` on listener objects). */
-  handleEvent(): void {
+  /** The caller's AbortSignal fired. */
+  onAbort(): void {
     this.owner.giveUp(this, new TesseraError('CANCELLED', `${this.name()} was cancelled by the caller`))
   }
 }
@@ -90,7 +91,7 @@ export class PendingRequests {
     return new Promise((resolve, reject) => {
       const entry = new Pending(this, nodeId, id, resolve, reject, service, action, signal, outstanding)
       entry.deadline = this.#deadlines.watch(deadline, entry)
-      signal?.addEventListener('abort', entry, { once: true })
+      if (signal !== undefined) watchAbort(signal, entry)
       if (outstanding) outstanding.set(nodeId, (outstanding.get(nodeId) ?? 0) + 1)
       this.#pending.set(id, entry)
     })
@@ -141,7 +142,7 @@ export class PendingRequests {
   #end(entry: Pending): void {
     this.#pending.delete(entry.id)
     entry.deadline?.cancel()
-    entry.signal?.removeEventListener('abort', entry)
+    if (entry.signal !== undefined) unwatchAbort(entry.signal, entry)
     const outstanding = entry.outstanding
     if (outstanding) outstanding.set(entry.nodeId, (outstanding.get(entry.nodeId) ?? 1) - 1)
   }

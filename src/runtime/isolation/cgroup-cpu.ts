@@ -1,5 +1,4 @@
-import { mkdir, rmdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { cgroupV1 } from './cgroup-v1.ts'
 
 /** Per-process CPU limits through the cgroup v1 cpu controller (CFS bandwidth). */
 export interface CgroupCpu {
@@ -29,24 +28,13 @@ export function cfsQuotaUs(cpus: number): number {
  * const release = await cpu?.limit(child.pid, 'users-1', 0.5)
  */
 export async function cgroupCpu(root = '/sys/fs/cgroup/cpu'): Promise<CgroupCpu | undefined> {
-  const base = join(root, 'tessera')
-  try {
-    await mkdir(base, { recursive: true })
-    await writeFile(join(base, 'cgroup.procs'), '').catch(() => {})
-  } catch {
-    return undefined
-  }
+  const cgroups = await cgroupV1(root)
+  if (!cgroups) return undefined
   return {
-    async limit(pid, name, cpus) {
-      const dir = join(base, name)
-      await mkdir(dir, { recursive: true })
-      await writeFile(join(dir, 'cpu.cfs_period_us'), String(CFS_PERIOD_US))
-      await writeFile(join(dir, 'cpu.cfs_quota_us'), String(cfsQuotaUs(cpus)))
-      await writeFile(join(dir, 'cgroup.procs'), String(pid))
-      return async () => {
-        // rmdir fails while the process lives; after its exit the cgroup is empty.
-        await rmdir(dir).catch(() => {})
-      }
-    },
+    limit: (pid, name, cpus) =>
+      cgroups.place(pid, name, [
+        { file: 'cpu.cfs_period_us', value: String(CFS_PERIOD_US) },
+        { file: 'cpu.cfs_quota_us', value: String(cfsQuotaUs(cpus)) },
+      ]),
   }
 }

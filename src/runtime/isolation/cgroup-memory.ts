@@ -1,5 +1,4 @@
-import { mkdir, rmdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { cgroupV1 } from './cgroup-v1.ts'
 
 /** Per-process memory limits through the cgroup v1 memory controller. */
 export interface CgroupMemory {
@@ -13,26 +12,16 @@ export interface CgroupMemory {
  * OOM killer ends the process with SIGKILL, which the supervisor treats as a crash.
  */
 export async function cgroupMemory(root = '/sys/fs/cgroup/memory'): Promise<CgroupMemory | undefined> {
-  const base = join(root, 'tessera')
-  try {
-    await mkdir(base, { recursive: true })
-    await writeFile(join(base, 'cgroup.procs'), '').catch(() => {})
-  } catch {
-    return undefined
-  }
+  const cgroups = await cgroupV1(root)
+  if (!cgroups) return undefined
   return {
-    async limit(pid, name, limitMb) {
-      const dir = join(base, name)
-      await mkdir(dir, { recursive: true })
+    limit(pid, name, limitMb) {
       const bytes = String(limitMb * 1024 * 1024)
-      await writeFile(join(dir, 'memory.limit_in_bytes'), bytes)
-      // Without swap accounting this file is absent; the plain limit still applies.
-      await writeFile(join(dir, 'memory.memsw.limit_in_bytes'), bytes).catch(() => {})
-      await writeFile(join(dir, 'cgroup.procs'), String(pid))
-      return async () => {
-        // rmdir fails while the process lives; after its exit the cgroup is empty.
-        await rmdir(dir).catch(() => {})
-      }
+      return cgroups.place(pid, name, [
+        { file: 'memory.limit_in_bytes', value: bytes },
+        // Without swap accounting this file is absent; the plain limit still applies.
+        { file: 'memory.memsw.limit_in_bytes', value: bytes, optional: true },
+      ])
     },
   }
 }

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks'
 import { type Clock, nestedDeadline, parseTraceparent, type TraceContext } from '../context/index.ts'
 import type { CallOptions } from '../contract/index.ts'
 import { TesseraError } from '../errors/index.ts'
@@ -7,7 +6,7 @@ import type { Instrumentation } from '../observability/index.ts'
 import type { ReadonlyRegistry } from '../registry/index.ts'
 import { CallContext, type ContextPort } from './call-context.ts'
 import { EMPTY_META, runLocal } from './dispatch.ts'
-import { outcomeOf } from './observed-run.ts'
+import { elapsedSince, outcomeOf, startTime } from './observed-run.ts'
 import { whenRegistry } from './registry-wait.ts'
 import type { Route, RouteCache, RouteTable } from './routes.ts'
 import type { ServiceHost } from './service-host.ts'
@@ -72,19 +71,19 @@ export class Caller {
     options: CallOptions | undefined,
     memo: RouteCache | undefined,
   ): Promise<unknown> {
-    const started = performance.now()
     const caller = parent?.service
+    const started = startTime(ins, 'call', service, action, caller)
     const parentTrace = parent ? parent.trace : edgeTrace(options)
     const span = ins.callStarted?.(service, action, caller, parentTrace) as TraceContext | undefined
     const result = this.#call(parent, service, action, input, options, memo, span ?? parentTrace ?? null)
     if (!ins.callEnded) return result
     return result.then(
       (value) => {
-        ins.callEnded?.(service, action, caller, span, 'OK', performance.now() - started)
+        ins.callEnded?.(service, action, caller, span, 'OK', elapsedSince(started))
         return value
       },
       (err: unknown) => {
-        ins.callEnded?.(service, action, caller, span, outcomeOf(err), performance.now() - started)
+        ins.callEnded?.(service, action, caller, span, outcomeOf(err), elapsedSince(started))
         throw err
       },
     )

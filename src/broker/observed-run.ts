@@ -1,13 +1,32 @@
 import { performance } from 'node:perf_hooks'
 import type { TraceContext } from '../context/index.ts'
 import { TesseraError } from '../errors/index.ts'
-import type { Instrumentation } from '../observability/index.ts'
+import type { Instrumentation, TimedHop } from '../observability/index.ts'
 import type { CallContext } from './call-context.ts'
 import type { Completion, HostedAction } from './service-host.ts'
 
 /** The outcome a hook is told: the error's code, INTERNAL for anything that is not a TesseraError. */
 export function outcomeOf(err: unknown): string {
   return err instanceof TesseraError ? err.code : 'INTERNAL'
+}
+
+/**
+ * The clock at the start of a hop if the instrumentation wants it timed, else -1: a clock
+ * read costs about half an in-process call, so only the hops `timed` picks are timed.
+ */
+export function startTime(
+  ins: Instrumentation,
+  hop: TimedHop,
+  service: string,
+  name: string,
+  caller: string | undefined,
+): number {
+  return ins.timed === undefined || ins.timed(hop, service, name, caller) ? performance.now() : -1
+}
+
+/** Milliseconds since `started` (from `startTime`); NaN for a hop that is not timed. */
+export function elapsedSince(started: number): number {
+  return started < 0 ? Number.NaN : performance.now() - started
 }
 
 /**
@@ -23,7 +42,8 @@ export class ObservedRun implements Completion {
   readonly #caller: string | undefined
   readonly #done: Completion
   readonly #span: TraceContext | undefined
-  readonly #started = performance.now()
+  /** -1 when the run is not timed (see `Instrumentation.timed`). */
+  readonly #started: number
 
   constructor(
     ins: Instrumentation,
@@ -37,6 +57,7 @@ export class ObservedRun implements Completion {
     this.#entry = entry
     this.#caller = ctx.caller
     this.#done = done
+    this.#started = startTime(ins, 'handle', entry.service, entry.name, ctx.caller)
     // +1: the run is about to count itself in flight.
     const span = ins.handleStarted?.(
       entry.service,
@@ -57,7 +78,7 @@ export class ObservedRun implements Completion {
       this.#caller,
       this.#span,
       err === undefined ? 'OK' : outcomeOf(err),
-      performance.now() - this.#started,
+      elapsedSince(this.#started),
       this.#host.inFlight,
     )
     this.#done.complete(err, value)

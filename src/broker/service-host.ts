@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks'
 import type { ActionDefinition, AnyService } from '../contract/index.ts'
 import { resolvePolicy } from '../contract/index.ts'
 import { normalizeError, TesseraError } from '../errors/index.ts'
@@ -6,7 +5,7 @@ import { type Bulkhead, createBulkhead } from '../middleware/index.ts'
 import type { Instrumentation, Logger } from '../observability/index.ts'
 import type { ActionInfo, ServiceInfo } from '../wire/index.ts'
 import type { CallContext } from './call-context.ts'
-import { ObservedRun } from './observed-run.ts'
+import { elapsedSince, ObservedRun, startTime } from './observed-run.ts'
 
 /** One action hosted here, with what running it needs, resolved once. */
 export interface HostedAction {
@@ -311,7 +310,7 @@ export class ServiceHost {
       if (!sub) continue
       const ctx = makeCtx(group)
       const ins = this.#options.instrumentation
-      const started = ins === undefined ? 0 : performance.now()
+      const started = ins === undefined ? -1 : startTime(ins, 'event', group, event, ctx.caller)
       const span = ins?.eventStarted?.(group, event, ctx.parentTrace) as CallContext['trace'] | undefined
       if (span !== undefined) ctx.useTrace(span)
       let outcome = 'OK'
@@ -326,7 +325,7 @@ export class ServiceHost {
         .finally(() => {
           ctx.finish()
           if (--this.#inFlight === 0) this.#wakeIdle()
-          ins?.eventEnded?.(group, event, span, outcome, performance.now() - started)
+          ins?.eventEnded?.(group, event, span, outcome, elapsedSince(started))
         })
     }
   }
@@ -341,7 +340,7 @@ export class ServiceHost {
     const sub = hosted && Object.hasOwn(hosted.definition.on, event) ? hosted.definition.on[event] : undefined
     if (!sub) throw new TesseraError('NOT_FOUND', `service ${service} does not subscribe to ${event} here`)
     const ins = this.#options.instrumentation
-    const started = ins === undefined ? 0 : performance.now()
+    const started = ins === undefined ? -1 : startTime(ins, 'event', service, event, ctx.caller)
     const span = ins?.eventStarted?.(service, event, ctx.parentTrace) as CallContext['trace'] | undefined
     if (span !== undefined) ctx.useTrace(span)
     let outcome = 'OK'
@@ -360,7 +359,7 @@ export class ServiceHost {
     } finally {
       ctx.finish()
       if (--this.#inFlight === 0) this.#wakeIdle()
-      ins?.eventEnded?.(service, event, span, outcome, performance.now() - started)
+      ins?.eventEnded?.(service, event, span, outcome, elapsedSince(started))
     }
   }
 

@@ -22,12 +22,17 @@ export class Hist {
     this.counts = new Array<number>(bounds.length + 1).fill(0)
   }
 
-  observe(value: number): void {
+  /**
+   * One observation standing for `weight` of them (a timed hop picked 1 in `weight`,
+   * see TimingStride): bucket, sum and count all grow by the same weight, so the series
+   * stays consistent (`+Inf` = `_count`) and monotonic.
+   */
+  observe(value: number, weight = 1): void {
     let i = 0
     while (i < this.bounds.length && value > (this.bounds[i] as number)) i++
-    this.counts[i] = (this.counts[i] ?? 0) + 1
-    this.sum += value
-    this.count++
+    this.counts[i] = (this.counts[i] ?? 0) + weight
+    this.sum += value * weight
+    this.count += weight
   }
 
   /** The `_bucket` (cumulative, `le`), `_sum` and `_count` samples of this series. */

@@ -1,5 +1,8 @@
+import { Type as T } from '@sinclair/typebox'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
+import { createBroker } from '../broker/index.ts'
+import { defineService } from '../contract/index.ts'
 import { metricsInstrumentation } from './metrics-instrumentation.ts'
 import { parsePrometheus, samples, total } from './testing/parse-prometheus.ts'
 
@@ -152,5 +155,42 @@ describe('metricsInstrumentation', () => {
     expect(m.handleStarted?.('users', 'get', undefined, undefined, 1)).toBeUndefined()
     expect(m.emitStarted).toBeUndefined()
     expect(m.requestStarted).toBeUndefined()
+  })
+
+  it('keeps histograms valid when a busy action is timed 1 in N: _count tracks the calls, buckets are cumulative', async () => {
+    const registry = new Registry()
+    const echo = defineService({
+      name: 'echo',
+      actions: ({ action }) => ({
+        ping: action({ input: T.Number(), output: T.Number(), handler: (n) => n }),
+      }),
+    })
+    const broker = createBroker({ services: [echo], instrumentation: metricsInstrumentation(registry) })
+    await broker.start()
+    try {
+      const client = broker.client<typeof echo>('echo')
+      const calls = 30_000
+      for (let i = 0; i < calls; i++) await client.ping(i)
+      const parsed = await scrape(registry)
+      // Counters stay exact.
+      expect(total(parsed, 'tessera_calls_total', { service: 'echo', code: 'OK' })).toBe(calls)
+      expect(total(parsed, 'tessera_handled_total', { service: 'echo', code: 'OK' })).toBe(calls)
+      for (const name of ['tessera_call_duration_seconds', 'tessera_handle_duration_seconds']) {
+        const h = await histogram(registry, name, { service: 'echo', action: 'ping' })
+        // Each timed call stands for the calls of its stride (at most 65 536 apart; here far
+        // fewer): _count trails the calls by less than one stride, and never passes them.
+        expect(h.count).toBeLessThanOrEqual(calls)
+        expect(h.count).toBeGreaterThan(calls / 2)
+        expect(h.buckets['+Inf']).toBe(h.count)
+        // In order of `le` (object keys like '1' and '10' would come first).
+        const cumulative = Object.entries(h.buckets)
+          .sort(([a], [b]) => Number(a) - Number(b))
+          .map(([, count]) => count)
+        expect([...cumulative].sort((a, b) => a - b)).toEqual(cumulative)
+        expect(h.sum).toBeGreaterThan(0)
+      }
+    } finally {
+      await broker.stop()
+    }
   })
 })

@@ -39,6 +39,12 @@ export interface MetricsInstrumentationOptions {
  * path only bumps plain numbers in records found by name; samples are built when the
  * registry is collected (prom-client's own metrics hash their labels on every update).
  *
+ * Counters and gauges are exact. Latency histograms are exact for a series running at
+ * up to ~1 000 hops a second; above that `timed` asks the broker to time 1 in N of its
+ * hops and each observation is weighted N (TimingStride, decision 0034), so buckets,
+ * `_sum` and `_count` are unbiased estimates and `_count` may trail the calls counter
+ * by less than one N.
+ *
  * @example
  * const metrics = createInstanceMetrics()
  * const broker = createBroker({
@@ -65,7 +71,7 @@ export function metricsInstrumentation(
     () =>
       each().flatMap((a) =>
         [...a.callers].flatMap(([caller, c]) =>
-          [...c.codes].map(([code, value]) => ({
+          c.codes.entries().map(([code, value]) => ({
             labels: { caller, service: a.service, action: a.action, code },
             value,
           })),
@@ -106,7 +112,7 @@ export function metricsInstrumentation(
     'counter',
     () =>
       each().flatMap((a) =>
-        [...a.handled].map(([code, value]) => ({ labels: { ...a.labels, code }, value })),
+        a.handled.entries().map(([code, value]) => ({ labels: { ...a.labels, code }, value })),
       ),
   )
   registerFamily(
@@ -117,7 +123,7 @@ export function metricsInstrumentation(
     () =>
       each()
         .filter((a) => a.hosted)
-        .flatMap((a) => a.handleHist.samples('tessera_handle_duration_seconds', a.labels)),
+        .flatMap((a) => a.handle.hist.samples('tessera_handle_duration_seconds', a.labels)),
   )
   registerFamily(registry, 'tessera_handling', 'Handler runs in progress.', 'gauge', () =>
     each()
@@ -210,6 +216,15 @@ export function metricsInstrumentation(
   }
 
   return {
+    timed(hop, service, name, caller) {
+      if (hop === 'call')
+        return actions
+          .of(service, name)
+          .caller(caller ?? OUTSIDE)
+          .stride.next()
+      if (hop === 'handle') return actions.of(service, name).handle.stride.next()
+      return events.of(service, name).stride.next()
+    },
     callStarted(service, action) {
       const a = actions.of(service, action)
       a.called = true
@@ -220,8 +235,8 @@ export function metricsInstrumentation(
       const a = actions.of(service, action)
       a.inFlight--
       const c = a.caller(caller ?? OUTSIDE)
-      bump(c.codes, outcome)
-      c.hist.observe(durationMs / 1000)
+      c.codes.add(outcome)
+      c.observe(durationMs)
     },
     callRetried(service, action, _span, _attempt, code) {
       bump(actions.of(service, action).retries, code)
@@ -244,8 +259,8 @@ export function metricsInstrumentation(
     handleEnded(service, action, _caller, _span, outcome, durationMs) {
       const a = actions.of(service, action)
       a.handling--
-      bump(a.handled, outcome)
-      a.handleHist.observe(durationMs / 1000)
+      a.handled.add(outcome)
+      a.handle.observe(durationMs)
     },
     bulkheadQueued(service, action) {
       actions.of(service, action).bulkheadQueued++
@@ -259,7 +274,7 @@ export function metricsInstrumentation(
     eventEnded(service, event, _span, outcome, durationMs) {
       const e = events.of(service, event)
       bump(e.handled, outcome)
-      e.hist.observe(durationMs / 1000)
+      e.observe(durationMs)
     },
     requestEnded(method, route, _span, status, durationMs) {
       const r = routeOf(method, route, status)

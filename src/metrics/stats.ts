@@ -1,5 +1,6 @@
 import { OTHER } from './bounded-labels.ts'
 import { Hist } from './fast-families.ts'
+import { TimingStride } from './timing-stride.ts'
 
 /** Seconds; from a local call (~50 µs) to a slow outside API. */
 export const DURATION_BUCKETS = [
@@ -60,6 +61,42 @@ export class Names<T> {
   }
 }
 
+/**
+ * Outcomes by code, the common one (`OK`) in a plain field: the call path bumps a number
+ * instead of a map entry. `entries()` lists `OK` first, then the codes as first seen.
+ */
+export class Outcomes {
+  ok = 0
+  readonly #codes = new Map<string, number>()
+
+  add(code: string): void {
+    if (code === 'OK') this.ok++
+    else this.#codes.set(code, (this.#codes.get(code) ?? 0) + 1)
+  }
+
+  entries(): [string, number][] {
+    const out: [string, number][] = this.ok > 0 ? [['OK', this.ok]] : []
+    for (const e of this.#codes) out.push(e)
+    return out
+  }
+}
+
+/** One latency series: its histogram and which of its hops are timed. */
+export class Timed {
+  readonly hist = new Hist(DURATION_BUCKETS)
+  readonly stride = new TimingStride()
+
+  /** `durationMs` is NaN for a hop that was not timed: it counts only through the weight of those that were. */
+  observe(durationMs: number): void {
+    if (!Number.isNaN(durationMs)) this.hist.observe(durationMs / 1000, this.stride.weight())
+  }
+}
+
+/** The caller side of one action, per calling service. */
+export class CallerStats extends Timed {
+  readonly codes = new Outcomes()
+}
+
 export class ActionStats {
   readonly labels: Record<string, string>
   called = false
@@ -69,10 +106,13 @@ export class ActionStats {
   breakerRejections = 0
   bulkheadQueued = 0
   bulkheadRejected = 0
-  readonly handled = new Map<string, number>()
+  readonly handled = new Outcomes()
   readonly retries = new Map<string, number>()
-  readonly handleHist = new Hist(DURATION_BUCKETS)
-  readonly callers = new Map<string, { codes: Map<string, number>; hist: Hist }>()
+  readonly handle = new Timed()
+  readonly callers = new Map<string, CallerStats>()
+  // The caller asked for last: a call's `timed` and end hooks ask for the same one.
+  #lastCaller: string | undefined
+  #last: CallerStats | undefined
 
   constructor(
     readonly service: string,
@@ -81,23 +121,26 @@ export class ActionStats {
     this.labels = { service, action }
   }
 
-  caller(name: string): { codes: Map<string, number>; hist: Hist } {
+  caller(name: string): CallerStats {
+    if (name === this.#lastCaller && this.#last !== undefined) return this.#last
     let c = this.callers.get(name)
     if (!c) {
-      c = { codes: new Map(), hist: new Hist(DURATION_BUCKETS) }
+      c = new CallerStats()
       this.callers.set(name, c)
     }
+    this.#lastCaller = name
+    this.#last = c
     return c
   }
 }
 
-export class EventStats {
+export class EventStats extends Timed {
   readonly labels: Record<string, string>
   readonly emitted = new Map<string, number>()
   readonly handled = new Map<string, number>()
-  readonly hist = new Hist(DURATION_BUCKETS)
 
   constructor(service: string, event: string) {
+    super()
     this.labels = { service, event }
   }
 }

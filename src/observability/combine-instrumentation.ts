@@ -1,4 +1,4 @@
-import type { Instrumentation } from './instrumentation.ts'
+import type { Instrumentation, TimedHop } from './instrumentation.ts'
 
 type HookName = keyof Instrumentation
 type AnyHook = (...args: unknown[]) => unknown
@@ -29,6 +29,8 @@ const HOOKS: readonly HookName[] = [
  * uninstrumented path), with one it is that one. A hook is defined on the result only
  * if some part defines it, so the broker's "is there a hook" checks stay exact. For
  * the hooks that may return a span, the first part that returns one wins (one tracer).
+ * `timed` is the exception: a part without it wants every hop timed, so the result has
+ * it only if every part has it, and times a hop when any part asks.
  *
  * @example
  * createBroker({ instrumentation: combineInstrumentation(tracer, metrics) })
@@ -48,7 +50,28 @@ export function combineInstrumentation(
     if (hooks.length === 0) continue
     combined[name] = hooks.reduceRight((rest, hook) => both(hook, rest))
   }
-  return combined as Instrumentation
+  const result = combined as Instrumentation
+  const asks = present.map((p) => p.timed?.bind(p))
+  if (asks.every((ask) => ask !== undefined)) result.timed = anyOf(asks)
+  return result
+}
+
+type Ask = NonNullable<Instrumentation['timed']>
+
+/** True when any of `asks` is; each is asked (a part may count the hop as it answers). */
+function anyOf(asks: Ask[]): Ask {
+  if (asks.length === 2) {
+    const [a, b] = asks as [Ask, Ask]
+    return (hop, service, name, caller) => {
+      const x = a(hop, service, name, caller)
+      return b(hop, service, name, caller) || x
+    }
+  }
+  return (hop: TimedHop, service, name, caller) => {
+    let any = false
+    for (const ask of asks) if (ask(hop, service, name, caller)) any = true
+    return any
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 export { combineInstrumentation } from './combine-instrumentation.ts'
-export type { BreakerState, Instrumentation, Outcome, SpanIds } from './instrumentation.ts'
+export type { BreakerState, Instrumentation, Outcome, SpanIds, TimedHop } from './instrumentation.ts'
 export { type JsonLoggerOptions, jsonLogger, type LogLevelName } from './json-logger.ts'
 export { type Logger, silentLogger } from './logger.ts'
 export { REDACTED, redactSecrets, SECRET_KEYS } from './redact-paths.ts'

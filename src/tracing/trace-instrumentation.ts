@@ -1,6 +1,7 @@
 import type { Instrumentation, SpanIds } from '../observability/index.ts'
 import { LiveSpan } from './live-span.ts'
 import type { SpanRecord } from './span-record.ts'
+import { UnsampledRoot } from './unsampled-root.ts'
 
 type Attributes = Record<string, string | number | boolean>
 
@@ -25,12 +26,12 @@ export interface TraceInstrumentationOptions {
 export function traceInstrumentation(o: TraceInstrumentationOptions): Instrumentation {
   const { unit, sampleRatio, newTraceId, newSpanId, record } = o
 
-  const sampled = (parent: SpanIds | undefined): boolean =>
-    parent ? (parent.flags & 1) === 1 : sampleRatio >= 1 || Math.random() < sampleRatio
+  const draw = rootDraw(sampleRatio)
+  const sampled = (parent: SpanIds | undefined): boolean => (parent ? (parent.flags & 1) === 1 : draw())
 
-  /** The ids a hop carries when it is not sampled: none with a parent, an unsampled root without. */
+  /** The ids a hop carries when it is not sampled: none with a parent, an unsampled root (lazy ids) without. */
   const skip = (parent: SpanIds | undefined): SpanIds | undefined =>
-    parent ? undefined : { traceId: newTraceId(), spanId: newSpanId(), flags: 0 }
+    parent ? undefined : new UnsampledRoot(newTraceId, newSpanId)
 
   // Callers check `sampled` first: attributes are built only for spans that are made.
   const start = (
@@ -62,6 +63,8 @@ export function traceInstrumentation(o: TraceInstrumentationOptions): Instrument
   })
 
   return {
+    // Spans time themselves (LiveSpan): the broker's clock reads are not needed for them.
+    timed: () => false,
     callStarted: (service, action, caller, parent) =>
       !sampled(parent)
         ? skip(parent)
@@ -104,5 +107,24 @@ export function traceInstrumentation(o: TraceInstrumentationOptions): Instrument
     spanStarted: (service, name, parent, attributes) =>
       !sampled(parent) ? skip(parent) : start(name, 'internal', parent, service, { ...attributes }),
     spanEnded: (_s, _n, span, outcome) => end(span, outcome),
+  }
+}
+
+/**
+ * Whether the next new trace is sampled, at `ratio`: a countdown to the next sampled one,
+ * drawn from the geometric distribution of the gaps between sampled traces, so each
+ * trace is sampled with probability `ratio` independently of the others (as a draw per
+ * trace would be) while a trace that is not sampled costs a decrement and a compare.
+ */
+export function rootDraw(ratio: number): () => boolean {
+  if (ratio >= 1) return () => true
+  const logMiss = Math.log1p(-ratio)
+  // Gap to the next sampled trace, 1 or more: 1 + floor(ln U / ln(1 - ratio)), U in (0, 1].
+  const gap = () => 1 + Math.floor(Math.log(1 - Math.random()) / logMiss)
+  let countdown = gap()
+  return () => {
+    if (--countdown > 0) return false
+    countdown = gap()
+    return true
   }
 }

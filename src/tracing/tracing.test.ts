@@ -86,6 +86,39 @@ describe('tracing', () => {
     expect(spans).toEqual([])
   })
 
+  it('samples about the ratio of new traces, each sampled trace whole, the others marked not sampled', async () => {
+    const { broker, tracing, spans } = await tracedBroker(0.01)
+    const calls = 20_000
+    for (let i = 0; i < calls; i++) await broker.call('users', 'get', { id: String(i) })
+    await tracing.flush()
+    const clients = spans.filter((s) => s.kind === 'client')
+    // Binomial(20 000, 1 %): mean 200, standard deviation 14.
+    expect(clients.length).toBeGreaterThan(120)
+    expect(clients.length).toBeLessThan(280)
+    const servers = new Map(spans.filter((s) => s.kind === 'server').map((s) => [s.parentSpanId, s]))
+    expect(servers.size).toBe(clients.length)
+    for (const c of clients) expect(servers.get(c.spanId)?.traceId).toBe(c.traceId)
+    // A trace that lost the draw still reaches the callee, as not sampled (flags 00).
+    const seen: string[] = []
+    const probe = defineService({
+      name: 'probe',
+      actions: ({ action }) => ({
+        trace: action({
+          input: T.Object({}),
+          output: T.String(),
+          handler: (_in, ctx) => `${ctx.trace.traceId}-${ctx.trace.flags}`,
+        }),
+      }),
+    })
+    const t = createTracing({ service: 'p', sampleRatio: 0.000_001, sink: () => {} })
+    const b = createBroker({ services: [probe], instrumentation: t.instrumentation! })
+    await b.start()
+    cleanup.push(() => b.stop())
+    for (let i = 0; i < 3; i++) seen.push((await b.call('probe', 'trace', {})) as string)
+    expect(seen.every((x) => /^[0-9a-f]{32}-0$/.test(x))).toBe(true)
+    expect(new Set(seen).size).toBe(3)
+  })
+
   it('makes no instrumentation at all at sampling 0', async () => {
     const tracing = createTracing({ service: 'x', sampleRatio: 0, sink: () => {} })
     expect(tracing.instrumentation).toBeUndefined()

@@ -1,15 +1,17 @@
 import type { ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Broker, createBroker } from '../../../src/broker/index.ts'
-import { TesseraError } from '../../../src/errors/index.ts'
+import type { TesseraError } from '../../../src/errors/index.ts'
 import type { Transport } from '../../../src/transport/index.ts'
 import { until } from '../runtime/support.ts'
 import { ledger, type ShopService, shop } from './fixtures/services.ts'
 import {
+  exactly,
   killChild,
   ledgerFile,
   ledgerLines,
   type SocketSystem,
+  sell,
   startLedger,
   startSocketSystem,
   tally,
@@ -32,24 +34,6 @@ async function startShop(transport: Transport = system.transport()): Promise<Bro
   await broker.start()
   return broker
 }
-
-/** Sells `from..from+count-1` in order, retrying a sale whose event was not stored (the store was down). */
-async function sell(broker: Broker, from: number, count: number): Promise<void> {
-  const client = broker.client<ShopService>('shop')
-  for (let n = from; n < from + count; n++) {
-    for (;;) {
-      try {
-        await client.sell({ n })
-        break
-      } catch (err) {
-        if (!(err instanceof TesseraError) || err.code !== 'UNAVAILABLE') throw err
-        await new Promise((r) => setTimeout(r, 200))
-      }
-    }
-  }
-}
-
-const exactly = (count: number) => ({ lines: count, missing: [], duplicateIds: 0, duplicateNs: 0 })
 
 describe('durable events on the socket transport (the event store)', () => {
   it('keeps what is emitted while the consumer is down and delivers each once when it starts', {

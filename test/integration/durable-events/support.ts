@@ -3,10 +3,13 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Broker } from '../../../src/broker/index.ts'
+import { TesseraError } from '../../../src/errors/index.ts'
 import type { Transport } from '../../../src/transport/index.ts'
 import { natsTransport } from '../../../src/transport/nats/index.ts'
 import { type SocketTransport, socketTransport } from '../../../src/transport/socket/index.ts'
 import { type NatsServer, startNatsServer } from '../../support/nats-server.ts'
+import type { ShopService } from './fixtures/services.ts'
 
 const ledgerEntry = fileURLToPath(new URL('./fixtures/ledger-node.ts', import.meta.url))
 const ordersEntry = fileURLToPath(new URL('./fixtures/orders-node.ts', import.meta.url))
@@ -116,6 +119,28 @@ export function tally(lines: { id: string; n: number }[], count: number) {
     missing,
     duplicateIds: lines.length - ids.size,
     duplicateNs: lines.length - ns.size,
+  }
+}
+
+/** What `tally` gives for exactly `0..count-1`, each once. */
+export const exactly = (count: number) => ({ lines: count, missing: [], duplicateIds: 0, duplicateNs: 0 })
+
+/**
+ * Sells `from..from+count-1` in order through `broker`'s shop, retrying a sale whose event
+ * was not stored (UNAVAILABLE: the server or event store was down).
+ */
+export async function sell(broker: Broker, from: number, count: number): Promise<void> {
+  const client = broker.client<ShopService>('shop')
+  for (let n = from; n < from + count; n++) {
+    for (;;) {
+      try {
+        await client.sell({ n })
+        break
+      } catch (err) {
+        if (!(err instanceof TesseraError) || err.code !== 'UNAVAILABLE') throw err
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    }
   }
 }
 

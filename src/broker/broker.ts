@@ -295,19 +295,34 @@ export function createBroker(options: BrokerOptions = {}): Broker {
           onPeer: (info) => {
             if (info.nodeId !== nodeId) registry.upsert(info)
           },
-          onPeerGone: (peer, reason) => {
+          onPeerGone: (peer, reason, resending) => {
             registry.remove(peer, reason)
             breakers.forget(peer)
             pending.failNode(
               peer,
               new TesseraError('UNAVAILABLE', `node ${peer} left (${reason})`, { nodeId: peer }),
+              resending,
             )
             inbound.peerGone(peer)
           },
-          onLinkLost: (peer, reason) =>
+          onLinkLost: (peer, reason, resending) =>
             pending.failNode(
               peer,
               new TesseraError('UNAVAILABLE', `lost touch with node ${peer} (${reason})`, { nodeId: peer }),
+              resending,
+            ),
+          // A resend that cannot be answered: it may have run, so it is not marked undelivered.
+          onLost: (peer, id, reason) =>
+            pending.fail(
+              id,
+              new TesseraError(
+                'UNAVAILABLE',
+                `lost touch with node ${peer} (${reason}); the outcome is unknown`,
+                {
+                  nodeId: peer,
+                  outcome: 'unknown',
+                },
+              ),
             ),
           inFlight: (peer) => outstanding.get(peer) ?? 0,
           onUndelivered: (peer, id, reason) =>

@@ -114,10 +114,13 @@ export class PendingRequests {
     entry.reject(error)
   }
 
-  /** Fails every request waiting on `nodeId`: it left, so no answer will come. */
-  failNode(nodeId: string, error: TesseraError): void {
+  /**
+   * Fails every request waiting on `nodeId`: it left, so no answer will come. Requests
+   * in `spare` stay: the transport is resending them (decision 0033).
+   */
+  failNode(nodeId: string, error: TesseraError, spare?: ReadonlySet<number>): void {
     for (const entry of this.#pending.values()) {
-      if (entry.nodeId === nodeId) {
+      if (entry.nodeId === nodeId && spare?.has(entry.id) !== true) {
         this.#end(entry)
         entry.reject(error)
       }

@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr'
 import { TesseraError, type WireError } from '../errors/index.ts'
-import type { Message, NodeInfo, WireContext } from '../wire/index.ts'
+import type { Message, NodeInfo, RequestMessage, WireContext } from '../wire/index.ts'
 
 /**
  * Message kinds on the wire. Each message is one msgpack array whose first element
@@ -111,7 +111,10 @@ function plainCopy(v: unknown): unknown {
 export function toTuple(m: Envelope): unknown[] {
   switch (m.kind) {
     case 'request':
-      return [Kind.REQUEST, m.id, m.service, m.action, m.ctx, m.input]
+      // The 7th element only when set: a plain request keeps the 6-element form older peers read.
+      return m.once === undefined
+        ? [Kind.REQUEST, m.id, m.service, m.action, m.ctx, m.input]
+        : [Kind.REQUEST, m.id, m.service, m.action, m.ctx, m.input, m.once]
     case 'response':
       return m.ok ? [Kind.RESPONSE_OK, m.id, m.output] : [Kind.RESPONSE_ERROR, m.id, m.error]
     case 'event':
@@ -203,9 +206,9 @@ export function decodeEnvelope(bytes: Uint8Array, start = 0, end = bytes.length)
   if (!Array.isArray(raw) || raw.length === 0) throw malformed('expected a non-empty array')
   const kind = raw[0]
   switch (kind) {
-    case Kind.REQUEST:
-      arity(raw, 6)
-      return {
+    case Kind.REQUEST: {
+      if (raw.length !== 7) arity(raw, 6)
+      const request: RequestMessage = {
         kind: 'request',
         id: id(raw[1]),
         service: str(raw[2], 'service'),
@@ -213,6 +216,9 @@ export function decodeEnvelope(bytes: Uint8Array, start = 0, end = bytes.length)
         ctx: wireContext(raw[4]),
         input: raw[5],
       }
+      if (raw.length === 7) request.once = onceFlag(raw[6])
+      return request
+    }
     case Kind.RESPONSE_OK:
       arity(raw, 3)
       return { kind: 'response', id: id(raw[1]), ok: true, output: raw[2] }
@@ -270,6 +276,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function id(v: unknown): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
     throw malformed('id must be a non-negative integer')
+  return v
+}
+
+function onceFlag(v: unknown): 1 | 2 {
+  if (v !== 1 && v !== 2) throw malformed('once must be 1 (keep the outcome) or 2 (a resend)')
   return v
 }
 

@@ -12,16 +12,28 @@ export interface TransportHandlers {
   onPeer(info: NodeInfo): void
   /**
    * A peer is gone: it closed, its connection dropped, or it missed heartbeats.
-   * The broker fails calls in flight to it with UNAVAILABLE at once.
+   * The broker fails calls in flight to it with UNAVAILABLE at once, except the requests
+   * in `resending`: the transport keeps those and may send them again to the same node
+   * if it comes back (decision 0033); it ends each later, by its answer or by `onLost`.
    */
-  onPeerGone(nodeId: string, reason: string): void
+  onPeerGone(nodeId: string, reason: string, resending?: ReadonlySet<number>): void
   /**
    * Optional. The peer is still there, but messages between it and this node may have
    * been lost (e.g. the NATS connection of either side dropped). The broker fails calls
    * in flight to it with UNAVAILABLE (they may have run, so only idempotent ones are
    * retried) and keeps routing to it. Transports that cannot lose messages never call it.
+   * The requests in `resending` are not failed: the transport sends them again itself,
+   * marked as resends the peer runs at most once (decision 0033), and ends each later by
+   * its answer or by `onLost`.
    */
-  onLinkLost?(nodeId: string, reason: string): void
+  onLinkLost?(nodeId: string, reason: string, resending?: ReadonlySet<number>): void
+  /**
+   * Optional. Request `requestId` to `nodeId`, which the transport was resending, can no
+   * longer be answered (its peer did not come back, or came back as another process, or
+   * its deadline came while the resend was held). It may have run: the broker fails it
+   * with UNAVAILABLE, not marked undelivered, so only an idempotent call is retried.
+   */
+  onLost?(nodeId: string, requestId: number, reason: string): void
   /**
    * Optional. Request `requestId` to `nodeId`, which `send` accepted, was dropped
    * without ever leaving this node (e.g. held while the peer was unreachable until its

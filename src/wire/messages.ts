@@ -69,6 +69,14 @@ export interface RequestMessage {
   action: string
   input: unknown
   ctx: WireContext
+  /**
+   * At-most-once delivery across link losses (docs/protocol.md §6.5, decision 0033), set
+   * by the NATS transport only, and only towards peers that announce support:
+   * 1 — keep this request's outcome, the sender may send it again;
+   * 2 — a resend of request `id` (same id, same caller): attach to it, or answer what it
+   * answered, or run it if it never arrived. Absent: a plain request.
+   */
+  once?: 1 | 2
 }
 
 export type ResponseMessage =

@@ -9,6 +9,8 @@ import type { PeerVetting, Sender } from './peer-vetting.ts'
 import { Prober } from './prober.ts'
 import { nodeIdOf, nodeToken, type Subjects, senderOf } from './subjects.ts'
 
+/** The reason a peer is reported gone when the server found no subscriber for it (HMSG 503). */
+export const NO_RESPONDERS = 'no responders'
 /** What discovery needs from the transport around it. */
 export interface DiscoveryDeps {
   subjects: Subjects
@@ -242,7 +244,7 @@ export class Discovery {
     if (from === undefined || Date.now() < this.#quietUntil) return
     const peer = this.peers.get(from)
     if (peer === undefined) return
-    this.gone(from, 'no responders')
+    this.gone(from, NO_RESPONDERS)
     if (peer.probed && this.#prober.owns(from)) {
       this.#deps.publish(this.#deps.subjects.ownGone, { kind: 'bye', nodeId: from })
     }

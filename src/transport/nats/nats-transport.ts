@@ -1,20 +1,23 @@
+import { randomInt } from 'node:crypto'
 import type { Msg, NatsConnection } from 'nats'
 import { type ControlMessage, decodeEnvelope, encodeEnvelope } from '../../codec/index.ts'
 import { TesseraError } from '../../errors/index.ts'
 import { type Logger, silentLogger } from '../../observability/index.ts'
-import type { Message, NodeInfo } from '../../wire/index.ts'
+import type { Message, NodeInfo, RequestMessage } from '../../wire/index.ts'
 import type { DurableEvents } from '../durable.ts'
 import type { Transport, TransportHandlers } from '../transport.ts'
 import { BATCH_MAX_ITEM, batchPayload, forEachEnvelope } from './batch.ts'
 import { openConnection } from './connect.ts'
 import { watchConnection } from './connection-watch.ts'
-import { Discovery, guard } from './discovery.ts'
+import { Discovery, guard, NO_RESPONDERS } from './discovery.ts'
 import { jetStreamEvents } from './durable-events.ts'
 import { HeldMessages } from './held-messages.ts'
+import { ONCE_META, OnceTable } from './once-table.ts'
 import { type NatsTransportOptions, type ResolvedNatsOptions, resolveOptions } from './options.ts'
 import { BATCH_META, type Peer } from './peer-table.ts'
 import { PeerVetting, type Sender, withoutIdentity } from './peer-vetting.ts'
 import { PROBE_META, WATCH_META } from './probe-share.ts'
+import { Resends } from './resends.ts'
 import { ANSWER_META, SilenceWatch } from './silence-watch.ts'
 import { NO_UNIT, natsSubjects, nodeToken, type Subjects, senderOf } from './subjects.ts'
 
@@ -96,6 +99,14 @@ class NatsTransport implements Transport, AsyncDisposable {
   readonly #silenced = new Map<string, number>()
   /** Peers asked because a gone hint named them, with when: found silent, they are not hinted again. */
   readonly #askedByHint = new Map<string, number>()
+  /** This transport's incarnation token, announced as ONCE_META (decision 0033). */
+  readonly #incarnation = randomInt(1, 2 ** 47)
+  /** Callee side of at-most-once resends: outcomes of requests marked `once` run here. */
+  readonly #once: OnceTable
+  /** Caller side: requests sent `once` and not answered yet, to send again after a link loss. */
+  readonly #resends: Resends
+  /** Peers' incarnation tokens (ONCE_META), kept while their requests wait for them to come back. */
+  readonly #incarnations = new Map<string, number>()
 
   constructor(options: ResolvedNatsOptions, logger: Logger) {
     this.#options = options
@@ -104,9 +115,34 @@ class NatsTransport implements Transport, AsyncDisposable {
     this.#held = new HeldMessages({
       maxBytes: options.holdBytes,
       now: Date.now,
-      undelivered: (nodeId, id, reason) =>
-        guard(this.#logger, () => this.#handlers?.onUndelivered?.(nodeId, id, reason)),
+      undelivered: (nodeId, id, reason) => this.#undelivered(nodeId, id, reason),
     })
+    this.#once = new OnceTable({
+      maxEntries: options.onceMaxEntries,
+      maxBytes: options.onceMaxBytes,
+      graceMs: 5000,
+      now: Date.now,
+    })
+    this.#resends = new Resends({
+      graceMs: options.resendGraceMs,
+      lost: (nodeId, id, reason) => guard(this.#logger, () => this.#handlers?.onLost?.(nodeId, id, reason)),
+    })
+  }
+
+  // A held message was given up unsent. A request that was sent before (and is held again
+  // as a resend) may have run, so it is lost, not undelivered; one parked for its peer's
+  // return stays parked (it is sent again from its entry).
+  #undelivered(nodeId: string, id: number, reason: string): void {
+    if (this.#resends.size > 0) {
+      if (this.#resends.isParked(nodeId, id)) return
+      const resent = this.#resends.wasResent(id)
+      this.#resends.settle(nodeId, id)
+      if (resent) {
+        guard(this.#logger, () => this.#handlers?.onLost?.(nodeId, id, reason))
+        return
+      }
+    }
+    guard(this.#logger, () => this.#handlers?.onUndelivered?.(nodeId, id, reason))
   }
 
   #durable: DurableEvents | undefined
@@ -158,11 +194,29 @@ class NatsTransport implements Transport, AsyncDisposable {
   async #listen(nc: NatsConnection, subjects: Subjects, broker: TransportHandlers): Promise<void> {
     this.#subjects = subjects
     // What is held for a peer that is gone can never be sent: its calls were not delivered.
+    // A peer gone by "no responders" (its server died) may be back in a moment: its
+    // requests sent `once` wait for it (decision 0033) instead of failing.
     const handlers: TransportHandlers = {
       ...broker,
+      onPeer: (info) => this.#learnt(broker, info),
       onPeerGone: (nodeId, reason) => {
+        const token = this.#incarnations.get(nodeId)
+        const waiting =
+          reason === NO_RESPONDERS && token !== undefined && this.#options.resendGraceMs > 0
+            ? this.#resends.park(nodeId, token)
+            : undefined
+        if (waiting !== undefined) {
+          this.#logger.info(
+            { peer: nodeId, requests: waiting.size, graceMs: this.#options.resendGraceMs },
+            'nats: requests wait for a peer gone by no responders to come back',
+          )
+        }
         this.#held.drop(nodeId, reason)
-        broker.onPeerGone(nodeId, reason)
+        if (waiting === undefined) {
+          this.#resends.forget(nodeId)
+          this.#incarnations.delete(nodeId)
+        }
+        broker.onPeerGone(nodeId, reason, waiting)
       },
     }
     this.#maxPayload = Math.min(this.#options.maxPayload, nc.info?.max_payload ?? Number.POSITIVE_INFINITY)
@@ -183,7 +237,7 @@ class NatsTransport implements Transport, AsyncDisposable {
       local: () => this.#announcedInfo(),
       publish: (subject, message) => this.#publishControl(subject, message),
       reachable: (nodeId) => this.#release(nodeId),
-      linkLost: (nodeId, reason) => broker.onLinkLost?.(nodeId, reason),
+      linkLost: (nodeId, reason) => this.#linkLost(broker, nodeId, reason),
     })
     this.#nc = nc
     this.#discovery = discovery
@@ -241,7 +295,36 @@ class NatsTransport implements Transport, AsyncDisposable {
 
   send(nodeId: string, message: Message): boolean {
     const peer = this.#discovery?.peers.get(nodeId)
+    let once: RequestMessage | undefined
+    switch (message.kind) {
+      case 'request':
+        // A non-idempotent call to a peer that keeps outcomes: marked, and kept to be
+        // sent again if the link is lost before its answer (decision 0033).
+        if (message.once === undefined && peer?.resendable?.get(message.service)?.has(message.action)) {
+          once = { ...message, once: 1 }
+          message = once
+        }
+        break
+      case 'cancel':
+        if (this.#resends.size > 0) this.#resends.settle(nodeId, message.id)
+        break
+      case 'response':
+        // The answer to a request marked `once`: kept for its resends, even when the
+        // caller cannot be reached right now (it will ask again).
+        if (this.#once.awaits(nodeId, message.id)) {
+          const bytes = this.#encode(message)
+          this.#once.answered(nodeId, message.id, bytes)
+          return peer !== undefined && this.#sendBytes(peer, message, bytes)
+        }
+        break
+    }
     if (peer === undefined) return false
+    const sent = this.#sendBytes(peer, message, this.#encode(message))
+    if (once !== undefined && sent) this.#resends.track(nodeId, once)
+    return sent
+  }
+
+  #encode(message: Message): Uint8Array {
     const bytes = encodeEnvelope(message)
     if (bytes.length > this.#maxPayload) {
       throw new TesseraError(
@@ -250,11 +333,88 @@ class NatsTransport implements Transport, AsyncDisposable {
         { size: bytes.length, limit: this.#maxPayload },
       )
     }
+    return bytes
+  }
+
+  #sendBytes(peer: Peer, message: Message, bytes: Uint8Array): boolean {
     // Unreachable: held until the peer is heard again. Nothing is ever held for a
     // reachable peer on a live link (heard() releases synchronously, and a peer learnt
     // anew starts with nothing held), so order is kept without a lookup per send.
-    if (!this.#linkUp || !peer.reachable) return this.#held.hold(nodeId, message, bytes)
+    if (!this.#linkUp || !peer.reachable) return this.#held.hold(peer.nodeId, message, bytes)
     return this.#enqueue(peer, bytes)
+  }
+
+  /**
+   * What was on its way to or from `nodeId` may be lost. Calls in flight fail (the broker
+   * retries idempotent ones elsewhere), except those sent `once`: they are sent again to
+   * the same peer, as resends it runs at most once (held until it is heard, if need be).
+   */
+  #linkLost(broker: TransportHandlers, nodeId: string, reason: string): void {
+    const resending = this.#resends.size > 0 ? this.#resends.idsFor(nodeId) : undefined
+    guard(this.#logger, () => broker.onLinkLost?.(nodeId, reason, resending))
+    if (resending !== undefined) this.#resend(nodeId, this.#resends.resendsFor(nodeId), reason)
+  }
+
+  #resend(nodeId: string, requests: RequestMessage[], reason: string): void {
+    if (requests.length === 0) return
+    // Info, not debug: it happens once per link loss with calls in flight, and says why a call took longer.
+    this.#logger.info({ peer: nodeId, requests: requests.length, reason }, 'nats: sending requests again')
+    for (const request of requests) {
+      let sent = false
+      try {
+        sent = this.send(nodeId, request)
+      } catch {
+        // It was encoded and sent before; a refusal now (a smaller max_payload) ends it.
+      }
+      if (!sent) {
+        this.#resends.settle(nodeId, request.id)
+        guard(this.#logger, () =>
+          this.#handlers?.onLost?.(nodeId, request.id, `${reason}; could not send it again`),
+        )
+      }
+    }
+  }
+
+  // A peer learnt or re-announced: the broker hears first; then requests that waited for
+  // this node to come back go again if it is the same process (same incarnation token).
+  #learnt(broker: TransportHandlers, info: NodeInfo): void {
+    const token = info.meta?.[ONCE_META]
+    const incarnation = typeof token === 'number' && token > 0 ? token : 0
+    if (incarnation > 0) this.#incarnations.set(info.nodeId, incarnation)
+    else this.#incarnations.delete(info.nodeId)
+    broker.onPeer(info)
+    if (this.#resends.size > 0) {
+      this.#resend(info.nodeId, this.#resends.unpark(info.nodeId, incarnation), 'the node came back')
+    }
+  }
+
+  // A request marked `once` arrived: true when it is to run; else it was answered here
+  // (a resend of one running: nothing; of one finished: its stored answer; of one whose
+  // record may be gone: "outcome unknown").
+  #admit(sender: Sender, request: RequestMessage & { once: 1 | 2 }): boolean {
+    const from = sender.nodeId
+    const peer = this.#discovery!.peers.get(from)
+    const incarnation = peer === undefined || peer.once === 0 ? undefined : peer.once
+    const arrival = this.#once.arrive(from, request.id, request.once, request.ctx.timeout, incarnation)
+    switch (arrival.type) {
+      case 'run':
+        return true
+      case 'running':
+        return false
+      case 'answered':
+        if (peer !== undefined)
+          this.#sendBytes(peer, { kind: 'response', id: request.id, ok: true, output: null }, arrival.bytes)
+        return false
+      case 'unknown': {
+        const error = new TesseraError(
+          'UNAVAILABLE',
+          `${request.service}.${request.action}: the outcome is unknown (a resend of a call whose record here was evicted; it may have run)`,
+          { outcome: 'unknown' },
+        )
+        this.send(from, { kind: 'response', id: request.id, ok: false, error: error.toWire(false) })
+        return false
+      }
+    }
   }
 
   #enqueue(peer: Peer, bytes: Uint8Array): boolean {
@@ -318,7 +478,7 @@ class NatsTransport implements Transport, AsyncDisposable {
     }
     this.#dirty = []
     for (const nodeId of this.#discovery!.disconnected()) {
-      guard(this.#logger, () => broker.onLinkLost?.(nodeId, 'the NATS connection dropped'))
+      this.#linkLost(broker, nodeId, 'the NATS connection dropped')
     }
     clearTimeout(this.#holdTimer)
     this.#holdTimer = setTimeout(() => this.#giveUpPeers(), this.#options.holdMs)
@@ -338,6 +498,8 @@ class NatsTransport implements Transport, AsyncDisposable {
     if (this.#linkUp || this.#closing !== undefined) return
     this.#logger.warn({ holdMs: this.#options.holdMs }, 'nats: still disconnected, reporting every peer gone')
     this.#held.dropAll(`no NATS connection for ${this.#options.holdMs} ms`)
+    this.#resends.clear()
+    this.#incarnations.clear()
     for (const nodeId of this.#discovery!.peers.clear()) {
       guard(this.#logger, () => this.#handlers!.onPeerGone(nodeId, 'no NATS connection'))
     }
@@ -419,6 +581,7 @@ class NatsTransport implements Transport, AsyncDisposable {
         [PROBE_META]: 1,
         [WATCH_META]: 1,
         [ANSWER_META]: 1,
+        [ONCE_META]: this.#incarnation,
       }
       this.#announced = { from: local, info: { ...info, meta } }
     }
@@ -443,6 +606,8 @@ class NatsTransport implements Transport, AsyncDisposable {
     clearTimeout(this.#holdTimer)
     this.#held.stop()
     this.#held.dropAll('the transport closed')
+    this.#resends.clear()
+    this.#once.clear()
     this.#silence?.stop()
     this.#discovery?.stop()
     // drain() waits for the server's answer to its flush; with the network gone (a pod whose
@@ -504,6 +669,12 @@ class NatsTransport implements Transport, AsyncDisposable {
       this.#logger.warn({ from, err: (err as Error).message }, 'nats: dropped a malformed message')
       return
     }
+    // At-most-once bookkeeping (decision 0033): a request marked `once` may be a resend
+    // answered here; an answer ends the caller's resend entry.
+    if (message.kind === 'request') {
+      if (message.once !== undefined && !this.#admit(sender, message as RequestMessage & { once: 1 | 2 }))
+        return
+    } else if (message.kind === 'response' && this.#resends.size > 0) this.#resends.settle(from, message.id)
     switch (message.kind) {
       case 'request':
       case 'response':

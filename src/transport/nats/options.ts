@@ -84,6 +84,19 @@ export interface NatsTransportOptions {
   holdMs?: number
   /** Most bytes held for all peers together while unreachable; past it sends fail. Default 8 MiB. */
   holdBytes?: number
+  /**
+   * How long the non-idempotent calls in flight to a peer reported gone by "no responders"
+   * (its server died; it is reconnecting to another) wait for it to come back, to be sent
+   * again and answered, instead of failing at once (decision 0033). A peer that is really
+   * dead fails them after this, with UNAVAILABLE. Default 2000 ms; 0 fails them at once.
+   */
+  resendGraceMs?: number
+  /**
+   * Outcomes of requests marked `once` kept for resends (decision 0033): at most this many
+   * records, and this many bytes of answers. Defaults 100,000 and 16 MiB.
+   */
+  onceMaxEntries?: number
+  onceMaxBytes?: number
   logger?: Logger
   /** Connection name shown by the server's monitoring; default 'tessera:<nodeId>'. */
   name?: string
@@ -105,6 +118,9 @@ export interface ResolvedNatsOptions {
   reconnectTimeWaitMs: number
   holdMs: number
   holdBytes: number
+  resendGraceMs: number
+  onceMaxEntries: number
+  onceMaxBytes: number
   name: string | undefined
 }
 
@@ -127,6 +143,12 @@ export function resolveOptions(options: NatsTransportOptions): ResolvedNatsOptio
   const holdBytes = options.holdBytes ?? 8 * 1024 * 1024
   if (!(holdMs >= 0)) throw invalid(`holdMs must not be negative, got ${holdMs}`)
   if (!(holdBytes >= 0)) throw invalid(`holdBytes must not be negative, got ${holdBytes}`)
+  const resendGraceMs = options.resendGraceMs ?? 2000
+  const onceMaxEntries = options.onceMaxEntries ?? 100_000
+  const onceMaxBytes = options.onceMaxBytes ?? 16 * 1024 * 1024
+  if (!(resendGraceMs >= 0)) throw invalid(`resendGraceMs must not be negative, got ${resendGraceMs}`)
+  if (!(onceMaxEntries >= 0) || !(onceMaxBytes >= 0))
+    throw invalid(`onceMaxEntries and onceMaxBytes must not be negative`)
   if (!(peerTimeoutMs > heartbeatMs)) {
     throw invalid(`peerTimeoutMs (${peerTimeoutMs}) must exceed heartbeatMs (${heartbeatMs})`)
   }
@@ -151,6 +173,9 @@ export function resolveOptions(options: NatsTransportOptions): ResolvedNatsOptio
     reconnectTimeWaitMs: options.reconnectTimeWaitMs ?? 250,
     holdMs,
     holdBytes,
+    resendGraceMs,
+    onceMaxEntries,
+    onceMaxBytes,
     name: options.name,
   }
 }

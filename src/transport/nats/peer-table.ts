@@ -1,6 +1,7 @@
 import type { Identity } from '../../identity/index.ts'
 import type { NodeInfo } from '../../wire/index.ts'
 import type { BatchTarget } from './batch.ts'
+import { ONCE_META } from './once-table.ts'
 import { PROBE_META, WATCH_META } from './probe-share.ts'
 import { ANSWER_META } from './silence-watch.ts'
 import { nodeToken, type Subjects } from './subjects.ts'
@@ -42,6 +43,13 @@ export interface Peer extends BatchTarget {
    * so it can be asked when it falls silent with calls in flight (silence-watch.ts).
    */
   answers: boolean
+  /**
+   * Its incarnation token when it announced ONCE_META (it keeps the outcomes of requests
+   * marked `once`, decision 0033); 0 when it does not.
+   */
+  once: number
+  /** With `once`: its actions that are not idempotent, by service; their requests are marked `once`. */
+  resendable: ReadonlyMap<string, ReadonlySet<string>> | undefined
   /** Something arrived from it since the silence watch last looked (set on every inbox message). */
   heard: boolean
   /** ms timestamp from which its silence counts: last heard, or last seen with no call in flight. */
@@ -104,6 +112,8 @@ export class PeerTable {
         probed: info.meta?.[PROBE_META] === 1,
         watches: info.meta?.[WATCH_META] === 1,
         answers: info.meta?.[ANSWER_META] === 1,
+        once: onceOf(info),
+        resendable: resendableOf(info),
         heard: false,
         quietSince: now,
         askedAt: 0,
@@ -124,6 +134,8 @@ export class PeerTable {
     known.probed = info.meta?.[PROBE_META] === 1
     known.watches = info.meta?.[WATCH_META] === 1
     known.answers = info.meta?.[ANSWER_META] === 1
+    known.once = onceOf(info)
+    known.resendable = resendableOf(info)
     return 'newer'
   }
 
@@ -167,4 +179,21 @@ export class PeerTable {
     this.#peers.clear()
     return all
   }
+}
+
+function onceOf(info: NodeInfo): number {
+  const token = info.meta?.[ONCE_META]
+  return typeof token === 'number' && Number.isSafeInteger(token) && token > 0 ? token : 0
+}
+
+/** The peer's non-idempotent actions by service, when it keeps outcomes (else none are marked). */
+function resendableOf(info: NodeInfo): ReadonlyMap<string, ReadonlySet<string>> | undefined {
+  if (onceOf(info) === 0) return undefined
+  const out = new Map<string, Set<string>>()
+  for (const service of info.services) {
+    const actions = new Set<string>()
+    for (const [name, action] of Object.entries(service.actions)) if (!action.idempotent) actions.add(name)
+    if (actions.size > 0) out.set(service.name, actions)
+  }
+  return out
 }

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { expect } from 'vitest'
 import { type Broker, createBroker } from '../../../src/broker/index.ts'
 import { TesseraError } from '../../../src/errors/index.ts'
+import type { Logger } from '../../../src/observability/index.ts'
 import { natsTransport } from '../../../src/transport/nats/index.ts'
 import type { CounterService } from './fixtures/counter.ts'
 
@@ -91,6 +92,22 @@ export function startOpenLoad(
   }
 }
 
+/** What a pair may be started with besides its servers. */
+export interface PairOptions {
+  /** How long the callee's `add` takes (default 2 ms): longer keeps more adds in flight at a fault. */
+  addDelayMs?: number
+  /** The client transport's logger. */
+  logger?: Logger
+}
+
+/** A logger that keeps the messages logged (any level), to count what the transport did. */
+export function recordingLogger(): Logger & { readonly lines: { msg: string; obj: object }[] } {
+  const lines: { msg: string; obj: object }[] = []
+  const log = (obj: object, msg?: string) => lines.push({ msg: msg ?? '', obj })
+  const logger = { lines, debug: log, info: log, warn: log, error: log, child: () => logger }
+  return logger
+}
+
 /** The callee process and a client broker in this process, both on `servers`. */
 export interface Pair extends AsyncDisposable {
   client: Broker
@@ -103,7 +120,12 @@ export interface Pair extends AsyncDisposable {
  * the client sees the callee. `holdMs` is both transports' (natsTransport). Disposing
  * stops both, also when the test failed.
  */
-export async function startPair(servers: string[], namespace: string, holdMs = 5000): Promise<Pair> {
+export async function startPair(
+  servers: string[],
+  namespace: string,
+  holdMs = 5000,
+  options: PairOptions = {},
+): Promise<Pair> {
   const callee = spawn(process.execPath, ['--import', 'tsx', calleeEntry], {
     env: {
       ...process.env,
@@ -111,12 +133,18 @@ export async function startPair(servers: string[], namespace: string, holdMs = 5
       NODE_ID: `${namespace}-callee`,
       NAMESPACE: namespace,
       HOLD_MS: String(holdMs),
+      ADD_DELAY_MS: String(options.addDelayMs ?? 2),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const client = createBroker({
     nodeId: `${namespace}-client`,
-    transport: natsTransport({ servers, namespace, holdMs }),
+    transport: natsTransport({
+      servers,
+      namespace,
+      holdMs,
+      ...(options.logger ? { logger: options.logger } : {}),
+    }),
   })
   const dispose = async () => {
     await client.stop().catch(() => {})

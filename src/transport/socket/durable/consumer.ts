@@ -26,11 +26,14 @@ export interface RetryOptions {
  * One consumer's position: every sequence up to `floor` is done (acked, dead-lettered,
  * or not for it), and `done` holds the done ones above it. What is delivered and not
  * done is in `pending` (in memory only: after a restart of the store it is delivered
- * again, with a fresh count). `cursor` is the highest sequence delivered once.
+ * again). `delivered` counts the deliveries made of sequences not done yet, as the log
+ * has them, so a count goes on across a restart. `cursor` is the highest sequence
+ * delivered once.
  */
 export class Consumer {
   floor: number
   readonly done = new Set<number>()
+  readonly delivered = new Map<number, number>()
   cursor: number
   readonly pending = new Map<number, Pending>()
   /** Pending sequences due for another delivery now, oldest first. */
@@ -63,6 +66,7 @@ export class Consumer {
   markDone(seq: number, seqs: readonly number[], skip: (seq: number) => boolean): void {
     if (this.isDone(seq)) return
     this.done.add(seq)
+    this.delivered.delete(seq)
     for (let i = upperBound(seqs, this.floor); i < seqs.length; i++) {
       const s = seqs[i]!
       if (this.done.delete(s) || skip(s)) this.floor = s

@@ -73,6 +73,7 @@ export class EventEngine {
       for (const c of snap.consumers) {
         const consumer = this.#addConsumer(c.k, c.service, c.event, c.mode, c.node, c.floor)
         for (const s of c.done) consumer.done.add(s)
+        for (const [s, n] of c.delivered ?? []) consumer.delivered.set(s, n)
       }
       for (const d of snap.dead) this.#dead.set(d.key, d)
       for (const [id, at] of snap.ids) this.#ids.set(id, at)
@@ -151,6 +152,11 @@ export class EventEngine {
       case 'a': {
         const c = this.#consumers.get(rec.k)
         if (c) this.#markDone(c, rec.s)
+        return
+      }
+      case 'n': {
+        const c = this.#consumers.get(rec.k)
+        if (c && !c.isDone(rec.s) && rec.n > (c.delivered.get(rec.s) ?? 0)) c.delivered.set(rec.s, rec.n)
         return
       }
       case 'd': {
@@ -335,6 +341,7 @@ export class EventEngine {
       if (c.done.delete(s) || !this.#isFor(c, s)) c.floor = s
       else break
     }
+    for (const s of c.delivered.keys()) if (s <= c.floor) c.delivered.delete(s)
     c.cursor = Math.max(c.cursor, c.floor)
   }
 
@@ -352,7 +359,7 @@ export class EventEngine {
       if (seq === undefined) return
       const sub = c.pick()
       if (!sub) return
-      const p = c.pending.get(seq) ?? { n: 0, to: undefined, timer: undefined }
+      const p = c.pending.get(seq) ?? { n: c.delivered.get(seq) ?? 0, to: undefined, timer: undefined }
       c.pending.set(seq, p)
       c.ready.delete(seq)
       if (seq > c.cursor) c.cursor = seq
@@ -365,6 +372,7 @@ export class EventEngine {
         continue
       }
       p.n++
+      void this.#record({ t: 'n', k: c.key, s: seq, n: p.n })
       p.to = sub
       sub.inFlight.add(seq)
       p.timer = setTimeout(() => this.#expire(c, seq, p), c.retry.ackWaitMs)
@@ -519,6 +527,7 @@ export class EventEngine {
         ...(c.node === undefined ? {} : { node: c.node }),
         floor: c.floor,
         done: [...c.done],
+        delivered: [...c.delivered].filter(([s]) => !c.isDone(s)),
       })),
       dead: [...this.#dead.values()],
       ids: [...this.#ids],

@@ -157,6 +157,25 @@ describe('the socket event store', () => {
     expect(await c.deadEvent('ledger:bad')).toBeUndefined()
   })
 
+  it('counts deliveries on across a restart of the store, so a restart does not reset maxDeliver', async () => {
+    const { open, client } = await setup()
+    let store = await open()
+    const c = client()
+    let tries = 0
+    // The second failure waits a minute; the restart ends that wait, not the count.
+    await client().consume(spec({ maxDeliver: 3, backoffMs: [20, 60_000] }), async () => {
+      tries++
+      throw new Error('always')
+    })
+    await c.publish(env('x', 'poison'))
+    await until(() => tries === 2, 'two deliveries')
+    await store.close()
+    store = await open()
+    const dead = await deadLetters(c, 'ledger')
+    expect(dead[0]).toMatchObject({ key: 'ledger:poison', deliveries: 3 })
+    expect(tries).toBe(3)
+  })
+
   it('discards a dead letter without delivering it', async () => {
     const { open, client } = await setup()
     await open()

@@ -24,6 +24,8 @@ export function consumerKey(
  * - `cx`: a broadcast consumer removed (its instance gone for a minute);
  * - `a`: sequence `s` acked by consumer `k`;
  * - `d`: sequence `s` dead-lettered by consumer `k` (done for it), with the letter;
+ * - `n`: delivery `n` of sequence `s` made by consumer `k` (written without an fsync: a
+ *   crash may lose the last ones, so a count after a restart is at most a few short);
  * - `x`: a dead letter discarded.
  * Applying any of them twice is the same as once, which snapshots rely on.
  */
@@ -40,6 +42,7 @@ export type LogRecord =
     }
   | { t: 'cx'; k: string }
   | { t: 'a'; k: string; s: number }
+  | { t: 'n'; k: string; s: number; n: number }
   | { t: 'd'; k: string; s: number; dead: StoredDead }
   | { t: 'x'; key: string }
 
@@ -55,6 +58,8 @@ export interface Snapshot {
     node?: string
     floor: number
     done: number[]
+    /** Deliveries made of sequences not done yet, `[seq, n]` (absent in snapshots of older stores). */
+    delivered?: [number, number][]
   }[]
   dead: StoredDead[]
   /** Event ids of the dedup window with the time each was stored. */

@@ -243,3 +243,28 @@ describe('decodeEnvelope of a range', () => {
     expect(() => decodeEnvelope(chunk, 1, 1)).toThrow(bad)
   })
 })
+
+describe('the once flag of a request (decision 0033)', () => {
+  const ctx = {
+    requestId: 'r',
+    traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    timeout: 100,
+  }
+  const plain = { kind: 'request' as const, id: 1, service: 's', action: 'a', input: null, ctx }
+
+  it('keeps the 6-element form for a plain request, and carries once 1 or 2 as a 7th element', () => {
+    expect(decodeEnvelope(encodeEnvelope(plain))).toEqual(plain)
+    for (const once of [1, 2] as const) {
+      expect(decodeEnvelope(encodeEnvelope({ ...plain, once }))).toEqual({ ...plain, once })
+    }
+  })
+
+  it('rejects a 7th element that is not 1 or 2 with BAD_REQUEST', () => {
+    for (const bad of [0, 3, 'x', null]) {
+      const bytes = encodeEnvelope({ ...plain, once: bad as 1 })
+      expect(() => decodeEnvelope(bytes)).toThrow(
+        expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringContaining('once must be 1') }),
+      )
+    }
+  })
+})

@@ -391,11 +391,11 @@ class NatsTransport implements Transport, AsyncDisposable {
   // A request marked `once` arrived: true when it is to run; else it was answered here
   // (a resend of one running: nothing; of one finished: its stored answer; of one whose
   // record may be gone: "outcome unknown").
-  #admit(sender: Sender, request: RequestMessage & { once: 1 | 2 }): boolean {
+  #admit(sender: Sender, request: RequestMessage): boolean {
     const from = sender.nodeId
     const peer = this.#discovery!.peers.get(from)
     const incarnation = peer === undefined || peer.once === 0 ? undefined : peer.once
-    const arrival = this.#once.arrive(from, request.id, request.once, request.ctx.timeout, incarnation)
+    const arrival = this.#once.arrive(from, request.id, request.ctx.timeout, incarnation)
     switch (arrival.type) {
       case 'run':
         return true
@@ -672,7 +672,7 @@ class NatsTransport implements Transport, AsyncDisposable {
     // At-most-once bookkeeping (decision 0033): a request marked `once` may be a resend
     // answered here; an answer ends the caller's resend entry.
     if (message.kind === 'request') {
-      if (message.once !== undefined && !this.#admit(sender, message as RequestMessage & { once: 1 | 2 }))
+      if (message.once !== undefined && !this.#admit(sender, message))
         return
     } else if (message.kind === 'response' && this.#resends.size > 0) this.#resends.settle(from, message.id)
     switch (message.kind) {

@@ -86,12 +86,12 @@ export class OnceTable {
   }
 
   /**
-   * A request marked `once` (1: first sending, 2: a resend) arrived from `from`, with
-   * `timeoutMs` left. `incarnation` is the caller's announced token when it is known; a
+   * A request marked `once` (a first sending or a resend: both are looked up) arrived
+   * from `from`, with `timeoutMs` left. `incarnation` is the caller's announced token when it is known; a
    * different one than before means a new process under the same node id, whose ids
    * start again, so the old records are dropped.
    */
-  arrive(from: string, id: number, once: 1 | 2, timeoutMs: number, incarnation: number | undefined): Arrival {
+  arrive(from: string, id: number, timeoutMs: number, incarnation: number | undefined): Arrival {
     const now = this.#options.now()
     this.#evict(now)
     let caller = this.#callers.get(from)
@@ -104,8 +104,10 @@ export class OnceTable {
     const known = caller?.byId.get(id)
     if (known !== undefined)
       return known.answer === undefined ? RUNNING : { type: 'answered', bytes: known.answer }
-    // A resend of an id at or below one evicted: its record may have been among them.
-    if (once === 2 && caller !== undefined && id <= caller.evictedUpTo) return UNKNOWN
+    // At or below an evicted id: its record may have been among them. A caller's ids rise
+    // and reach us in order, so a first sending never lands here; a resend of a request
+    // that never arrived may (it is answered "unknown" rather than risk a second run).
+    if (caller !== undefined && id <= caller.evictedUpTo) return UNKNOWN
     if (caller === undefined) {
       this.#sweepCallers(now)
       caller = { nodeId: from, byId: new Map(), incarnation, evictedUpTo: 0, unknownUntil: 0 }

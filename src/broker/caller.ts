@@ -6,7 +6,7 @@ import type { Instrumentation } from '../observability/index.ts'
 import type { ReadonlyRegistry } from '../registry/index.ts'
 import { CallContext, type ContextPort } from './call-context.ts'
 import { EMPTY_META, runLocal } from './dispatch.ts'
-import { elapsedSince, outcomeOf, startTime } from './observed-run.ts'
+import { ObservedCall, startTime } from './observed-run.ts'
 import { whenRegistry } from './registry-wait.ts'
 import type { Route, RouteCache, RouteTable } from './routes.ts'
 import type { ServiceHost } from './service-host.ts'
@@ -54,7 +54,8 @@ export class Caller {
     memo?: RouteCache,
   ): Promise<unknown> {
     const ins = this.#d.instrumentation
-    if (ins === undefined) return this.#call(parent, service, action, input, options, memo, undefined)
+    if (ins === undefined)
+      return this.#call(parent, service, action, input, options, memo, undefined, undefined)
     return this.#observed(ins, parent, service, action, input, options, memo)
   }
 
@@ -75,21 +76,17 @@ export class Caller {
     const started = startTime(ins, 'call', service, action, caller)
     const parentTrace = parent ? parent.trace : edgeTrace(options)
     const span = ins.callStarted?.(service, action, caller, parentTrace) as TraceContext | undefined
-    const result = this.#call(parent, service, action, input, options, memo, span ?? parentTrace ?? null)
-    if (!ins.callEnded) return result
-    return result.then(
-      (value) => {
-        ins.callEnded?.(service, action, caller, span, 'OK', elapsedSince(started))
-        return value
-      },
-      (err: unknown) => {
-        ins.callEnded?.(service, action, caller, span, outcomeOf(err), elapsedSince(started))
-        throw err
-      },
-    )
+    const known = span ?? parentTrace ?? null
+    if (!ins.callEnded) return this.#call(parent, service, action, input, options, memo, known, undefined)
+    const observed = new ObservedCall(ins, service, action, caller, span, started)
+    return this.#call(parent, service, action, input, options, memo, known, observed)
   }
 
-  /** `known`: the trace to carry when the instrumentation already settled it (null: none). */
+  /**
+   * `known`: the trace to carry when the instrumentation already settled it (null: none).
+   * `observed`: told of the call's end — by the local call itself on the fast path (no
+   * promise around it), else by watching the promise.
+   */
   #call(
     parent: CallContext | undefined,
     service: string,
@@ -98,10 +95,14 @@ export class Caller {
     options: CallOptions | undefined,
     memo: RouteCache | undefined,
     known: TraceContext | null | undefined,
+    observed: ObservedCall | undefined,
   ): Promise<unknown> {
     const d = this.#d
     const route = memo ? d.routes.cached(service, action, memo) : d.routes.get(service, action)
-    if (!route) return this.#unrouted(parent, service, action, input, options, known)
+    if (!route) {
+      const result = this.#unrouted(parent, service, action, input, options, known)
+      return observed ? observed.watch(result) : result
+    }
     // The caller's span; at the edge only if the caller brought a traceparent (else the callee starts the trace).
     const trace = known !== undefined ? (known ?? undefined) : parent ? parent.trace : edgeTrace(options)
     const requestId = parent ? parent.requestId : options?.requestId
@@ -110,6 +111,7 @@ export class Caller {
       try {
         d.vouch(principal)
       } catch (err) {
+        observed?.end(err)
         return Promise.reject(err)
       }
     }
@@ -117,7 +119,7 @@ export class Caller {
     const deadline = nestedDeadline(d.clock.now(), parent?.deadline, options?.timeout ?? route.policy.timeout)
     const local = route.local
     if (!local || !d.fastPath || options?.fallback !== undefined) {
-      return d.send(
+      const sent = d.send(
         buildCall(
           service,
           action,
@@ -134,6 +136,7 @@ export class Caller {
           [],
         ),
       )
+      return observed ? observed.watch(sent) : sent
     }
     // Local fast path: no balancing (local is preferred), no breaker (nothing to route around
     // in-process), no serialization. A retryable failure of an idempotent action still gets
@@ -149,9 +152,9 @@ export class Caller {
       meta ?? EMPTY_META,
     )
     ctx.callerUnit = d.unit
-    const result = runLocal(d.host, d.port, local, input, ctx, options?.signal)
-    if (!route.idempotent) return result
-    return result.catch((err: unknown) => {
+    if (!route.idempotent) return runLocal(d.host, d.port, local, input, ctx, options?.signal, observed)
+    const result = runLocal(d.host, d.port, local, input, ctx, options?.signal, undefined)
+    const retried = result.catch((err: unknown) => {
       if (!(err instanceof TesseraError && err.retryable) || d.registry.endpoints(service).length < 2)
         throw err
       const again = [d.nodeId]
@@ -173,6 +176,7 @@ export class Caller {
         ),
       )
     })
+    return observed ? observed.watch(retried) : retried
   }
 
   /**
@@ -198,7 +202,7 @@ export class Caller {
     const appeared = () => d.registry.endpoints(service).length > 0
     return whenRegistry(d.registry, d.clock, appeared, wait, options?.signal).then((found) =>
       found
-        ? this.#call(parent, service, action, input, options, undefined, known)
+        ? this.#call(parent, service, action, input, options, undefined, known, undefined)
         : Promise.reject(
             new TesseraError('UNAVAILABLE', `no instance of ${service} is available`, {
               service,

@@ -5,6 +5,7 @@ import type { Transport } from '../transport/index.ts'
 import type { WireContext } from '../wire/index.ts'
 import { CallContext, type ContextPort } from './call-context.ts'
 import type { DeadlineEntry, Expirable } from './deadline-watch.ts'
+import type { ObservedCall } from './observed-run.ts'
 import type { PendingRequests } from './pending-requests.ts'
 import { principalProofOf } from './principal-proofs.ts'
 import type { Completion, HostedAction, ServiceHost } from './service-host.ts'
@@ -128,7 +129,8 @@ export const EMPTY_META: Readonly<Record<string, string>> = Object.freeze({})
 /**
  * Runs a hosted action for a caller in this process, bounded by the context's
  * deadline and the caller's signal: whichever ends first settles the promise, and
- * the handler's `ctx.signal` is aborted with the same reason.
+ * the handler's `ctx.signal` is aborted with the same reason. `observed` (instrumentation)
+ * is told the call's end as it settles, before its promise does.
  */
 export function runLocal(
   host: ServiceHost,
@@ -137,14 +139,15 @@ export function runLocal(
   input: unknown,
   ctx: CallContext,
   signal: AbortSignal | undefined,
+  observed?: ObservedCall,
 ): Promise<unknown> {
   if (signal?.aborted) {
-    return Promise.reject(
-      new TesseraError('CANCELLED', `${entry.service}.${entry.name} was cancelled by the caller`),
-    )
+    const err = new TesseraError('CANCELLED', `${entry.service}.${entry.name} was cancelled by the caller`)
+    observed?.end(err)
+    return Promise.reject(err)
   }
   return new Promise((resolve, reject) => {
-    const call = new LocalCall(resolve, reject, entry, ctx, signal)
+    const call = new LocalCall(resolve, reject, entry, ctx, signal, observed)
     host.run(entry, input, ctx, call)
     // A handler that answered synchronously needs no deadline watch and no abort listener.
     if (call.settled) return
@@ -169,6 +172,7 @@ class LocalCall implements Completion, Expirable {
   readonly #entry: HostedAction
   readonly #ctx: CallContext
   readonly #signal: AbortSignal | undefined
+  readonly #observed: ObservedCall | undefined
 
   constructor(
     resolve: (value: unknown) => void,
@@ -176,16 +180,19 @@ class LocalCall implements Completion, Expirable {
     entry: HostedAction,
     ctx: CallContext,
     signal: AbortSignal | undefined,
+    observed: ObservedCall | undefined,
   ) {
     this.#resolve = resolve
     this.#reject = reject
     this.#entry = entry
     this.#ctx = ctx
     this.#signal = signal
+    this.#observed = observed
   }
 
   complete(err: unknown, value?: unknown): void {
     if (!this.#end()) return
+    this.#observed?.end(err)
     if (err !== undefined) this.#reject(err)
     else this.#resolve(value)
   }
@@ -203,6 +210,7 @@ class LocalCall implements Completion, Expirable {
 
   #stop(err: TesseraError): void {
     if (!this.#end()) return
+    this.#observed?.end(err)
     this.#ctx.abort(err)
     this.#reject(err)
   }

@@ -30,6 +30,53 @@ export function elapsedSince(started: number): number {
 }
 
 /**
+ * One call told to the instrumentation at its end (`callEnded`), once, with its outcome
+ * and (if it was timed) its duration. The local fast path hands it to the call itself,
+ * which tells it as it settles; every other path watches the call's promise.
+ */
+export class ObservedCall {
+  #ended = false
+
+  constructor(
+    readonly ins: Instrumentation,
+    readonly service: string,
+    readonly action: string,
+    readonly caller: string | undefined,
+    readonly span: TraceContext | undefined,
+    /** From `startTime`: -1 when the call is not timed. */
+    readonly started: number,
+  ) {}
+
+  end(err: unknown): void {
+    if (this.#ended) return
+    this.#ended = true
+    const outcome = err === undefined ? 'OK' : outcomeOf(err)
+    this.ins.callEnded?.(
+      this.service,
+      this.action,
+      this.caller,
+      this.span,
+      outcome,
+      elapsedSince(this.started),
+    )
+  }
+
+  /** `result`, told to this call's end as it settles. */
+  watch(result: Promise<unknown>): Promise<unknown> {
+    return result.then(
+      (value) => {
+        this.end(undefined)
+        return value
+      },
+      (err: unknown) => {
+        this.end(err)
+        throw err
+      },
+    )
+  }
+}
+
+/**
  * One handler run told to the instrumentation: started when made (a span the tracer
  * opens becomes the handler's `ctx.trace`), ended when the run completes. It is the
  * run's completion, so observing a run costs this one object — and only when some

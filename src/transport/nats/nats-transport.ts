@@ -672,8 +672,7 @@ class NatsTransport implements Transport, AsyncDisposable {
     // At-most-once bookkeeping (decision 0033): a request marked `once` may be a resend
     // answered here; an answer ends the caller's resend entry.
     if (message.kind === 'request') {
-      if (message.once !== undefined && !this.#admit(sender, message))
-        return
+      if (message.once !== undefined && !this.#admit(sender, message)) return
     } else if (message.kind === 'response' && this.#resends.size > 0) this.#resends.settle(from, message.id)
     switch (message.kind) {
       case 'request':

@@ -228,7 +228,8 @@ describe('tessera init', () => {
     expect(existsSync(join(full, 'tessera.config.ts'))).toBe(false)
   })
 
-  it('writes a system whose install, tests, up, route and call work', async () => {
+  // npm install, npm test, a type check and a whole `tessera up`: far more than the default 20 s.
+  it('writes a system whose install, tests, up, route and call work', { timeout: 180_000 }, async () => {
     const init = await sh(process.execPath, [bin(), 'init', 'demo'], app)
     expect(init.code, init.stderr).toBe(0)
     expect(init.stdout).toMatch(/wrote a new system "demo"/)

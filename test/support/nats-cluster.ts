@@ -15,6 +15,11 @@ export interface NatsCluster {
   routed(): Promise<void>
   /** Index of the running server holding a client connection named `name`, if any. */
   serverOf(name: string): Promise<number | undefined>
+  /**
+   * SIGKILLs the server Tessera node `nodeId` is connected to (its connection is named
+   * `tessera:<nodeId>`; each node picks one server at random); resolves with its index.
+   */
+  killServerOf(nodeId: string): Promise<number>
   /** Stops every server (by pid) and removes their temp dirs. Idempotent. */
   stop(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
@@ -74,6 +79,12 @@ export async function startNatsCluster(size = 3, options: NatsClusterOptions = {
         if (names?.includes(name)) return i
       }
       return undefined
+    },
+    async killServerOf(nodeId) {
+      const index = await cluster.serverOf(`tessera:${nodeId}`)
+      if (index === undefined) throw new Error(`${nodeId} is connected to no server of the cluster`)
+      await servers[index]!.kill()
+      return index
     },
     async stop() {
       await Promise.all(servers.map((s) => s.stop()))

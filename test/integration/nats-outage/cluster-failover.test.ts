@@ -8,14 +8,6 @@ beforeEach(async () => {
 })
 afterEach(() => cluster?.stop())
 
-// Kills the server the named node is connected to (each node picks one of the three at random).
-async function killServerOf(node: string): Promise<number> {
-  const index = await cluster.serverOf(`tessera:${node}`)
-  if (index === undefined) throw new Error(`${node} is connected to no server of the cluster`)
-  await cluster.servers[index]!.kill()
-  return index
-}
-
 describe('one server of a 3-node NATS cluster SIGKILLed under load', () => {
   for (const victim of ['client', 'callee'] as const) {
     it(`fails no idempotent call when it is the ${victim}'s server (the ${victim} fails over); a non-idempotent one fails fast only if in flight that instant`, {
@@ -24,7 +16,7 @@ describe('one server of a 3-node NATS cluster SIGKILLed under load', () => {
       const namespace = `failover${victim}`
       await using pair = await startPair(cluster.urls, namespace)
       const { read, add, runs } = await underLoad(pair, victim, async () => {
-        await killServerOf(`${namespace}-${victim}`)
+        await cluster.killServerOf(`${namespace}-${victim}`)
       })
       console.info(
         `one server killed (${victim}'s): read ${read.ok}/${read.issued} ok, add ${add.ok}/${add.issued} ok, failed ${JSON.stringify(add.failed)} ${add.reasons.join('; ')}`,

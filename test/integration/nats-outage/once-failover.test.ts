@@ -8,14 +8,6 @@ beforeEach(async () => {
 })
 afterEach(() => cluster?.stop())
 
-// Kills the server the named node is connected to (each node picks one of the three at random).
-async function killServerOf(node: string): Promise<number> {
-  const index = await cluster.serverOf(`tessera:${node}`)
-  if (index === undefined) throw new Error(`${node} is connected to no server of the cluster`)
-  await cluster.servers[index]!.kill()
-  return index
-}
-
 // Decision 0033: a non-idempotent call in flight when its link is lost is sent again to
 // the same callee, which runs it at most once, so losing one server of three fails nothing.
 describe('one server of a 3-node NATS cluster SIGKILLed under load, non-idempotent calls too', () => {
@@ -28,7 +20,7 @@ describe('one server of a 3-node NATS cluster SIGKILLed under load, non-idempote
       // A 60 ms add keeps about three adds in flight at any instant, so the kill always catches some.
       await using pair = await startPair(cluster.urls, namespace, 5000, { addDelayMs: 60, logger })
       const { read, add, runs } = await underLoad(pair, victim, async () => {
-        await killServerOf(`${namespace}-${victim}`)
+        await cluster.killServerOf(`${namespace}-${victim}`)
       })
       const addRuns = Object.entries(runs).filter(([key]) => key.includes('-add-'))
       const executed = addRuns.reduce((sum, [, n]) => sum + n, 0)

@@ -1,4 +1,5 @@
 import type { KV, NatsConnection } from 'nats'
+import { withReplicas } from '../../transport/nats/index.ts'
 import type { HostInfo, SlotOwner } from './placement.ts'
 
 /** What an agent announces of itself, every renewal, under `host.<name>`. */
@@ -65,8 +66,14 @@ export class HostsKv {
     // A KV call on a dead link must give up well within a lease, not after the 5 s default.
     const js = nc.jetstream({ timeout: Math.max(250, Math.floor(leaseTtlMs / 4)) })
     const bucket = namespace.replace(/[^A-Za-z0-9_-]/g, '_')
-    const live = await js.views.kv(`${bucket}-live`, { ttl: leaseTtlMs, history: 1 })
-    const desired = await js.views.kv(`${bucket}-desired`, { history: 1 })
+    // Three replicas on a cluster: the leases outlive any one server (with one replica,
+    // losing its server stopped every renewal, and every agent fenced itself).
+    const live = await withReplicas((replicas) =>
+      js.views.kv(`${bucket}-live`, { ttl: leaseTtlMs, history: 1, replicas }),
+    )
+    const desired = await withReplicas((replicas) =>
+      js.views.kv(`${bucket}-desired`, { history: 1, replicas }),
+    )
     return new HostsKv(live, desired)
   }
 

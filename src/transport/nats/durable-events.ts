@@ -12,6 +12,7 @@ import {
 import { loadNats, type NatsModule } from './connect.ts'
 import { DeadLetters, REPLAYS_HEADER } from './durable-dead.ts'
 import { durableNames } from './durable-names.ts'
+import { withReplicas } from './stream-replicas.ts'
 
 // Values of `nats` (an optional peer dependency) come from the module the connection was
 // opened with (loadNats): importing them here would make every runtime that merely knows
@@ -316,12 +317,15 @@ async function ensureStream(
     // Not there yet: create it below (two nodes racing both succeed or see it exist).
   }
   try {
-    await jsm.streams.add({
-      ...config,
-      retention: nats().RetentionPolicy.Limits,
-      storage: nats().StorageType.File,
-      num_replicas: 1,
-    })
+    // Replicated where the cluster can place them: one server's loss loses no event.
+    await withReplicas((replicas) =>
+      jsm.streams.add({
+        ...config,
+        retention: nats().RetentionPolicy.Limits,
+        storage: nats().StorageType.File,
+        num_replicas: replicas,
+      }),
+    )
   } catch (err) {
     if (!String(err).includes('already in use')) throw err
   }

@@ -7,4 +7,5 @@ export {
   natsAuthorizationBlock,
   natsPermissions,
 } from './permissions.ts'
+export { CLUSTER_REPLICAS, withReplicas } from './stream-replicas.ts'
 export { NO_UNIT, natsSubjects, nodeIdOf, nodeToken, type Subjects } from './subjects.ts'

@@ -202,6 +202,44 @@ describe('broker', () => {
     expect(calls.filter((n) => n === 'a').length).toBeGreaterThan(0)
   })
 
+  it('has an idempotent call whose only instance left wait for the next one rather than fail', async () => {
+    const hub = new InProcessHub()
+    const slow = (nodeId: string, hang: boolean) =>
+      defineService({
+        name: 'slow',
+        actions: ({ action }) => ({
+          read: action({
+            input: T.Object({}),
+            output: T.String(),
+            idempotent: true,
+            handler: () => (hang ? new Promise<string>(() => {}) : nodeId),
+          }),
+        }),
+      })
+    await node(hub, 'old', { services: [slow('old', true)], drainTimeoutMs: 50 })
+    const caller = await node(hub, 'caller', { waitForInstanceMs: 5_000 })
+    const pending = caller.call('slow', 'read', {}, { timeout: 10_000 })
+    await new Promise((r) => setTimeout(r, 20))
+    // Every instance gone for a moment (as when all of them lost their NATS server), one back.
+    hub.leave('old', 'crashed')
+    await new Promise((r) => setTimeout(r, 100))
+    await node(hub, 'new', { services: [slow('new', false)] })
+    expect(await pending).toBe('new')
+
+    // With none coming back it fails UNAVAILABLE, undelivered, after one wait per call.
+    await caller.stop()
+    const impatient = await node(hub, 'impatient', { waitForInstanceMs: 100 })
+    await node(hub, 'old2', { services: [slow('old2', true)], drainTimeoutMs: 50 })
+    await impatient.waitFor(['slow'], 1_000)
+    hub.leave('new', 'crashed')
+    const lost = impatient.call('slow', 'read', {}, { timeout: 10_000 })
+    await new Promise((r) => setTimeout(r, 20))
+    hub.leave('old2', 'crashed')
+    const err = await rejection(lost)
+    expect(err.code).toBe('UNAVAILABLE')
+    expect(err.data).toMatchObject({ service: 'slow', delivered: false })
+  })
+
   it('never retries a non-idempotent action', async () => {
     let attempts = 0
     const s2 = await system({

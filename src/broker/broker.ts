@@ -182,6 +182,8 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     emit: (from, event, payload, emitOptions) => emitter.emit(from, event, payload, emitOptions),
   }
 
+  const waitForInstanceMs = options.waitForInstanceMs ?? 1_000
+  const waitedFor = new WeakSet<string[]>()
   const chooser = pickBalancer(options.balancer, outstanding, breakers.isAvailable)
   const send: Next = pipeline(
     [
@@ -195,7 +197,15 @@ export function createBroker(options: BrokerOptions = {}): Broker {
             ins.callRetried?.(call.service, call.action, call.trace, call.attempt, err.code, delay),
         }),
       }),
-      balance(registry, chooser),
+      balance(registry, chooser, (call) => {
+        // One wait per call, not per attempt: a call's attempts share their `tried` list.
+        if (waitedFor.has(call.tried)) return Promise.resolve(false)
+        waitedFor.add(call.tried)
+        const stopping = state === 'stopping' || state === 'stopped'
+        const ms = stopping ? 0 : Math.min(waitForInstanceMs, call.deadline - clock.now())
+        const appeared = () => registry.endpoints(call.service).length > 0
+        return whenRegistry(registry, clock, appeared, ms, call.signal)
+      }),
       breakers.middleware(),
     ],
     createDispatch({ host, transport, pending, port, outstanding, unit: credential?.identity.unit }),
@@ -211,7 +221,7 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     port,
     send,
     fastPath: (options.middleware ?? []).length === 0,
-    waitForInstanceMs: options.waitForInstanceMs ?? 1_000,
+    waitForInstanceMs,
     stopping: () => state === 'stopping' || state === 'stopped',
     unit: credential?.identity.unit,
     instrumentation: ins,

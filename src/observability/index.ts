@@ -1,4 +1,4 @@
-export { combineInstrumentation } from './combine-instrumentation.ts'
+export { combineInstrumentation, neverTimed } from './combine-instrumentation.ts'
 export type { BreakerState, Instrumentation, Outcome, SpanIds, TimedHop } from './instrumentation.ts'
 export { type JsonLoggerOptions, jsonLogger, type LogLevelName } from './json-logger.ts'
 export { type Logger, silentLogger } from './logger.ts'

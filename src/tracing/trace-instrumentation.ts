@@ -1,4 +1,4 @@
-import type { Instrumentation, SpanIds } from '../observability/index.ts'
+import { type Instrumentation, neverTimed, type SpanIds } from '../observability/index.ts'
 import { LiveSpan } from './live-span.ts'
 import type { SpanRecord } from './span-record.ts'
 import { UnsampledRoot } from './unsampled-root.ts'
@@ -64,7 +64,7 @@ export function traceInstrumentation(o: TraceInstrumentationOptions): Instrument
 
   return {
     // Spans time themselves (LiveSpan): the broker's clock reads are not needed for them.
-    timed: () => false,
+    timed: neverTimed,
     callStarted: (service, action, caller, parent) =>
       !sampled(parent)
         ? skip(parent)

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { childSpan, formatTraceparent, newTrace, parseTraceparent } from './trace.ts'
+import { childSpan, formatTraceparent, newTrace, parseTraceparent, randomHex } from './trace.ts'
 
 /** The rule as the W3C text states it, the slow way: what the fast path must agree with. */
 function reference(header: string): { traceId: string; spanId: string; flags: number } | undefined {
@@ -60,5 +60,21 @@ describe('traceparent', () => {
       }),
       { numRuns: 2_000 },
     )
+  })
+})
+
+describe('random ids', () => {
+  it('are lower-case hex of the asked length, distinct, every digit about as common, across pool refills', () => {
+    const ids = Array.from({ length: 6_000 }, () => randomHex(16)) // 96 KB: several refills of the pool
+    expect(ids.every((id) => /^[0-9a-f]{32}$/.test(id))).toBe(true)
+    expect(new Set(ids).size).toBe(ids.length)
+    const counts = new Map<string, number>()
+    for (const id of ids) for (const c of id) counts.set(c, (counts.get(c) ?? 0) + 1)
+    expect(counts.size).toBe(16)
+    // 192 000 digits, 12 000 of each expected; a wrong table would skew some by far more than 5 %.
+    for (const n of counts.values()) expect(Math.abs(n - 12_000)).toBeLessThan(600)
+    // The two digits of a byte are not tied to each other: every pair occurs.
+    const pairs = new Set(ids.flatMap((id) => id.match(/../g)!))
+    expect(pairs.size).toBe(256)
   })
 })

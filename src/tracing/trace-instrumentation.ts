@@ -33,17 +33,16 @@ export function traceInstrumentation(o: TraceInstrumentationOptions): Instrument
   const skip = (parent: SpanIds | undefined): SpanIds | undefined =>
     parent ? undefined : new UnsampledRoot(newTraceId, newSpanId)
 
-  // Callers check `sampled` first: attributes are built only for spans that are made.
+  // Callers check `sampled` first: attributes are built only for spans that are made,
+  // each in one literal (no keys added later, one shape per kind of span).
   const start = (
     name: string,
     kind: SpanRecord['kind'],
     parent: SpanIds | undefined,
     service: string | undefined,
     attributes: Attributes,
-  ): SpanIds => {
-    if (service !== undefined) attributes['tessera.service'] = service
-    return new LiveSpan(parent?.traceId ?? newTraceId(), newSpanId(), parent, name, kind, service, attributes)
-  }
+  ): SpanIds =>
+    new LiveSpan(parent?.traceId ?? newTraceId(), newSpanId(), parent, name, kind, service, attributes)
 
   const end = (span: SpanIds | undefined, outcome: string, attributes?: Attributes): void => {
     if (!(span instanceof LiveSpan)) return
@@ -51,15 +50,58 @@ export function traceInstrumentation(o: TraceInstrumentationOptions): Instrument
     if (done) record(done)
   }
 
-  const rpc = (service: string, action: string, caller: string | undefined): Attributes => {
-    const attributes: Attributes = { 'rpc.system': 'tessera', 'rpc.service': service, 'rpc.method': action }
-    if (caller !== undefined) attributes['tessera.caller'] = caller
-    return attributes
+  // `service.action`, made once per pair: a call and its handler (and the next call of the
+  // same action) ask for the same one.
+  let lastService: string | undefined
+  let lastAction: string | undefined
+  let lastName = ''
+  const rpcName = (service: string, action: string): string => {
+    if (service !== lastService || action !== lastAction) {
+      lastService = service
+      lastAction = action
+      lastName = `${service}.${action}`
+    }
+    return lastName
   }
 
-  const messaging = (event: string): Attributes => ({
+  const client = (service: string, action: string, caller: string | undefined): Attributes =>
+    caller === undefined
+      ? { 'rpc.system': 'tessera', 'rpc.service': service, 'rpc.method': action }
+      : {
+          'rpc.system': 'tessera',
+          'rpc.service': service,
+          'rpc.method': action,
+          'tessera.caller': caller,
+          'tessera.service': caller,
+        }
+
+  const server = (
+    service: string,
+    action: string,
+    caller: string | undefined,
+    inFlight: number,
+  ): Attributes =>
+    caller === undefined
+      ? {
+          'rpc.system': 'tessera',
+          'rpc.service': service,
+          'rpc.method': action,
+          'tessera.in_flight': inFlight,
+          'tessera.service': service,
+        }
+      : {
+          'rpc.system': 'tessera',
+          'rpc.service': service,
+          'rpc.method': action,
+          'tessera.caller': caller,
+          'tessera.in_flight': inFlight,
+          'tessera.service': service,
+        }
+
+  const messaging = (event: string, service: string): Attributes => ({
     'messaging.system': 'tessera',
     'messaging.destination.name': event,
+    'tessera.service': service,
   })
 
   return {
@@ -68,7 +110,7 @@ export function traceInstrumentation(o: TraceInstrumentationOptions): Instrument
     callStarted: (service, action, caller, parent) =>
       !sampled(parent)
         ? skip(parent)
-        : start(`${service}.${action}`, 'client', parent, caller, rpc(service, action, caller)),
+        : start(rpcName(service, action), 'client', parent, caller, client(service, action, caller)),
     callEnded: (_s, _a, _c, span, outcome) => end(span, outcome),
     callRetried(_s, _a, span, attempt, code, delayMs) {
       if (span instanceof LiveSpan) span.addEvent('retry', { attempt, 'tessera.error.code': code, delayMs })
@@ -78,20 +120,24 @@ export function traceInstrumentation(o: TraceInstrumentationOptions): Instrument
     },
     handleStarted: (service, action, caller, parent, inFlight) => {
       if (!sampled(parent)) return skip(parent)
-      const attributes = rpc(service, action, caller)
-      attributes['tessera.in_flight'] = inFlight
-      return start(`${service}.${action}`, 'server', parent, service, attributes)
+      return start(
+        rpcName(service, action),
+        'server',
+        parent,
+        service,
+        server(service, action, caller, inFlight),
+      )
     },
     handleEnded: (_s, _a, _c, span, outcome) => end(span, outcome),
     emitStarted: (service, event, parent) =>
       !sampled(parent)
         ? skip(parent)
-        : start(`${event} publish`, 'producer', parent, service, messaging(event)),
+        : start(`${event} publish`, 'producer', parent, service, messaging(event, service)),
     emitEnded: (_s, _e, span, outcome, targets) => end(span, outcome, { 'tessera.targets': targets }),
     eventStarted: (service, event, parent) =>
       !sampled(parent)
         ? skip(parent)
-        : start(`${event} process`, 'consumer', parent, service, messaging(event)),
+        : start(`${event} process`, 'consumer', parent, service, messaging(event, service)),
     eventEnded: (_s, _e, span, outcome) => end(span, outcome),
     requestStarted: (method, route, parent, requestId) =>
       !sampled(parent)
@@ -105,7 +151,9 @@ export function traceInstrumentation(o: TraceInstrumentationOptions): Instrument
       end(span, status >= 500 ? `HTTP ${status}` : 'OK', { 'http.response.status_code': status })
     },
     spanStarted: (service, name, parent, attributes) =>
-      !sampled(parent) ? skip(parent) : start(name, 'internal', parent, service, { ...attributes }),
+      !sampled(parent)
+        ? skip(parent)
+        : start(name, 'internal', parent, service, { ...attributes, 'tessera.service': service }),
     spanEnded: (_s, _n, span, outcome) => end(span, outcome),
   }
 }

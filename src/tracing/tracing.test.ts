@@ -72,6 +72,36 @@ describe('tracing', () => {
     expect(spans.every((s) => s.status === 'ok')).toBe(true)
   })
 
+  it('gives client and server spans their rpc attributes, the caller and the in-flight count', async () => {
+    const { broker, tracing, spans } = await tracedBroker(1)
+    await broker.call('orders', 'place', { userId: '7' })
+    await tracing.flush()
+    const attrs = (name: string, kind: string) =>
+      spans.find((s) => s.name === name && s.kind === kind)!.attributes
+    const rpc = (service: string, method: string) => ({
+      'rpc.system': 'tessera',
+      'rpc.service': service,
+      'rpc.method': method,
+    })
+    expect(attrs('orders.place', 'client')).toEqual(rpc('orders', 'place'))
+    expect(attrs('orders.place', 'server')).toEqual({
+      ...rpc('orders', 'place'),
+      'tessera.in_flight': 1,
+      'tessera.service': 'orders',
+    })
+    expect(attrs('users.get', 'client')).toEqual({
+      ...rpc('users', 'get'),
+      'tessera.caller': 'orders',
+      'tessera.service': 'orders',
+    })
+    expect(attrs('users.get', 'server')).toEqual({
+      ...rpc('users', 'get'),
+      'tessera.caller': 'orders',
+      'tessera.in_flight': 2,
+      'tessera.service': 'users',
+    })
+  })
+
   it('follows a parent that is not sampled: no spans', async () => {
     const { broker, tracing, spans } = await tracedBroker(1)
     await broker.call(

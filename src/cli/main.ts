@@ -210,9 +210,11 @@ withState(program.command('down').description('drain and stop the running system
 try {
   await program.parseAsync(process.argv)
 } catch (err) {
-  const e = err as { code?: string; message?: string }
+  const e = err as { code?: string; message?: string; stack?: string }
   out.error(
     `tessera: ${e.code && !e.code.startsWith('commander') ? `${e.code}: ` : ''}${e.message ?? String(err)}`,
   )
+  // Where it came from, for a bug report: TESSERA_DEBUG=1.
+  if (process.env.TESSERA_DEBUG && e.stack) out.error(e.stack)
   process.exit(1)
 }

@@ -109,7 +109,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const namespace = local.transport.namespace
   const nc = await connectAgent(config.transport, `tessera-agent-${config.name}-${host}`)
   try {
-    const kv = await HostsKv.open(nc, namespace, ttl)
+    const kv = await HostsKv.open(nc, namespace, ttl, { onWait: (why) => options.progress?.(why) })
     const agent = new HostAgent(
       { ...options, leaseTtlMs: ttl },
       specs,

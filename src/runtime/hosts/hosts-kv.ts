@@ -1,5 +1,6 @@
 import type { KV, NatsConnection } from 'nats'
-import { withReplicas } from '../../transport/nats/index.ts'
+import { TesseraError } from '../../errors/index.ts'
+import { whenJetStreamReady, withReplicas } from '../../transport/nats/index.ts'
 import type { HostInfo, SlotOwner } from './placement.ts'
 
 /** What an agent announces of itself, every renewal, under `host.<name>`. */
@@ -61,19 +62,59 @@ export class HostsKv {
     this.#desired = desired
   }
 
-  /** Opens (creating if needed) the buckets; rejects if JetStream is not enabled on the server. */
-  static async open(nc: NatsConnection, namespace: string, leaseTtlMs: number): Promise<HostsKv> {
-    // A KV call on a dead link must give up well within a lease, not after the 5 s default.
-    const js = nc.jetstream({ timeout: Math.max(250, Math.floor(leaseTtlMs / 4)) })
+  /**
+   * Opens (creating if needed) the buckets. Rejects at once if the server has no JetStream;
+   * waits up to `readyWithinMs` for a JetStream that is not ready yet (a cluster just
+   * formed or restarted answers "no responders" or times out for a few seconds), telling
+   * `onWait` each time.
+   */
+  static async open(
+    nc: NatsConnection,
+    namespace: string,
+    leaseTtlMs: number,
+    o: { readyWithinMs?: number; onWait?: (why: string) => void } = {},
+  ): Promise<HostsKv> {
+    if (!nc.info?.jetstream)
+      throw new TesseraError(
+        'UNAVAILABLE',
+        `the NATS server ${nc.getServer()} has no JetStream: hosts keep their presence and leases in JetStream KV (start nats-server with -js, or jetstream {} in its config)`,
+      )
     const bucket = namespace.replace(/[^A-Za-z0-9_-]/g, '_')
-    // Three replicas on a cluster: the leases outlive any one server (with one replica,
-    // losing its server stopped every renewal, and every agent fenced itself).
-    const live = await withReplicas((replicas) =>
-      js.views.kv(`${bucket}-live`, { ttl: leaseTtlMs, history: 1, replicas }),
+    const names = { live: `${bucket}-live`, desired: `${bucket}-desired` }
+    // Made with a patient context: an R3 stream on a loaded cluster can take seconds.
+    const maker = nc.jetstream({ timeout: 10_000 })
+    await whenJetStreamReady(
+      async () => {
+        // Three replicas on a cluster: the leases outlive any one server (with one replica,
+        // losing its server stopped every renewal, and every agent fenced itself).
+        await withReplicas((replicas) =>
+          maker.views.kv(names.live, { ttl: leaseTtlMs, history: 1, replicas }),
+        )
+        await withReplicas((replicas) => maker.views.kv(names.desired, { history: 1, replicas }))
+      },
+      {
+        withinMs: o.readyWithinMs ?? 30_000,
+        onWait: (err) => o.onWait?.(`JetStream not ready (${err.message}), trying again`),
+      },
     )
-    const desired = await withReplicas((replicas) =>
-      js.views.kv(`${bucket}-desired`, { history: 1, replicas }),
+    // A stream just made (or recovering) takes writes once its replicas elected a
+    // leader; until then a write finds no responders.
+    const jsm = await nc.jetstreamManager({ timeout: 10_000 })
+    await whenJetStreamReady(
+      async () => {
+        for (const name of [names.live, names.desired]) {
+          const info = await jsm.streams.info(`KV_${name}`)
+          if (info.cluster && !info.cluster.leader)
+            throw Object.assign(new Error(`stream KV_${name} has no leader yet`), { code: '503' })
+        }
+      },
+      { withinMs: o.readyWithinMs ?? 30_000, retryMs: 200 },
     )
+    // Used with an impatient one: a KV call on a dead link must give up well within a
+    // lease, not after the 5 s default.
+    const js = nc.jetstream({ timeout: Math.max(250, Math.floor(leaseTtlMs / 4)) })
+    const live = await js.views.kv(names.live, { bindOnly: true })
+    const desired = await js.views.kv(names.desired, { bindOnly: true })
     return new HostsKv(live, desired)
   }
 

@@ -1,3 +1,4 @@
+export { jetStreamUnready, whenJetStreamReady } from './jetstream-ready.ts'
 export { natsTransport } from './nats-transport.ts'
 export { createNatsUserKey, type NatsUserKey, natsUserPublicKey } from './nkeys.ts'
 export type { NatsCredentials, NatsTransportOptions } from './options.ts'

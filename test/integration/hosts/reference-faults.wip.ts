@@ -225,7 +225,8 @@ describe.skipIf(!runnable)(
         await nc.close()
         const index = Number(leader.slice(1)) - 1
         const onIt = await connectionNames(index)
-        const units = (prefix: string) => onIt.filter((n) => n.startsWith(prefix)).length
+        // An instance's connection is named `tessera:<nodeId>`, its node id `<system>-<unit>-…`.
+        const units = (unit: string) => onIt.filter((n) => n.startsWith(`tessera:${unit}-`)).length
         const at = Date.now()
         await nats!.servers[index]!.kill()
         await sleep(5000)

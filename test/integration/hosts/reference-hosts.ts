@@ -183,11 +183,24 @@ export async function startReferenceHosts(options: ReferenceHostsOptions): Promi
     gateways: ['a', 'b'].map((h) => `http://${addresses[h]}:${GATEWAY_PORT}`),
     async status() {
       if (!control) throw new Error('agent a is not up')
-      const res = await fetch(`${control.url}/status`, {
-        headers: { authorization: `Bearer ${control.token}` },
-      })
-      if (!res.ok) throw new Error(`status answered ${res.status}`)
-      return (await res.json()) as ClusterStatus
+      // a's view of the others comes over NATS: while every server is down (or a is cut
+      // off) it answers 503 or not at all. Asked again for 30 s, as an operator would.
+      const deadline = Date.now() + 30_000
+      for (;;) {
+        let why: string
+        try {
+          const res = await fetch(`${control.url}/status`, {
+            headers: { authorization: `Bearer ${control.token}` },
+            signal: AbortSignal.timeout(5_000),
+          })
+          if (res.ok) return (await res.json()) as ClusterStatus
+          why = `status answered ${res.status}: ${(await res.text()).slice(0, 200)}`
+        } catch (err) {
+          why = `status: ${(err as Error).message}`
+        }
+        if (Date.now() > deadline) throw new Error(why)
+        await sleep(250)
+      }
     },
     async cli(host, ...args) {
       const child = own(

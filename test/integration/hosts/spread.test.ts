@@ -23,9 +23,10 @@ describe('three agents of one system on one NATS', () => {
     await Promise.all(['a', 'b', 'c'].map((h) => sys.startAgent(h)))
     // One per host as a sees it: an agent that came up late (a busy machine) finds the
     // slots taken and pulls one over by a rebalancing move, which takes a few seconds more.
-    await until('3 ready counters, one per host', 45_000, async () => {
-      const counts = readyByHost(await sys.status('a'), 'counter')
-      return counts.a === 1 && counts.b === 1 && counts.c === 1
+    await until('3 counters, one per host (no move still draining)', 45_000, async () => {
+      const s = await sys.status('a')
+      const counts = readyByHost(s, 'counter')
+      return counts.a === 1 && counts.b === 1 && counts.c === 1 && s.units[0]!.instances.length === 3
     })
     for (const via of ['a', 'b', 'c']) {
       await until(`${via} to see every host's counter`, 2000, async () => {

@@ -169,7 +169,7 @@ console.log(JSON.stringify({ text, bad: bad instanceof TesseraError ? bad.code :
     })
   })
 
-  it('types a consumer: a right call compiles, a wrong one does not', async () => {
+  it('types a consumer: a right call compiles, a wrong one does not', { timeout: 90_000 }, async () => {
     const service = `import { defineService } from 'tessera'
 import { Type as T } from 'tessera/contract'
 export const greeter = defineService({ name: 'greeter', actions: ({ action }) => ({

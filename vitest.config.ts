@@ -2,9 +2,19 @@ import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 // Tests that run whole systems (many processes, load generators, a browser) are the
-// "system" project: `npm test` runs them one file at a time after the rest, so their
-// timing claims ("zero failed calls under load") are judged on a machine that is not
-// also running another system's worth of processes on the same 2 cores.
+// system projects: `npm test` runs them after the rest, in two lanes at once
+// (scripts/test-system.mjs), each lane one file at a time. Lane "system" holds the tests
+// whose claims ("zero failed calls under load", partitions, host loss) need the machine's
+// CPU; lane "system-apart" the long ones that mostly wait (image builds and pods under
+// podman, npm installs, a service kept down for 30 s), so the two rarely want the 2 cores
+// at the same moment and the whole suite takes about half as long.
+const apart = [
+  'test/integration/containers/**/*.test.ts',
+  'test/integration/package/**/*.test.ts',
+  'test/integration/durable-events/reference-outbox.test.ts',
+  'test/integration/durable-events/dead-letters-cli.test.ts',
+  'test/integration/runtime/adapters.test.ts',
+]
 const system = [
   'test/integration/runtime/**/*.test.ts',
   'test/integration/nats-outage/**/*.test.ts',
@@ -54,6 +64,17 @@ export default defineConfig({
           ...shared,
           name: 'system',
           include: system,
+          exclude: [...apart, '**/node_modules/**'],
+          fileParallelism: false,
+          maxWorkers: 1,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          ...shared,
+          name: 'system-apart',
+          include: apart,
           fileParallelism: false,
           maxWorkers: 1,
         },

@@ -86,7 +86,7 @@ const CORE_SYSTEM = [
 const args = process.argv.slice(2)
 const runs =
   args.length === 0
-    ? [['unit'], ['system']]
+    ? [['unit'], ['system'], ['system-apart']]
     : args.flatMap((a) =>
         a === 'core' ? [['unit'], ['system', ...CORE_SYSTEM]] : a === 'prepare' ? [] : [[a]],
       )

@@ -37,11 +37,15 @@ function run(project) {
     })
   }
   return new Promise((resolve) =>
-    child.on('exit', (code, signal) => resolve({ project, code: code ?? (signal ? 1 : 0), ms: Date.now() - startedAt })),
+    child.on('exit', (code, signal) =>
+      resolve({ project, code: code ?? (signal ? 1 : 0), ms: Date.now() - startedAt }),
+    ),
   )
 }
 
 const results = await Promise.all(lanes.map(run))
 for (const r of results)
-  console.log(`::: ${r.project}: ${r.code === 0 ? 'passed' : `FAILED (exit ${r.code})`} after ${Math.round(r.ms / 1000)} s`)
+  console.log(
+    `::: ${r.project}: ${r.code === 0 ? 'passed' : `FAILED (exit ${r.code})`} after ${Math.round(r.ms / 1000)} s`,
+  )
 process.exit(results.find((r) => r.code !== 0)?.code ?? 0)

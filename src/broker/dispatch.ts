@@ -1,11 +1,12 @@
-import { formatTraceparent, newTrace, remainingMs } from '../context/index.ts'
+import { formatTraceparent, newTrace, remainingMs, type TraceContext } from '../context/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import type { Call, Next } from '../middleware/index.ts'
+import type { Instrumentation } from '../observability/index.ts'
 import type { Transport } from '../transport/index.ts'
 import type { WireContext } from '../wire/index.ts'
 import { CallContext, type ContextPort } from './call-context.ts'
 import type { DeadlineEntry, Expirable } from './deadline-watch.ts'
-import type { ObservedCall } from './observed-run.ts'
+import { elapsedSince, type ObservedCall, outcomeOf, startTime } from './observed-run.ts'
 import type { PendingRequests } from './pending-requests.ts'
 import { principalProofOf } from './principal-proofs.ts'
 import type { Completion, HostedAction, ServiceHost } from './service-host.ts'
@@ -147,8 +148,9 @@ export function runLocal(
     return Promise.reject(err)
   }
   return new Promise((resolve, reject) => {
-    const call = new LocalCall(resolve, reject, entry, ctx, signal, observed)
-    host.run(entry, input, ctx, call)
+    const ins = host.instrumentation
+    const call = new LocalCall(resolve, reject, entry, ctx, signal, observed, ins, host)
+    host.run(entry, input, ctx, call, ins !== undefined)
     // A handler that answered synchronously needs no deadline watch and no abort listener.
     if (call.settled) return
     call.watch = port.deadlines.watch(ctx.deadline, call)
@@ -158,7 +160,9 @@ export function runLocal(
 
 /**
  * One local call in flight. It is its own deadline target, abort listener and
- * completion, so a call costs one object instead of four closures.
+ * completion, so a call costs one object instead of four closures. With instrumentation
+ * it also tells the handler run's start and end (what an ObservedRun does for the other
+ * paths), and `observed` the call's end: one object observes both sides.
  */
 class LocalCall implements Completion, Expirable {
   watch: DeadlineEntry | undefined
@@ -173,6 +177,11 @@ class LocalCall implements Completion, Expirable {
   readonly #ctx: CallContext
   readonly #signal: AbortSignal | undefined
   readonly #observed: ObservedCall | undefined
+  readonly #ins: Instrumentation | undefined
+  readonly #host: ServiceHost
+  /** The run's span and start (see ObservedRun), when instrumented. */
+  readonly #runSpan: TraceContext | undefined
+  readonly #runStarted: number = -1
 
   constructor(
     resolve: (value: unknown) => void,
@@ -181,6 +190,8 @@ class LocalCall implements Completion, Expirable {
     ctx: CallContext,
     signal: AbortSignal | undefined,
     observed: ObservedCall | undefined,
+    ins: Instrumentation | undefined,
+    host: ServiceHost,
   ) {
     this.#resolve = resolve
     this.#reject = reject
@@ -188,9 +199,37 @@ class LocalCall implements Completion, Expirable {
     this.#ctx = ctx
     this.#signal = signal
     this.#observed = observed
+    this.#ins = ins
+    this.#host = host
+    if (ins === undefined) return
+    // As ObservedRun: the run starts now (host.run is next); +1, it is about to count itself in flight.
+    this.#runStarted = startTime(ins, 'handle', entry.service, entry.name, ctx.caller)
+    const span = ins.handleStarted?.(
+      entry.service,
+      entry.name,
+      ctx.caller,
+      ctx.parentTrace,
+      host.inFlight + 1,
+    )
+    this.#runSpan = span as TraceContext | undefined
+    if (span !== undefined) ctx.useTrace(span as TraceContext)
   }
 
+  /** The handler run completed (whether or not the call settled before, by its deadline or signal). */
   complete(err: unknown, value?: unknown): void {
+    const ins = this.#ins
+    if (ins !== undefined) {
+      const entry = this.#entry
+      ins.handleEnded?.(
+        entry.service,
+        entry.name,
+        this.#ctx.caller,
+        this.#runSpan,
+        err === undefined ? 'OK' : outcomeOf(err),
+        elapsedSince(this.#runStarted),
+        this.#host.inFlight,
+      )
+    }
     if (!this.#end()) return
     this.#observed?.end(err)
     if (err !== undefined) this.#reject(err)

@@ -257,6 +257,42 @@ describe('instrumentation hooks', () => {
     expect(b.of('eventEnded').map((r) => [r[0], r[3]])).toEqual([['listener', 'OK']])
   })
 
+  it('tells a local call that timed out at its deadline, and its handler run when the run ends', async () => {
+    const a = recording()
+    let finish!: () => void
+    const slow = defineService({
+      name: 'slow',
+      actions: ({ action }) => ({
+        wait: action({
+          input: T.Object({}),
+          output: T.String(),
+          handler: () => new Promise<string>((r) => (finish = () => r('late'))),
+        }),
+      }),
+    })
+    const broker = createBroker({ services: [slow], instrumentation: a.ins })
+    await broker.start()
+    cleanup.push(() => broker.stop())
+    expect((await rejection(broker.call('slow', 'wait', {}, { timeout: 30 }))).code).toBe('TIMEOUT')
+    // The call has ended; the run has not.
+    expect(a.log.map((r) => [r[0], r[5]])).toEqual([
+      ['callStarted', undefined],
+      ['handleStarted', 1],
+      ['callEnded', 'TIMEOUT'],
+    ])
+    finish()
+    await vi.waitFor(() => expect(a.of('handleEnded')).toHaveLength(1))
+    const [ended] = a.of('handleEnded')
+    // The run's own span (the second one opened) and outcome, and nothing left in flight.
+    expect([ended![0], ended![1], (ended![3] as SpanIds).spanId, ended![4], ended![6]]).toEqual([
+      'slow',
+      'wait',
+      '2'.padStart(16, '0'),
+      'OK',
+      0,
+    ])
+  })
+
   it('combines instrumentations: every part is told, the first span returned wins', async () => {
     const a = recording()
     const b = recording()

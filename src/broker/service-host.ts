@@ -128,6 +128,11 @@ export class ServiceHost {
     return this.#inFlight
   }
 
+  /** What each run is told to (see ObservedRun); undefined: nothing is. */
+  get instrumentation(): Instrumentation | undefined {
+    return this.#options.instrumentation
+  }
+
   /**
    * Runs one action. Rejects with UNAVAILABLE when the service is not hosted here
    * (the caller's view was stale: it may retry elsewhere), NOT_FOUND for an unknown
@@ -161,11 +166,13 @@ export class ServiceHost {
    * Runs a looked-up action (bulkhead, input validation, handler, output validation)
    * and reports to `done` exactly once. Callback style on purpose: this is the hot
    * path of every call, and each promise layer saved is measurable. VALIDATION for a
-   * bad input, OVERLOADED when the bulkhead and its queue are full.
+   * bad input, OVERLOADED when the bulkhead and its queue are full. `observed`: `done`
+   * tells the instrumentation of this run itself (a local call, see `runLocal`), so no
+   * ObservedRun is made around it.
    */
-  run(entry: HostedAction, input: unknown, ctx: CallContext, done: Completion): void {
+  run(entry: HostedAction, input: unknown, ctx: CallContext, done: Completion, observed = false): void {
     const ins = this.#options.instrumentation
-    if (ins !== undefined) done = new ObservedRun(ins, this, entry, ctx, done)
+    if (ins !== undefined && !observed) done = new ObservedRun(ins, this, entry, ctx, done)
     if (entry.definition.callers && !this.#callerAllowed(entry, ctx, done)) return
     const bulkhead = entry.bulkhead
     if (bulkhead && !bulkhead.tryEnter()) {

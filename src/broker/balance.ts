@@ -1,4 +1,4 @@
-import { TesseraError } from '../errors/index.ts'
+import { markCallFailure, TesseraError } from '../errors/index.ts'
 import type { Call, Middleware } from '../middleware/index.ts'
 import type { Balancer, ReadonlyRegistry } from '../registry/index.ts'
 
@@ -24,11 +24,13 @@ export function balance(
   waitForInstance?: WaitForInstance,
 ): Middleware {
   const unavailable = (call: Call) =>
-    new TesseraError('UNAVAILABLE', `no instance of ${call.service} is available`, {
-      service: call.service,
-      action: call.action,
-      delivered: false,
-    })
+    markCallFailure(
+      new TesseraError('UNAVAILABLE', `no instance of ${call.service} is available`, {
+        service: call.service,
+        action: call.action,
+        delivered: false,
+      }),
+    )
   const pick: Middleware = (call, next) => {
     const all = registry.endpoints(call.service)
     if (all.length === 0) return Promise.reject(unavailable(call))

@@ -13,6 +13,9 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0)) await fn()
 })
 
+/** A client of a service no node hosts in the test below. */
+type LedgerClient = { write(input: object, options?: { timeout?: number }): Promise<unknown> }
+
 async function system(...args: Parameters<typeof startTestSystem>): Promise<TestSystem> {
   const s = await startTestSystem(...args)
   cleanup.push(() => s.stop())
@@ -238,6 +241,37 @@ describe('broker', () => {
     const err = await rejection(lost)
     expect(err.code).toBe('UNAVAILABLE')
     expect(err.data).toMatchObject({ service: 'slow', delivered: false })
+  })
+
+  it('passes on a deeper failure as upstream: not retried as undelivered, not opening the circuit of the instance that answered', async () => {
+    const hub = new InProcessHub()
+    let runs = 0
+    const front = defineService({
+      name: 'front',
+      actions: ({ action }) => ({
+        // Not idempotent: it must never run twice because a deeper call was undelivered.
+        charge: action({
+          input: T.Object({}),
+          output: T.Null(),
+          handler: async (_input, ctx) => {
+            runs++
+            await (ctx.client('ledger') as unknown as LedgerClient).write({}, { timeout: 50 })
+            return null
+          },
+        }),
+      }),
+    })
+    await node(hub, 'front-1', { services: [front], waitForInstanceMs: 10 })
+    const caller = await node(hub, 'caller', {
+      policy: { breaker: { minCalls: 3, failureRatio: 0.5, openMs: 60_000 } },
+    })
+    for (let i = 0; i < 6; i++) {
+      const err = await rejection(caller.call('front', 'charge', {}))
+      expect(err.code).toBe('UNAVAILABLE') // no instance of ledger, behind front
+      expect(err.data).toMatchObject({ service: 'ledger', upstream: true })
+      expect(err.data).not.toHaveProperty('delivered')
+    }
+    expect(runs).toBe(6) // once per call: not retried
   })
 
   it('never retries a non-idempotent action', async () => {

@@ -1,6 +1,6 @@
 import { type Clock, nestedDeadline, parseTraceparent, type TraceContext } from '../context/index.ts'
 import type { CallOptions } from '../contract/index.ts'
-import { TesseraError } from '../errors/index.ts'
+import { markCallFailure, TesseraError } from '../errors/index.ts'
 import type { Call, Next } from '../middleware/index.ts'
 import type { Instrumentation } from '../observability/index.ts'
 import type { ReadonlyRegistry } from '../registry/index.ts'
@@ -204,11 +204,13 @@ export class Caller {
       found
         ? this.#call(parent, service, action, input, options, undefined, known, undefined)
         : Promise.reject(
-            new TesseraError('UNAVAILABLE', `no instance of ${service} is available`, {
-              service,
-              action,
-              delivered: false,
-            }),
+            markCallFailure(
+              new TesseraError('UNAVAILABLE', `no instance of ${service} is available`, {
+                service,
+                action,
+                delivered: false,
+              }),
+            ),
           ),
     )
   }

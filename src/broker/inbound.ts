@@ -1,5 +1,5 @@
 import type { Principal } from '../context/index.ts'
-import { normalizeError, TesseraError } from '../errors/index.ts'
+import { answeredErrorData, isCallFailure, normalizeError, TesseraError } from '../errors/index.ts'
 import { type Identity, mayHost, type PrincipalVerifier } from '../identity/index.ts'
 import type { Logger } from '../observability/index.ts'
 import type { Transport } from '../transport/index.ts'
@@ -193,7 +193,12 @@ class InboundCall implements Completion {
         'handler failed',
       )
     }
-    transport.send(from, { kind: 'response', id: msg.id, ok: false, error: error.toWire(debug) })
+    const wire = error.toWire(debug)
+    // This request was delivered, whatever the failure passed on says of a deeper one.
+    const data = answeredErrorData(wire.data, isCallFailure(err))
+    if (data === undefined) delete wire.data
+    else wire.data = data
+    transport.send(from, { kind: 'response', id: msg.id, ok: false, error: wire })
   }
 }
 

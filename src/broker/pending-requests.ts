@@ -1,4 +1,4 @@
-import { TesseraError } from '../errors/index.ts'
+import { markCallFailure, TesseraError } from '../errors/index.ts'
 import type { ResponseMessage } from '../wire/index.ts'
 import { type Abortable, unwatchAbort, watchAbort } from './abort-watch.ts'
 import type { DeadlineEntry, DeadlineWatch, Expirable } from './deadline-watch.ts'
@@ -103,7 +103,7 @@ export class PendingRequests {
     if (!entry || entry.nodeId !== from) return
     this.#end(entry)
     if (msg.ok) entry.resolve(msg.output)
-    else entry.reject(TesseraError.fromWire(msg.error))
+    else entry.reject(markCallFailure(TesseraError.fromWire(msg.error)))
   }
 
   /** Fails one request now (e.g. the transport could not send it). */
@@ -111,7 +111,7 @@ export class PendingRequests {
     const entry = this.#pending.get(id)
     if (!entry) return
     this.#end(entry)
-    entry.reject(error)
+    entry.reject(markCallFailure(error))
   }
 
   /**
@@ -119,6 +119,7 @@ export class PendingRequests {
    * in `spare` stay: the transport is resending them (decision 0033).
    */
   failNode(nodeId: string, error: TesseraError, spare?: ReadonlySet<number>): void {
+    markCallFailure(error)
     for (const entry of this.#pending.values()) {
       if (entry.nodeId === nodeId && spare?.has(entry.id) !== true) {
         this.#end(entry)
@@ -128,6 +129,7 @@ export class PendingRequests {
   }
 
   failAll(error: TesseraError): void {
+    markCallFailure(error)
     for (const entry of this.#pending.values()) {
       this.#end(entry)
       entry.reject(error)
@@ -139,7 +141,7 @@ export class PendingRequests {
     if (this.#pending.get(entry.id) !== entry) return
     this.#end(entry)
     this.#sendCancel(entry.nodeId, entry.id)
-    entry.reject(error)
+    entry.reject(markCallFailure(error))
   }
 
   #end(entry: Pending): void {

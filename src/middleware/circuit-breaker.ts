@@ -1,6 +1,6 @@
 import type { Clock } from '../context/index.ts'
 import type { BreakerPolicy } from '../contract/index.ts'
-import { type ErrorCode, normalizeError, TesseraError } from '../errors/index.ts'
+import { type ErrorCode, markCallFailure, normalizeError, TesseraError } from '../errors/index.ts'
 import { RollingWindow } from './rolling-window.ts'
 import type { Call, Middleware } from './types.ts'
 
@@ -65,8 +65,9 @@ export interface BreakerRegistry {
  * Closed: calls pass; outcomes go into a rolling window of `policy.breaker.windowMs`
  * (ten count buckets). When the window holds at least `minCalls` outcomes and
  * failures/total >= `failureRatio`, the circuit opens. Failures are UNAVAILABLE,
- * TIMEOUT, INTERNAL, OVERLOADED and unknown throws; CANCELLED counts as nothing
- * (the caller gave up); every other error is the caller's fault and counts as success.
+ * TIMEOUT, INTERNAL, OVERLOADED and unknown throws; CANCELLED (the caller gave up) and
+ * errors marked `upstream` (the instance passed on another service's failure) count as
+ * nothing; every other error is the caller's fault and counts as success.
  *
  * Open: calls fail at once with CIRCUIT_OPEN (data `{ service, nodeId }`, retryable,
  * so a retry goes to another node). After `openMs` the circuit is half-open.
@@ -162,10 +163,12 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
           (state.type === BreakerStates.halfOpen && state.trialInFlight)
         ) {
           onReject?.(call, nodeId)
-          throw new TesseraError('CIRCUIT_OPEN', `circuit open for ${service} on node ${nodeId}`, {
-            service,
-            nodeId,
-          })
+          throw markCallFailure(
+            new TesseraError('CIRCUIT_OPEN', `circuit open for ${service} on node ${nodeId}`, {
+              service,
+              nodeId,
+            }),
+          )
         }
         if (state.type === BreakerStates.halfOpen) state.trialInFlight = true
         const generation = breaker.generation
@@ -203,8 +206,10 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
 type Outcome = 'success' | 'failure' | 'neutral'
 
 function classify(err: unknown): Outcome {
-  const { code } = normalizeError(err)
-  if (code === 'CANCELLED') return 'neutral'
+  const { code, data } = normalizeError(err)
+  // The caller gave up, or the instance passed on the failure of a call of its own (it
+  // answered; another service failed): neither says anything of this instance's health.
+  if (code === 'CANCELLED' || data?.upstream === true) return 'neutral'
   return FAILURE_CODES.has(code) ? 'failure' : 'success'
 }
 

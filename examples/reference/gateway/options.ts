@@ -21,7 +21,7 @@ export const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 'web
 export const DEFAULT_PORT = 8080
 
 /** How long one revocation check may take before the request fails (503/504) rather than waits. */
-const REVOCATION_TIMEOUT_MS = 2_000
+const REVOCATION_TIMEOUT_MS = 5_000
 
 /**
  * The gateway options for the reference system, read from `env`:

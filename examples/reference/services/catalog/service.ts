@@ -44,7 +44,9 @@ export function createCatalogService(options: CatalogOptions = {}) {
   return defineService({
     name: 'catalog',
     version: '1.0.0',
-    policy: { timeout: 2_000 },
+    // Long enough to ride out a NATS failover: every server down 2 s, the clients back
+    // ~0.5 s later (test/integration/hosts/reference.test.ts; a call is held meanwhile).
+    policy: { timeout: 5_000 },
     actions: ({ action }) => ({
       list: action({
         description: 'Products by id, a page at a time.',

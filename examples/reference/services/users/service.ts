@@ -38,7 +38,9 @@ export function createUsersService(options: UsersOptions = {}) {
   return defineService({
     name: 'users',
     version: '1.0.0',
-    policy: { timeout: 2_000 },
+    // Long enough to ride out a NATS failover: every server down 2 s, the clients back
+    // ~0.5 s later (test/integration/hosts/reference.test.ts; a call is held meanwhile).
+    policy: { timeout: 5_000 },
     actions: ({ action }) => ({
       create: action({
         description:

@@ -77,7 +77,10 @@ export function childSpan(parent: TraceContext): TraceContext {
 }
 
 export function formatTraceparent(trace: TraceContext): string {
-  return `00-${trace.traceId}-${trace.spanId}-${trace.flags.toString(16).padStart(2, '0')}`
+  const flags = trace.flags
+  // Every remote call formats one: the two flags Tessera sets need no number formatting.
+  const hex = flags === 1 ? '01' : flags === 0 ? '00' : flags.toString(16).padStart(2, '0')
+  return `00-${trace.traceId}-${trace.spanId}-${hex}`
 }
 
 /** Parses a `traceparent` header; anything malformed or all-zero yields undefined (start a new trace). */

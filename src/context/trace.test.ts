@@ -61,6 +61,24 @@ describe('traceparent', () => {
       { numRuns: 2_000 },
     )
   })
+
+  it('agrees with the rule when one digit of a valid header is any other character', () => {
+    const valid = `00-${'3'.repeat(32)}-${'c'.repeat(16)}-01`
+    const digitAt = fc.integer({ min: 3, max: 54 }).filter((i) => i !== 35 && i !== 52)
+    // Code points whose low 7 bits are a hex digit ('á' is 0xE1: 0x61 is 'a') included.
+    const other = fc.oneof(
+      fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+      fc.constantFrom('á', 'ã', '°', '±', '\u0130', 'A', 'G', ' '),
+    )
+    fc.assert(
+      fc.property(digitAt, other, (i, c) => {
+        const header = valid.slice(0, i) + c + valid.slice(i + 1)
+        const got = parseTraceparent(header)
+        expect(got === undefined ? undefined : { ...got }).toEqual(reference(header))
+      }),
+      { numRuns: 3_000 },
+    )
+  })
 })
 
 describe('random ids', () => {

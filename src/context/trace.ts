@@ -103,21 +103,31 @@ export function parseTraceparent(header: string | undefined, state?: string): Tr
   return trace
 }
 
-/** `00-<32 hex>-<16 hex>-<2 hex>`, lower case, nothing around it. */
+/** Char code (below 128) -> its value as a lower-case hex digit, -1 for any other. */
+const HEX_VALUE = (() => {
+  const table = new Int8Array(128).fill(-1)
+  for (let i = 0; i < 16; i++) table[HEX_DIGITS.charCodeAt(i)] = i
+  return table
+})()
+
+/**
+ * `00-<32 hex>-<16 hex>-<2 hex>`, lower case, nothing around it. The digits are checked
+ * through a table, OR-ed together so the loop has no branch: a non-digit below 128 makes
+ * the result negative, a char of 128 or more makes it 128 or more.
+ */
 function isCanonical(h: string): boolean {
   if (h.length !== 55 || h.charCodeAt(0) !== 48 || h.charCodeAt(1) !== 48) return false
   if (h.charCodeAt(2) !== 45 || h.charCodeAt(35) !== 45 || h.charCodeAt(52) !== 45) return false
+  let seen = 0
   for (let i = 3; i < 55; i++) {
     if (i === 35 || i === 52) continue
-    if (hexValue(h, i) < 0) return false
+    const c = h.charCodeAt(i)
+    seen |= (HEX_VALUE[c & 127] as number) | (c & ~127)
   }
-  return true
+  return seen >= 0 && seen < 128
 }
 
-/** The value of the lower-case hex digit at `i`, or -1. */
+/** The value of the lower-case hex digit at `i` (the header is canonical). */
 function hexValue(h: string, i: number): number {
-  const c = h.charCodeAt(i)
-  if (c >= 48 && c <= 57) return c - 48
-  if (c >= 97 && c <= 102) return c - 87
-  return -1
+  return HEX_VALUE[h.charCodeAt(i) & 127] as number
 }

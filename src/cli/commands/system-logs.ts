@@ -68,9 +68,19 @@ export async function systemLogs(
   if (!options.follow) return
   floor = Number.isFinite(newest) ? newest : startedAt
   newest = Math.max(newest, startedAt)
+  // A poll that fails (the agent busy or restarting) is said once and tried again: a
+  // follower runs until SIGINT, not until the first slow answer.
+  let failing = ''
   for (;;) {
     await sleep(POLL_MS)
-    show(await ask({ since: newest - OVERLAP_MS }))
+    try {
+      show(await ask({ since: newest - OVERLAP_MS }))
+      failing = ''
+    } catch (err) {
+      const why = (err as Error).message
+      if (why !== failing) out.error(`tessera: logs: ${why}; asking again every second`)
+      failing = why
+    }
   }
 }
 

@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NatsServer } from '../../support/nats-server.ts'
 import type { SlowService } from './fixtures/slow.ts'
-import { cluster, fixtures, openLoad, readyByHost, sleep, startJetStream, until } from './support.ts'
+import {
+  CALM_LEASE,
+  cluster,
+  fixtures,
+  openLoad,
+  readyByHost,
+  sleep,
+  startJetStream,
+  until,
+} from './support.ts'
 
 let nats: NatsServer
 beforeAll(async () => {
@@ -29,7 +38,7 @@ describe('an autoscaled unit in a system over two hosts', () => {
         },
       },
     })
-    await Promise.all(['a', 'b'].map((h) => sys.startAgent(h)))
+    await Promise.all(['a', 'b'].map((h) => sys.startAgent(h, undefined, undefined, CALM_LEASE)))
     await until(
       '1 ready slow instance',
       30_000,

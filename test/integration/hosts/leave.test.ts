@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NatsServer } from '../../support/nats-server.ts'
 import type { CounterService } from './fixtures/counter.ts'
-import { cluster, fixtures, openLoad, readyByHost, sleep, startJetStream, until } from './support.ts'
+import {
+  CALM_LEASE,
+  cluster,
+  fixtures,
+  openLoad,
+  readyByHost,
+  sleep,
+  startJetStream,
+  until,
+} from './support.ts'
 
 let nats: NatsServer
 beforeAll(async () => {
@@ -14,7 +23,7 @@ describe('an agent stopped with SIGTERM (tessera down --host, a shutdown)', () =
     timeout: 180_000,
   }, async () => {
     await using sys = await cluster(nats, { counter: { entry: `${fixtures}counter.ts`, instances: 3 } })
-    await Promise.all(['a', 'b', 'c'].map((h) => sys.startAgent(h)))
+    await Promise.all(['a', 'b', 'c'].map((h) => sys.startAgent(h, undefined, undefined, CALM_LEASE)))
     await until('one counter per host', 60_000, async () => {
       const counts = readyByHost(await sys.status('a'), 'counter')
       return counts.a === 1 && counts.b === 1 && counts.c === 1

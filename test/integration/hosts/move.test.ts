@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NatsServer } from '../../support/nats-server.ts'
 import type { CounterService } from './fixtures/counter.ts'
-import { cluster, fixtures, openLoad, readyByHost, sleep, startJetStream, until } from './support.ts'
+import {
+  CALM_LEASE,
+  cluster,
+  fixtures,
+  openLoad,
+  readyByHost,
+  sleep,
+  startJetStream,
+  until,
+} from './support.ts'
 
 let nats: NatsServer
 beforeAll(async () => {
@@ -16,7 +25,11 @@ describe('tessera move <unit> --to <host> under steady load', () => {
     await using sys = await cluster(nats, {
       counter: { entry: `${fixtures}counter.ts`, instances: 2, placement: { hosts: ['a', 'b'] } },
     })
-    await Promise.all([sys.startAgent('a'), sys.startAgent('b'), sys.startAgent('c', 'zone=spare')])
+    await Promise.all([
+      sys.startAgent('a', undefined, undefined, CALM_LEASE),
+      sys.startAgent('b', undefined, undefined, CALM_LEASE),
+      sys.startAgent('c', 'zone=spare', undefined, CALM_LEASE),
+    ])
     await until('a counter on a and one on b', 30_000, async () => {
       const counts = readyByHost(await sys.status('c'), 'counter')
       return counts.a === 1 && counts.b === 1

@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NatsServer } from '../../support/nats-server.ts'
 import type { CounterService } from './fixtures/counter.ts'
-import { cluster, fixtures, openLoad, readyByHost, sleep, startJetStream, until } from './support.ts'
+import {
+  CALM_LEASE,
+  cluster,
+  fixtures,
+  openLoad,
+  readyByHost,
+  sleep,
+  startJetStream,
+  until,
+} from './support.ts'
 
 let nats: NatsServer
 beforeAll(async () => {
@@ -14,7 +23,7 @@ describe('hosts that join a running system', () => {
     timeout: 180_000,
   }, async () => {
     await using sys = await cluster(nats, { counter: { entry: `${fixtures}counter.ts`, instances: 3 } })
-    await sys.startAgent('a')
+    await sys.startAgent('a', undefined, undefined, CALM_LEASE)
     await until('3 counters on a', 30_000, async () => readyByHost(await sys.status('a'), 'counter').a === 3)
     const client = await sys.client()
     await until('the client to see 3', 10_000, () => client.registry.endpoints('counter').length === 3)
@@ -23,7 +32,10 @@ describe('hosts that join a running system', () => {
     const adds = openLoad('rb-add', 50, (key) => counter.add({ key }, { timeout: 5000 }))
     await sleep(500)
 
-    await Promise.all([sys.startAgent('b'), sys.startAgent('c')])
+    await Promise.all([
+      sys.startAgent('b', undefined, undefined, CALM_LEASE),
+      sys.startAgent('c', undefined, undefined, CALM_LEASE),
+    ])
     await until('one counter per host', 60_000, async () => {
       const counts = readyByHost(await sys.status('a'), 'counter')
       return counts.a === 1 && counts.b === 1 && counts.c === 1

@@ -3,13 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readLogs } from '../../../src/runtime/index.ts'
 import type { NatsServer } from '../../support/nats-server.ts'
 import type { CounterService } from './fixtures/counter.ts'
-import { cluster, fixtures, readyByHost, startJetStream, until } from './support.ts'
+import { CALM_LEASE, cluster, fixtures, readyByHost, startJetStream, until } from './support.ts'
 
 let nats: NatsServer
 beforeAll(async () => {
   nats = await startJetStream()
 })
 afterAll(() => nats?.stop())
+
+const VIEW_LAG_MS = 4000
 
 const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0)
 
@@ -20,7 +22,7 @@ describe('three agents of one system on one NATS', () => {
     await using sys = await cluster(nats, {
       counter: { entry: `${fixtures}counter.ts`, instances: 3 },
     })
-    await Promise.all(['a', 'b', 'c'].map((h) => sys.startAgent(h)))
+    await Promise.all(['a', 'b', 'c'].map((h) => sys.startAgent(h, undefined, undefined, CALM_LEASE)))
     // One per host as a sees it: an agent that came up late (a busy machine) finds the
     // slots taken and pulls one over by a rebalancing move, which takes a few seconds more.
     await until('3 counters, one per host (no move still draining)', 45_000, async () => {
@@ -29,7 +31,7 @@ describe('three agents of one system on one NATS', () => {
       return counts.a === 1 && counts.b === 1 && counts.c === 1 && s.units[0]!.instances.length === 3
     })
     for (const via of ['a', 'b', 'c']) {
-      await until(`${via} to see every host's counter`, 2000, async () => {
+      await until(`${via} to see every host's counter`, VIEW_LAG_MS, async () => {
         const counts = readyByHost(await sys.status(via), 'counter')
         return counts.a === 1 && counts.b === 1 && counts.c === 1
       })
@@ -76,15 +78,19 @@ describe('three agents of one system on one NATS', () => {
     const follow = sys.spawnCli('logs', 'counter', '--host', 'a', '-f', '--json', '-n', '0')
 
     // scale answers once the host it was asked of sees the count ready everywhere; another
-    // host's view of the others is at most one renewal (500 ms) older.
+    // host's view of the others is at most one renewal (1.5 s) older.
     await (await sys.agents.get('b')!.control()).run('scale', { unit: 'counter', instances: 5 })
     expect(total(readyByHost(await sys.status('b'), 'counter'))).toBe(5)
-    await until('c to see 5', 2000, async () => total(readyByHost(await sys.status('c'), 'counter')) === 5)
+    await until(
+      'c to see 5',
+      VIEW_LAG_MS,
+      async () => total(readyByHost(await sys.status('c'), 'counter')) === 5,
+    )
     expect(Object.values(readyByHost(await sys.status('c'), 'counter')).sort()).toEqual([1, 2, 2])
 
     await (await sys.agents.get('c')!.control()).run('scale', { unit: 'counter', instances: 2 })
     expect(total(readyByHost(await sys.status('c'), 'counter'))).toBe(2)
-    await until('a to see 2', 2000, async () => {
+    await until('a to see 2', VIEW_LAG_MS, async () => {
       const s = await sys.status('a')
       return s.units[0]!.instances.length === 2 && total(readyByHost(s, 'counter')) === 2
     })

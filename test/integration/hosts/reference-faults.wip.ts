@@ -1,12 +1,15 @@
 // NOT IN THE SUITE YET (named .wip.ts so vitest does not pick it up): the issue-11 scenario of
-// the reference system over 3 hosts. Its first full run (2026-12-02) found real failures that are
-// still open: orders moved while catalog.reserve calls time out (8 HTTP 504), reads failing 503
-// while all NATS servers were down 2 s, an order whose stock was taken twice (398 for 390 orders),
-// and more (see the issue 11 note). Rename it back to reference.test.ts once they are fixed.
+// the reference system over 3 hosts. State on 2026-12-02 (three runs on a 2-core machine):
+// moving orders, killing one NATS server and partitioning c fail nothing (0 of ~1,850, ~420
+// and ~600 requests); killing every NATS server for 2 s fenced every agent in one run of
+// three: the hosts' KV stream (3 replicas) had no leader for over 22.5 s after the restart
+// (nats-server 2.9.10); in another the reads' 2 s deadlines ran out (now 5 s). The host
+// SIGKILL phase failed 503s while users had no instance and every orders circuit was open
+// (decision 0036 since). Rename it to reference.test.ts once it passes three runs in a row.
 import { readFileSync } from 'node:fs'
 import { connect } from 'nats'
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { type NatsCluster, startNatsCluster } from '../../support/nats-cluster.ts'
 import { type PostgresServer, postgresAvailable, startPostgres } from '../../support/postgres.ts'
 import { canMakeNamespaces, hasNft, makeSwitch, type NetSwitch } from './netns.ts'
@@ -56,9 +59,11 @@ afterAll(async () => {
   net?.remove()
 })
 
-// Leases must outlive JetStream's recovery after every server is killed (6–9 s here), or
-// every agent fences (docs/hosts.md): 20 s, so an agent fences after 15 s without a renewal.
-const LEASE_MS = 20_000
+// Leases must outlive JetStream's recovery after every server is killed, or every agent
+// fences (docs/hosts.md): the hosts' KV has 3 replicas, whose stream elects its leader
+// only after the meta leader (6–9 s) — on a loaded 2-core machine once more than 15 s.
+// 30 s: an agent fences after 22.5 s without a renewal.
+const LEASE_MS = 30_000
 const PARTITION_MS = 10_000
 const TEA = [{ productId: 'tea-sencha', quantity: 1 }]
 const STOCK = 1_000_000
@@ -163,6 +168,7 @@ describe.skipIf(!runnable)(
         await sleep(1500)
         const facts = await fault()
         await sleep(1500)
+        console.info(`after ${name}: ${where(await sys.status())}`)
         const tally = { reads: await r.stop(), places: await p.stop(), registers: await g.stop() }
         placedKeys.push(...tally.places.okKeys)
         console.info(
@@ -197,6 +203,12 @@ describe.skipIf(!runnable)(
           expect.soft(agent.output.some((l) => l.includes('fenced'))).toBe(false)
         }
       }
+
+      // What the agents said (claims, moves, fences), for the record and for a failure.
+      onTestFinished(() => {
+        for (const [host, agent] of sys.agents)
+          console.info(`agent ${host} said:\n  ${agent.output.slice(-60).join('\n  ')}`)
+      })
 
       // 1. Move: every orders instance to a, under load.
       const moved = await phase('move orders to a', async () => {
@@ -247,8 +259,21 @@ describe.skipIf(!runnable)(
         await Promise.all(nats!.servers.map((s) => s.restart()))
         await nats!.routed()
         const back = Date.now() - at
+        // The hosts' KV takes writes again once its stream has a leader again.
+        const nc = await connect({ servers: nats!.urls })
+        const jsm = await nc.jetstreamManager()
+        await until('the hosts KV stream to have a leader', 40_000, async () => {
+          const streams = await jsm.streams
+            .list()
+            .next()
+            .catch(() => [])
+          const live = streams.find((st) => st.config.name.endsWith('-live'))
+          return live?.cluster?.leader !== undefined
+        })
+        const kvBack = Date.now() - at
+        await nc.close()
         await until('every host seen again', 30_000, async () => (await sys.status()).hosts.length === 3)
-        return `cluster routed with a JetStream leader ${back} ms after the kill, every host seen ${Date.now() - at} ms after it`
+        return `cluster routed with a JetStream leader ${back} ms after the kill, the hosts' KV stream had its leader ${kvBack} ms after it, every host seen ${Date.now() - at} ms after it`
       })
       expectServed(all)
       noneFenced()

@@ -6,7 +6,7 @@ import type { Transport } from '../transport/index.ts'
 import type { WireContext } from '../wire/index.ts'
 import { CallContext, type ContextPort } from './call-context.ts'
 import type { DeadlineEntry, Expirable } from './deadline-watch.ts'
-import { elapsedSince, type ObservedCall, outcomeOf, startTime } from './observed-run.ts'
+import { elapsedSince, type ObservedCall, outcomeOf, startHandleSpan, startTime } from './observed-run.ts'
 import type { PendingRequests } from './pending-requests.ts'
 import { principalProofOf } from './principal-proofs.ts'
 import type { Completion, HostedAction, ServiceHost } from './service-host.ts'
@@ -204,15 +204,7 @@ class LocalCall implements Completion, Expirable {
     if (ins === undefined) return
     // As ObservedRun: the run starts now (host.run is next); +1, it is about to count itself in flight.
     this.#runStarted = startTime(ins, 'handle', entry.service, entry.name, ctx.caller)
-    const span = ins.handleStarted?.(
-      entry.service,
-      entry.name,
-      ctx.caller,
-      ctx.parentTrace,
-      host.inFlight + 1,
-    )
-    this.#runSpan = span as TraceContext | undefined
-    if (span !== undefined) ctx.useTrace(span as TraceContext)
+    this.#runSpan = startHandleSpan(ins, host, entry, ctx)
   }
 
   /** The handler run completed (whether or not the call settled before, by its deadline or signal). */

@@ -34,6 +34,21 @@ export function elapsedSince(started: number): number {
  * and (if it was timed) its duration. The local fast path hands it to the call itself,
  * which tells it as it settles; every other path watches the call's promise.
  */
+/**
+ * Tells `handleStarted` of a run about to start (+1: it is about to count itself in
+ * flight); a span it returns becomes the trace of the run's context.
+ */
+export function startHandleSpan(
+  ins: Instrumentation,
+  host: { readonly inFlight: number },
+  entry: HostedAction,
+  ctx: CallContext,
+): TraceContext | undefined {
+  const span = ins.handleStarted?.(entry.service, entry.name, ctx.caller, ctx.parentTrace, host.inFlight + 1)
+  if (span !== undefined) ctx.useTrace(span as TraceContext)
+  return span as TraceContext | undefined
+}
+
 export class ObservedCall {
   #ended = false
 
@@ -105,16 +120,7 @@ export class ObservedRun implements Completion {
     this.#caller = ctx.caller
     this.#done = done
     this.#started = startTime(ins, 'handle', entry.service, entry.name, ctx.caller)
-    // +1: the run is about to count itself in flight.
-    const span = ins.handleStarted?.(
-      entry.service,
-      entry.name,
-      ctx.caller,
-      ctx.parentTrace,
-      host.inFlight + 1,
-    )
-    this.#span = span as TraceContext | undefined
-    if (span !== undefined) ctx.useTrace(span as TraceContext)
+    this.#span = startHandleSpan(ins, host, entry, ctx)
   }
 
   complete(err: unknown, value?: unknown): void {

@@ -92,6 +92,13 @@ describe.skipIf(!runnable)(
         `all NATS servers killed 2 s: ${r.ok}/${r.issued} reads ok ${JSON.stringify(r.failed)}, ${w.ok}/${w.issued} adds ok ${JSON.stringify(w.failed)} (slowest failure ${w.slowestFailureMs} ms); cluster back (routed, JetStream leader) ${backMs} ms after the kill, every host and counter seen again ${recoveredMs} ms after it; failed renewals (one every ${LEASE_MS / 4} ms) ${failedRenewals.join(', ')}`,
       )
 
+      const why = new Map<string, number>()
+      for (const reason of [...r.reasons, ...w.reasons]) {
+        const text = reason.slice(reason.indexOf(': ') + 2).replace(/[a-z0-9]{4}\b/g, 'X')
+        why.set(text, (why.get(text) ?? 0) + 1)
+      }
+      if (why.size > 0) console.info(`failures: ${JSON.stringify([...why])}`)
+
       for (const agent of sys.agents.values()) {
         expect(agent.child.exitCode).toBeNull()
         expect(agent.output.some((l) => l.includes('fenced'))).toBe(false)

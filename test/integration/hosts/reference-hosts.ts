@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { authorityKey } from '../../../src/identity/index.ts'
 import { type ClusterStatus, readControlState } from '../../../src/runtime/index.ts'
 import type { NetSwitch } from './netns.ts'
-import { sleep } from './support.ts'
+import { sleep, spawnGroup } from './support.ts'
 
 const bin = fileURLToPath(new URL('../../../bin/tessera.mjs', import.meta.url))
 const relayScript = fileURLToPath(new URL('./fixtures/tcp-relay.mjs', import.meta.url))
@@ -29,25 +29,9 @@ process.once('exit', () => {
   for (const o of owned) o.killAll()
 })
 
-/** Spawns `file args` (inside network namespace `netns` when given), its own process group. */
+/** Spawns `file args` (inside network namespace `netns` when given), its own process group, owned. */
 export function own(file: string, args: string[], netns?: string, env?: NodeJS.ProcessEnv, tag = ''): Owned {
-  // nsenter joins only the network namespace (`ip netns exec` mounts a fresh /sys, where
-  // the runtime's cgroup probe hangs) and execs the program: its pid is the program's.
-  const child = netns
-    ? spawn('nsenter', [`--net=/run/netns/${netns}`, file, ...args], {
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: env ?? process.env,
-      })
-    : spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env })
-  const output: string[] = []
-  const collect = (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line) output.push(line)
-    if (process.env.TESSERA_TEST_LOGS) process.stdout.write(`[${tag}] ${chunk}`)
-  }
-  child.stdout?.on('data', collect)
-  child.stderr?.on('data', collect)
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const { child, output, exited } = spawnGroup(file, args, { netns, env, tag })
   const o: Owned = {
     child,
     output,

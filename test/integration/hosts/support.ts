@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -115,22 +115,7 @@ export async function cluster(
       ...(labels ? ['--labels', labels] : []),
       ...extra,
     ]
-    // In a namespace: nsenter joins only its network (`ip netns exec` also mounts a fresh
-    // /sys, where the runtime's cgroup probe hangs) and execs node: the pid stays the agent's.
-    const child = netns
-      ? spawn('nsenter', [`--net=/run/netns/${netns}`, process.execPath, ...args], {
-          detached: true,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        })
-      : spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-    const output: string[] = []
-    const collect = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line) output.push(line)
-      if (process.env.TESSERA_TEST_LOGS) process.stdout.write(`[${host}] ${chunk}`)
-    }
-    child.stdout?.on('data', collect)
-    child.stderr?.on('data', collect)
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const { child, output, exited } = spawnGroup(process.execPath, args, { netns, tag: host })
     const stateDir = join(config.stateDir!, 'hosts', host)
     const agent: AgentProcess = {
       host,
@@ -233,6 +218,37 @@ export async function cluster(
  * other tests can do. Views of other hosts then lag up to one renewal, 1.5 s.
  */
 export const CALM_LEASE = ['--lease-ttl', '6000']
+
+/**
+ * Spawns `file args` as a process group of its own (so the test can SIGKILL it whole),
+ * inside network namespace `netns` when given, collecting its output lines (also printed,
+ * tagged, with TESSERA_TEST_LOGS). In a namespace nsenter joins only its network (`ip
+ * netns exec` also mounts a fresh /sys, where the runtime's cgroup probe hangs) and execs
+ * the program: the pid stays the program's.
+ */
+export function spawnGroup(
+  file: string,
+  args: string[],
+  o: { netns?: string | undefined; env?: NodeJS.ProcessEnv | undefined; tag: string },
+): { child: ChildProcess; output: string[]; exited: Promise<number | null> } {
+  const options: SpawnOptions = {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: o.env ?? process.env,
+  }
+  const child = o.netns
+    ? spawn('nsenter', [`--net=/run/netns/${o.netns}`, file, ...args], options)
+    : spawn(file, args, options)
+  const output: string[] = []
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line) output.push(line)
+    if (process.env.TESSERA_TEST_LOGS) process.stdout.write(`[${o.tag}] ${chunk}`)
+  }
+  child.stdout?.on('data', collect)
+  child.stderr?.on('data', collect)
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return { child, output, exited }
+}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))

@@ -2,42 +2,28 @@
 // metrics alone (prom-client, as every runtime instance has them), and with tracing at
 // 1 % and at 100 % sampling plus metrics (spans batched to a sink that drops them, as
 // the runtime's IPC sink costs about the same), in process and over the socket
-// transport between two brokers of this process (both sides instrumented). Rows
-// alternate in ROUNDS rounds; each figure is the median of its rounds, the spread beside
-// it. The aims are judged on CPU time per call (caller and callee are this process), which
-// other work on the machine disturbs far less than calls/s; calls/s are shown beside.
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Registry } from 'prom-client'
-import { type Broker, createBroker } from 'tessera/broker'
-import { metricsInstrumentation } from 'tessera/metrics'
-import { combineInstrumentation, type Instrumentation } from 'tessera/observability'
-import { createTracing, type Tracing } from 'tessera/tracing'
-import { socketTransport } from 'tessera/transport/socket'
-import { type EchoService, echo, input } from './lib/echo.ts'
-import { cpuRate, latency, medianOf } from './lib/measure.ts'
+// transport. Each mode runs in a process of its own (peers/observability-mode.ts), as the
+// runtime runs one broker per instance: brokers of four instrumentations in one process
+// would make each other's call sites polymorphic and charge every mode for the others.
+// Rows alternate in ROUNDS rounds, one process measuring at a time; each figure is the
+// median of its rounds, the spread beside it. The aims are judged on CPU time per call
+// (caller and callee are that process), which other work on the machine disturbs far less
+// than calls/s; calls/s are shown beside.
+
+import { medianOf } from './lib/measure.ts'
+import { type Peer, startPeer } from './lib/peer.ts'
 import type { Row } from './lib/report.ts'
+import type { ObservabilityAsk } from './peers/observability-mode.ts'
 
 const MODES = [
-  { name: 'off', ratio: 0, metrics: false },
-  { name: 'metrics', ratio: 0, metrics: true },
-  { name: 'tracing 1% + metrics', ratio: 0.01, metrics: true },
-  { name: 'tracing 100% + metrics', ratio: 1, metrics: true },
+  { name: 'off', env: 'off', ratio: 0, metrics: false },
+  { name: 'metrics', env: 'metrics', ratio: 0, metrics: true },
+  { name: 'tracing 1% + metrics', env: 'tracing-1', ratio: 0.01, metrics: true },
+  { name: 'tracing 100% + metrics', env: 'tracing-100', ratio: 1, metrics: true },
 ] as const
 const ROUNDS = 5
 
-function tracing(ratio: number, unit: string): Tracing {
-  return createTracing({ service: unit, sampleRatio: ratio, sink: () => {} })
-}
-
-function opts(t: Tracing, metrics: boolean): { instrumentation?: Instrumentation } {
-  const instrumentation = combineInstrumentation(
-    t.instrumentation,
-    metrics ? metricsInstrumentation(new Registry()) : undefined,
-  )
-  return instrumentation ? { instrumentation } : {}
-}
+type Measure = { rate: number; cpuMicros: number }
 
 export async function benchObservability(ms: number): Promise<Row[]> {
   const rows: Row[] = []
@@ -48,63 +34,31 @@ export async function benchObservability(ms: number): Promise<Row[]> {
   const rates = new Map<string, number[]>()
   const cpus = new Map<string, number[]>()
   const p99 = new Map<string, number>()
-  const keep = (key: string, r: { rate: number; cpuMicros: number }) => {
+  const keep = (key: string, r: Measure) => {
     rates.set(key, [...(rates.get(key) ?? []), r.rate])
     cpus.set(key, [...(cpus.get(key) ?? []), r.cpuMicros])
   }
-  const dir = await mkdtemp(join(tmpdir(), 'tb-obs-'))
-  const setups = await Promise.all(
-    MODES.map(async (mode, i) => {
-      const tLocal = tracing(mode.ratio, 'bench')
-      const local = createBroker({ services: [echo], validateOutput: false, ...opts(tLocal, mode.metrics) })
-      await local.start()
-      const tServer = tracing(mode.ratio, 'echo')
-      const tClient = tracing(mode.ratio, 'client')
-      const sockets = join(dir, String(i))
-      const server = createBroker({
-        nodeId: `obs-server-${i}`,
-        services: [echo],
-        validateOutput: false,
-        transport: socketTransport({ dir: sockets }),
-        ...opts(tServer, mode.metrics),
-      })
-      await server.start()
-      const client = createBroker({
-        nodeId: `obs-client-${i}`,
-        transport: socketTransport({ dir: sockets }),
-        ...opts(tClient, mode.metrics),
-      })
-      await client.start()
-      await client.waitFor(['echo'])
-      const brokers: Broker[] = [local, server, client]
-      return {
-        mode,
-        local: local.client<EchoService>('echo'),
-        remote: client.client<EchoService>('echo'),
-        close: async () => {
-          for (const b of brokers) await b.stop()
-          for (const t of [tLocal, tServer, tClient]) await t.shutdown()
-        },
-      }
-    }),
-  )
+  const peers: { mode: (typeof MODES)[number]; peer: Peer }[] = []
   try {
+    for (const mode of MODES)
+      peers.push({ mode, peer: await startPeer('observability-mode', { OBS_MODE: mode.env }, { ipc: true }) })
+    const ask = (peer: Peer, message: ObservabilityAsk) => peer.ask(message)
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? setups : [...setups].reverse()
-      for (const s of order) {
-        const k = s.mode.name
-        keep(`${inProc}|${k}`, await cpuRate(() => s.local.ping(input), { ms: ms / ROUNDS }))
+      const order = round % 2 === 0 ? peers : [...peers].reverse()
+      for (const { mode, peer } of order) {
+        const k = mode.name
+        keep(`${inProc}|${k}`, (await ask(peer, { kind: 'in-process', ms: ms / ROUNDS })) as Measure)
         keep(
           `${remote}|${k}`,
-          await cpuRate(() => s.remote.ping(input), { ms: ms / ROUNDS, concurrency: 64 }),
+          (await ask(peer, { kind: 'socket', ms: ms / ROUNDS, concurrency: 64 })) as Measure,
         )
-        const l = await latency(() => s.remote.ping(input), 3_000)
+        const l = (await ask(peer, { kind: 'latency', n: 3_000 })) as { p99: number }
         p99.set(k, Math.min(p99.get(k) ?? Number.POSITIVE_INFINITY, l.p99))
       }
     }
+    for (const { peer } of peers) await ask(peer, { kind: 'stop' })
   } finally {
-    for (const s of setups) await s.close()
-    await rm(dir, { recursive: true, force: true })
+    for (const { peer } of peers) await peer.stop()
   }
   for (const group of [inProc, remote]) {
     for (const mode of MODES) {

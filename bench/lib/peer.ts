@@ -10,6 +10,12 @@ export interface Peer {
   readonly info: string
   /** Stops the process (SIGTERM, SIGKILL after 2 s) and resolves once it exited. Idempotent. */
   stop(): Promise<void>
+  /**
+   * Sends `message` over the IPC channel (a peer started with `{ ipc: true }`) and resolves
+   * with the peer's next message: peers that measure in their own process answer one
+   * request at a time.
+   */
+  ask(message: unknown): Promise<unknown>
 }
 
 // The bundle of run.ts sits in bench/results/build/, the peers in bench/results/build/peers/.
@@ -20,13 +26,17 @@ process.once('exit', () => {
   for (const child of live) if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL')
 })
 
-export async function startPeer(name: string, env: Record<string, string> = {}): Promise<Peer> {
+export async function startPeer(
+  name: string,
+  env: Record<string, string> = {},
+  { ipc = false } = {},
+): Promise<Peer> {
   // BENCH_CPU_PROF=<dir>: peers write a CPU profile there when stopped (for `node --cpu-prof` analysis).
   const prof = process.env.BENCH_CPU_PROF
   const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []
   const child = spawn(process.execPath, [...flags, join(buildDir, 'peers', `${name}.mjs`)], {
     env: { ...process.env, ...env, NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ipc ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
   })
   live.add(child)
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
@@ -58,7 +68,18 @@ export async function startPeer(name: string, env: Record<string, string> = {}):
         reject(new Error(`peer ${name} exited with ${code} before ready`))
       })
     })
-    return { pid: child.pid!, info, stop }
+    const ask = (message: unknown) =>
+      new Promise<unknown>((resolve, reject) => {
+        if (!child.send) return reject(new Error(`peer ${name} has no IPC channel`))
+        const onExit = (code: number | null) => reject(new Error(`peer ${name} exited with ${code}`))
+        child.once('exit', onExit)
+        child.once('message', (answer) => {
+          child.off('exit', onExit)
+          resolve(answer)
+        })
+        child.send(message as object)
+      })
+    return { pid: child.pid!, info, stop, ask }
   } catch (err) {
     await stop()
     throw err

@@ -12,7 +12,9 @@ afterAll(() => server?.stop())
 const failures = (results: { rule: string; section: string; ok: boolean }[]) =>
   results.filter((r) => !r.ok).map((r) => `${r.section} ${r.rule}`)
 
-describe('tessera conformance over NATS', () => {
+// The runs are independent (a fresh namespace each) and mostly wait on the node under
+// test, so they run at once: one after another they took ~110 s.
+describe.concurrent('tessera conformance over NATS', () => {
   it('passes every rule against a real Tessera node', async () => {
     const results = await runConformance({
       transport: 'nats',

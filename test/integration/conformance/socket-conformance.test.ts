@@ -5,7 +5,9 @@ import { fixtureCommand } from './fixture-command.ts'
 const failures = (results: { rule: string; section: string; ok: boolean }[]) =>
   results.filter((r) => !r.ok).map((r) => `${r.section} ${r.rule}`)
 
-describe('tessera conformance over the socket transport', () => {
+// The runs are independent (a fresh discovery directory each) and mostly wait on the node
+// under test, so they run at once.
+describe.concurrent('tessera conformance over the socket transport', () => {
   it('passes every rule against a real Tessera node', async () => {
     const results = await runConformance({ transport: 'socket', command: fixtureCommand('tessera-node.ts') })
     expect(failures(results)).toEqual([])

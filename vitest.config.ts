@@ -14,6 +14,11 @@ const apart = [
   'test/integration/durable-events/reference-outbox.test.ts',
   'test/integration/durable-events/dead-letters-cli.test.ts',
   'test/integration/runtime/adapters.test.ts',
+  // Functional checks of the CLI, the log files and contracts: no load, no timing claim.
+  'test/integration/runtime/cli.test.ts',
+  'test/integration/runtime/logs.test.ts',
+  'test/integration/runtime/contract-join.test.ts',
+  'examples/reference/test/security.test.ts',
 ]
 const system = [
   'test/integration/runtime/**/*.test.ts',

@@ -2,9 +2,9 @@
 // only Node and npm. Installs what is missing — nats-server, PostgreSQL 15, Chromium and Prometheus
 // from Debian, and podman with its companions for the container test (apt-get, as root;
 // otherwise prints the exact command and stops; podman also gets the
-// /etc/containers/containers.conf this machine needs, see /work/shared/TESTING.md) and the
-// npm packages (`npm ci`, when node_modules is missing or older than the lockfile) —
-// then runs `npm test`, and the unit and core system tests on Node 24 (scripts/test-node24.mjs).
+// /etc/containers/containers.conf this machine needs, see /work/shared/TESTING.md) and,
+// meanwhile, the npm packages (`npm ci`, when node_modules is missing or older than the
+// lockfile) — then runs `npm test`, and the unit and core system tests on Node 24 (scripts/test-node24.mjs).
 // `.ci/run` calls this same command.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
@@ -54,6 +54,24 @@ function run(cmd, args, env = {}) {
   execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } })
 }
 
+// npm ci (downloads and better-sqlite3's native build) runs while apt-get installs: the
+// two wait on different things. Its output goes to tmp/npm-ci.log, printed when it ends.
+mkdirSync(join(root, 'tmp'), { recursive: true })
+const installed = join(root, 'node_modules', '.package-lock.json')
+const lock = join(root, 'package-lock.json')
+const npmLog = join(root, 'tmp', 'npm-ci.log')
+const needsNpm =
+  !existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs || process.env.CI
+const npmInstall = needsNpm
+  ? new Promise((resolve) => {
+      const child = spawn('sh', ['-c', `npm ci --no-audit --no-fund > "${npmLog}" 2>&1`], {
+        cwd: root,
+        stdio: 'ignore',
+      })
+      child.on('exit', (code) => resolve(code ?? 1))
+    })
+  : Promise.resolve(-1)
+
 step('system packages')
 const missing = systemPackages.filter((p) => !p.present()).map((p) => p.name)
 if (missing.length === 0)
@@ -81,16 +99,19 @@ if (process.getuid?.() === 0 && onPath('podman') && !existsSync('/etc/containers
 }
 
 step('npm packages')
-const installed = join(root, 'node_modules', '.package-lock.json')
-const lock = join(root, 'package-lock.json')
-if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs || process.env.CI)
-  run('npm', ['ci', '--no-audit', '--no-fund'])
-else console.log('node_modules is up to date with package-lock.json')
+const npmCode = await npmInstall
+if (npmCode === -1) console.log('node_modules is up to date with package-lock.json')
+else {
+  process.stdout.write(readFileSync(npmLog, 'utf8'))
+  if (npmCode !== 0) {
+    console.error(`npm ci failed (exit ${npmCode})`)
+    process.exit(1)
+  }
+}
 
 // Node 24 (the current LTS) is set up meanwhile: its download and the native addon's build
 // (about 1.5 min of one core) overlap the type checks and unit tests on Node 20.
 step('Node 24, set up in the background (output in tmp/node24-prepare.log)')
-mkdirSync(join(root, 'tmp'), { recursive: true })
 const prepareLog = join(root, 'tmp', 'node24-prepare.log')
 const prepare = spawn('sh', ['-c', `node scripts/test-node24.mjs prepare > "${prepareLog}" 2>&1`], {
   cwd: root,

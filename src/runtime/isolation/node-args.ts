@@ -52,9 +52,7 @@ export function nodeArgs(options: {
   transportDirs?: string[]
   readDirs?: string[]
 }): string[] {
-  const args = options.tsx
-    ? ['--import', tsxLoader()]
-    : (process.env.XARGS ?? '--enable-source-maps').split(' ').filter(Boolean)
+  const args = options.tsx ? ['--import', tsxLoader()] : ['--enable-source-maps']
   args.push(...YOUNG_GENERATION_ARGS)
   if (options.heapMb !== undefined) args.push(`--max-old-space-size=${options.heapMb}`)
   if (options.ownFolders) {

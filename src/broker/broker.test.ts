@@ -274,6 +274,38 @@ describe('broker', () => {
     expect(runs).toBe(6) // once per call: not retried
   })
 
+  it('passes on a deeper failure as upstream from a handler in the same broker too', async () => {
+    const hub = new InProcessHub()
+    let runs = 0
+    const front = defineService({
+      name: 'front',
+      actions: ({ action }) => ({
+        charge: action({
+          input: T.Object({}),
+          output: T.Null(),
+          handler: async (_input, ctx) => {
+            runs++
+            await (ctx.client('ledger') as unknown as LedgerClient).write({}, { timeout: 50 })
+            return null
+          },
+        }),
+      }),
+    })
+    // One broker hosts front and makes the call: the local path, no wire between them.
+    const both = await node(hub, 'both', {
+      services: [front],
+      waitForInstanceMs: 10,
+      policy: { breaker: { minCalls: 3, failureRatio: 0.5, openMs: 60_000 } },
+    })
+    for (let i = 0; i < 6; i++) {
+      const err = await rejection(both.call('front', 'charge', {}))
+      expect(err.code).toBe('UNAVAILABLE')
+      expect(err.data).toMatchObject({ service: 'ledger', upstream: true })
+      expect(err.data).not.toHaveProperty('delivered')
+    }
+    expect(runs).toBe(6)
+  })
+
   it('never retries a non-idempotent action', async () => {
     let attempts = 0
     const s2 = await system({

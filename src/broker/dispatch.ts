@@ -1,5 +1,5 @@
 import { formatTraceparent, newTrace, remainingMs, type TraceContext } from '../context/index.ts'
-import { TesseraError } from '../errors/index.ts'
+import { answeredError, markCallFailure, TesseraError } from '../errors/index.ts'
 import type { Call, Next } from '../middleware/index.ts'
 import type { Instrumentation } from '../observability/index.ts'
 import type { Transport } from '../transport/index.ts'
@@ -55,7 +55,9 @@ export function createDispatch(deps: DispatchDeps): Next {
   function dispatchRemote(call: Call, nodeId: string): Promise<unknown> {
     if (!transport) {
       return Promise.reject(
-        new TesseraError('UNAVAILABLE', `no transport to reach node ${nodeId}`, { nodeId, delivered: false }),
+        markCallFailure(
+          new TesseraError('UNAVAILABLE', `no transport to reach node ${nodeId}`, { nodeId, delivered: false }),
+        ),
       )
     }
     const id = pending.nextId()
@@ -224,7 +226,8 @@ class LocalCall implements Completion, Expirable {
     }
     if (!this.#end()) return
     this.#observed?.end(err)
-    if (err !== undefined) this.#reject(err)
+    // As over the wire (inbound.ts): a failure the handler passed on is upstream here too.
+    if (err !== undefined) this.#reject(answeredError(err))
     else this.#resolve(value)
   }
 

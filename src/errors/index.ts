@@ -1,5 +1,5 @@
 export { type ErrorCode, ErrorCodes, isErrorCode } from './codes.ts'
-export { answeredErrorData, isCallFailure, markCallFailure } from './passed-on.ts'
+export { answeredError, answeredErrorData, isCallFailure, markCallFailure } from './passed-on.ts'
 export {
   type ErrorData,
   isTesseraError,

@@ -1,4 +1,4 @@
-import type { ErrorData } from './tessera-error.ts'
+import { type ErrorData, TesseraError } from './tessera-error.ts'
 
 /**
  * Errors a call of ours failed with, as the broker handed them to the code that made the
@@ -29,4 +29,21 @@ export function answeredErrorData(data: ErrorData | undefined, passedOn: boolean
   if (!passedOn && data?.delivered === undefined) return data
   const { delivered: _, ...rest } = data ?? {}
   return passedOn ? { ...rest, upstream: true } : Object.keys(rest).length > 0 ? rest : undefined
+}
+
+/**
+ * The error a local handler run answers its in-process caller with: as a remote caller
+ * would get it (`answeredErrorData`), so a deeper failure passed on reads as `upstream`
+ * and its `delivered` does not pass for this call's. Anything else is handed over as is
+ * (the same object: a handler's own error keeps its identity and stack).
+ */
+export function answeredError(err: unknown): unknown {
+  if (!(err instanceof TesseraError)) return err
+  const passedOn = isCallFailure(err)
+  if (!passedOn && err.data?.delivered === undefined) return err
+  const answered = new TesseraError(err.code, err.message, answeredErrorData(err.data, passedOn), {
+    cause: err.cause,
+  })
+  if (err.stack !== undefined) answered.stack = err.stack
+  return answered
 }

@@ -1,5 +1,5 @@
 import { markCallFailure, TesseraError } from '../errors/index.ts'
-import type { Call, Middleware } from '../middleware/index.ts'
+import type { Call, Endpoint, Middleware, Next } from '../middleware/index.ts'
 import type { Balancer, ReadonlyRegistry } from '../registry/index.ts'
 
 /**
@@ -31,17 +31,22 @@ export function balance(
         delivered: false,
       }),
     )
-  const pick: Middleware = (call, next) => {
-    const all = registry.endpoints(call.service)
-    if (all.length === 0) return Promise.reject(unavailable(call))
+  const choose = (call: Call, all: readonly Endpoint[], next: Next): Promise<unknown> => {
     const endpoint = balancer(all, call) ?? all[0]!
     call.tried.push(endpoint.nodeId)
     call.endpoint = endpoint
     return next(call)
   }
+  const pick: Middleware = (call, next) => {
+    const all = registry.endpoints(call.service)
+    if (all.length === 0) return Promise.reject(unavailable(call))
+    return choose(call, all, next)
+  }
   if (!waitForInstance) return pick
   return (call, next) => {
-    if (registry.endpoints(call.service).length > 0) return pick(call, next)
+    // The endpoints are looked up once on the usual path (some are known), not again in `pick`.
+    const all = registry.endpoints(call.service)
+    if (all.length > 0) return choose(call, all, next)
     return waitForInstance(call).then((found) =>
       found ? pick(call, next) : Promise.reject(unavailable(call)),
     )

@@ -52,11 +52,14 @@ export function createDispatch(deps: DispatchDeps): Next {
 
   // Not async on purpose: the promise of the pending request is the call's promise,
   // with no wrapper promise and no extra turns between the answer and the caller.
-  function dispatchRemote(call: Call, nodeId: string): Promise<unknown> {
+  function dispatchRemote(call: Call, nodeId: string, now: number): Promise<unknown> {
     if (!transport) {
       return Promise.reject(
         markCallFailure(
-          new TesseraError('UNAVAILABLE', `no transport to reach node ${nodeId}`, { nodeId, delivered: false }),
+          new TesseraError('UNAVAILABLE', `no transport to reach node ${nodeId}`, {
+            nodeId,
+            delivered: false,
+          }),
         ),
       )
     }
@@ -66,7 +69,7 @@ export function createDispatch(deps: DispatchDeps): Next {
     const ctx: WireContext = {
       requestId: call.requestId ?? trace.traceId,
       traceparent: formatTraceparent(trace),
-      timeout: remainingMs(port.now(), call.deadline),
+      timeout: remainingMs(now, call.deadline),
     }
     if (trace.state !== undefined) ctx.tracestate = trace.state
     if (call.caller !== undefined) ctx.caller = call.caller
@@ -109,7 +112,9 @@ export function createDispatch(deps: DispatchDeps): Next {
   return (call) => {
     const endpoint = call.endpoint
     if (!endpoint) return Promise.reject(new TesseraError('INTERNAL', 'no endpoint chosen for the call'))
-    if (port.now() >= call.deadline) {
+    // Read once: the remote path sends the time left from the same instant.
+    const now = port.now()
+    if (now >= call.deadline) {
       return Promise.reject(
         new TesseraError('TIMEOUT', `${call.service}.${call.action}: deadline passed before sending`),
       )
@@ -123,7 +128,7 @@ export function createDispatch(deps: DispatchDeps): Next {
       countOut(endpoint.nodeId, 1)
       return dispatchLocal(call).finally(() => countOut(endpoint.nodeId, -1))
     }
-    return dispatchRemote(call, endpoint.nodeId)
+    return dispatchRemote(call, endpoint.nodeId, now)
   }
 }
 

@@ -150,7 +150,9 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
 
   return {
     middleware(): Middleware {
-      return async (call, next) => {
+      // Not async: every remote call passes here, and an async function costs a promise,
+      // a generator and a resume on top of the `then` that records the outcome.
+      return (call, next) => {
         const policy = call.policy.breaker
         const endpoint = call.endpoint
         if (policy === false || endpoint === undefined) return next(call)
@@ -163,23 +165,34 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
           (state.type === BreakerStates.halfOpen && state.trialInFlight)
         ) {
           onReject?.(call, nodeId)
-          throw markCallFailure(
-            new TesseraError('CIRCUIT_OPEN', `circuit open for ${service} on node ${nodeId}`, {
-              service,
-              nodeId,
-            }),
+          return Promise.reject(
+            markCallFailure(
+              new TesseraError('CIRCUIT_OPEN', `circuit open for ${service} on node ${nodeId}`, {
+                service,
+                nodeId,
+              }),
+            ),
           )
         }
         if (state.type === BreakerStates.halfOpen) state.trialInFlight = true
         const generation = breaker.generation
+        let sent: Promise<unknown>
         try {
-          const result = await next(call)
-          record(breaker, generation, 'success', policy)
-          return result
+          sent = next(call)
         } catch (err) {
           record(breaker, generation, classify(err), policy)
-          throw err
+          return Promise.reject(err)
         }
+        return sent.then(
+          (result) => {
+            record(breaker, generation, 'success', policy)
+            return result
+          },
+          (err: unknown) => {
+            record(breaker, generation, classify(err), policy)
+            throw err
+          },
+        )
       }
     },
 

@@ -44,7 +44,10 @@ const REQUEST_ID = /^[\w\-.:@/+=]{1,128}$/
 export function actionHandler(deps: ActionHandlerDeps) {
   const { broker, table, auth, limiter, timeoutMs, staticFiles } = deps
   const routeLimits = deps.routeLimits ?? createRouteRateLimits()
-  return async function handleAction(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  return async function handleAction(
+    req: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply | undefined> {
     const requestId = requestIdOf(req)
     reply.header('x-request-id', requestId)
     const url = req.url
@@ -76,8 +79,8 @@ export function actionHandler(deps: ActionHandlerDeps) {
     // travels with it. Passed as the object: a traceparent string would only be parsed back.
     options.trace = trace
     const output = await broker.call(route.service, route.action, input, options)
-    if (output === undefined) return reply.code(204).send()
-    return reply.header('content-type', JSON_TYPE).send(JSON.stringify(output))
+    if (output === undefined) return settled(reply.code(204).send())
+    return settled(reply.header('content-type', JSON_TYPE).send(JSON.stringify(output)))
   }
 
   async function noRoute(req: FastifyRequest, reply: FastifyReply, path: string): Promise<FastifyReply> {
@@ -98,6 +101,16 @@ export function actionHandler(deps: ActionHandlerDeps) {
     if (req.method === 'GET' && staticFiles && (await staticFiles(path, reply))) return reply
     throw new TesseraError('NOT_FOUND', `no route for ${req.method} ${path}`)
   }
+}
+
+/**
+ * What the handler returns once it called `reply.send`: nothing when the answer is
+ * already written (fastify then has nothing left to do), else the reply, which fastify
+ * waits on. Returning a written reply would cost a thenable job per request: the
+ * handler's promise would call `reply.then` only to learn it is done.
+ */
+function settled(reply: FastifyReply): FastifyReply | undefined {
+  return reply.sent ? undefined : reply
 }
 
 /**

@@ -145,6 +145,8 @@ class HostAgent {
   #leases: Lease[] = []
   #lastRenew = Date.now()
   #timer: NodeJS.Timeout | undefined
+  /** The next try after a failed renewal (see #renewSoon). */
+  #retryTimer: NodeJS.Timeout | undefined
   #fenceTimer: NodeJS.Timeout | undefined
   #ticking = false
   #fenced = false
@@ -177,6 +179,11 @@ class HostAgent {
 
   get #renewMs(): number {
     return Math.max(50, Math.floor(this.#o.leaseTtlMs / 4))
+  }
+
+  /** How soon a failed renewal is tried again: a fraction of a period, at most 1 s. */
+  get #retryMs(): number {
+    return Math.min(1_000, Math.max(50, Math.floor(this.#renewMs / 4)))
   }
 
   async start(): Promise<void> {
@@ -305,6 +312,7 @@ class HostAgent {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer)
+      clearTimeout(this.#retryTimer)
       clearTimeout(this.#fenceTimer)
       for (const a of this.#autoscalers.values()) a.stop()
       // Say we leave (no one gives us a slot now), then hand the slots over: others claim
@@ -356,9 +364,23 @@ class HostAgent {
       this.#autoscale()
     } catch (err) {
       this.#o.progress?.(`renewal failed: ${(err as Error).message}`)
+      this.#renewSoon()
     } finally {
       this.#ticking = false
     }
+  }
+
+  // A failed renewal is tried again within a fraction of a period, not at the next one:
+  // after every NATS server restarted, the KV takes writes again some seconds later (its
+  // stream elects a leader) and its first writes may still find no responders. Waiting a
+  // period each time left two or three tries before the fence with a long lease, and the
+  // 3-host reference test saw every agent fence on those.
+  #renewSoon(): void {
+    if (this.#retryTimer || this.#closing || this.#fenced) return
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined
+      void this.#tick()
+    }, this.#retryMs)
   }
 
   async #placeUnit(spec: UnitSpec): Promise<void> {
@@ -608,6 +630,7 @@ class HostAgent {
     if (this.#fenced) return
     this.#fenced = true
     clearInterval(this.#timer)
+    clearTimeout(this.#retryTimer)
     for (const a of this.#autoscalers.values()) a.stop()
     const reason = `no lease renewal for ${Date.now() - this.#lastRenew} ms (TTL ${this.#o.leaseTtlMs} ms)`
     this.#o.progress?.(`fenced: ${reason}; killing every instance`)

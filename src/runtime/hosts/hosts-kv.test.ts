@@ -52,3 +52,20 @@ describe('HostsKv.open', () => {
     expect((await again.leases()).map((l) => l.host)).toEqual(['a'])
   })
 })
+
+describe('HostsKv.write', () => {
+  it('renews over a revision it missed when the lease still names this host, and not when it names another', async () => {
+    const kv = await HostsKv.open(await to(withJs), 'hk-3', 5000)
+    const first = (await kv.claim('orders', 1, 'a'))!
+    // A renewal whose answer was lost (it timed out) but that was stored: the caller still
+    // holds `first`, the lease is at the next revision and says 'a'.
+    const stored = (await kv.write('orders', 1, 'a', first))!
+    expect(stored).toBeGreaterThan(first)
+    const renewed = await kv.write('orders', 1, 'a', first)
+    expect(renewed).toBeGreaterThan(stored)
+    // Handed to b meanwhile: a's write with its old revision finds the lease b's.
+    await kv.write('orders', 1, 'b', renewed!)
+    expect(await kv.write('orders', 1, 'a', renewed!)).toBeUndefined()
+    expect((await kv.leases()).map((l) => [l.unit, l.slot, l.host])).toEqual([['orders', 1, 'b']])
+  })
+})

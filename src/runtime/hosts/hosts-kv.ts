@@ -111,8 +111,9 @@ export class HostsKv {
       { withinMs: o.readyWithinMs ?? 30_000, retryMs: 200 },
     )
     // Used with an impatient one: a KV call on a dead link must give up well within a
-    // lease, not after the 5 s default.
-    const js = nc.jetstream({ timeout: Math.max(250, Math.floor(leaseTtlMs / 4)) })
+    // lease, not after the 5 s default, and soon enough to be tried again several times
+    // before the fence (a quarter lease, at most 2 s).
+    const js = nc.jetstream({ timeout: Math.min(2_000, Math.max(250, Math.floor(leaseTtlMs / 4))) })
     const live = await js.views.kv(names.live, { bindOnly: true })
     const desired = await js.views.kv(names.desired, { bindOnly: true })
     return new HostsKv(live, desired)
@@ -157,8 +158,15 @@ export class HostsKv {
    * move). The new revision, or undefined when the lease changed since (taken, expired);
    * rejects when JetStream cannot be reached (the lease may still be ours).
    */
-  write(unit: string, slot: number, host: string, revision: number): Promise<number | undefined> {
-    return this.#live.update(slotKey(unit, slot), encoder.encode(host), revision).catch(unlessChanged)
+  async write(unit: string, slot: number, host: string, revision: number): Promise<number | undefined> {
+    const key = slotKey(unit, slot)
+    const written = await this.#live.update(key, encoder.encode(host), revision).catch(unlessChanged)
+    if (written !== undefined) return written
+    // A write that timed out may still have been stored: the lease then moved on to a
+    // revision that says `host`, and it is still ours to write over.
+    const e = await this.#live.get(key)
+    if (e?.operation !== 'PUT' || decoder.decode(e.value) !== host) return undefined
+    return this.#live.update(key, encoder.encode(host), e.revision).catch(unlessChanged)
   }
 
   /** Gives a lease up; does nothing if it changed since `revision`. */

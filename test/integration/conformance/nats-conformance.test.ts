@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runConformance } from '../../../src/conformance/index.ts'
+import { formatResult, runConformance } from '../../../src/conformance/index.ts'
 import { type NatsServer, startNatsServer } from '../../support/nats-server.ts'
 import { fixtureCommand } from './fixture-command.ts'
 
@@ -11,6 +11,12 @@ afterAll(() => server?.stop())
 
 const failures = (results: { rule: string; section: string; ok: boolean }[]) =>
   results.filter((r) => !r.ok).map((r) => `${r.section} ${r.rule}`)
+/** The failed rules' lines with their details, for the assertion's message. */
+const failed = (results: Parameters<typeof formatResult>[0][]) =>
+  results
+    .filter((r) => !r.ok)
+    .map(formatResult)
+    .join('\n')
 
 // The runs are independent (a fresh namespace each) and mostly wait on the node under
 // test, so they run at once: one after another they took ~110 s.
@@ -21,7 +27,7 @@ describe.concurrent('tessera conformance over NATS', () => {
       natsUrl: server.url,
       command: fixtureCommand('tessera-node.ts'),
     })
-    expect(failures(results)).toEqual([])
+    expect(failures(results), failed(results)).toEqual([])
     expect(results.map((r) => r.rule)).toEqual(
       expect.arrayContaining([
         'hello-on-discovery',
@@ -76,7 +82,7 @@ describe.concurrent('tessera conformance over NATS', () => {
       identity: true,
       command: fixtureCommand('tessera-node.ts'),
     })
-    expect(failures(results)).toEqual([])
+    expect(failures(results), failed(results)).toEqual([])
     expect(results.filter((r) => r.section === '§6.5' || r.section === '§5.5').map((r) => r.rule)).toEqual([
       'nats-identity-hello-cert',
       'nats-identity-announce-cert',

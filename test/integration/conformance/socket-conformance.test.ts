@@ -1,16 +1,22 @@
 import { describe, expect, it } from 'vitest'
-import { runConformance } from '../../../src/conformance/index.ts'
+import { formatResult, runConformance } from '../../../src/conformance/index.ts'
 import { fixtureCommand } from './fixture-command.ts'
 
 const failures = (results: { rule: string; section: string; ok: boolean }[]) =>
   results.filter((r) => !r.ok).map((r) => `${r.section} ${r.rule}`)
+/** The failed rules' lines with their details, for the assertion's message. */
+const failed = (results: Parameters<typeof formatResult>[0][]) =>
+  results
+    .filter((r) => !r.ok)
+    .map(formatResult)
+    .join('\n')
 
 // The runs are independent (a fresh discovery directory each) and mostly wait on the node
 // under test, so they run at once.
 describe.concurrent('tessera conformance over the socket transport', () => {
   it('passes every rule against a real Tessera node', async () => {
     const results = await runConformance({ transport: 'socket', command: fixtureCommand('tessera-node.ts') })
-    expect(failures(results)).toEqual([])
+    expect(failures(results), failed(results)).toEqual([])
     // Every rule of the socket run was decided, none skipped because an earlier one failed.
     expect(results.map((r) => r.rule)).toEqual(
       expect.arrayContaining([
@@ -70,7 +76,7 @@ describe.concurrent('tessera conformance over the socket transport', () => {
       identity: true,
       command: fixtureCommand('tessera-node.ts'),
     })
-    expect(failures(results)).toEqual([])
+    expect(failures(results), failed(results)).toEqual([])
     expect(results.filter((r) => r.section === '§4.2' || r.section === '§5.5').map((r) => r.rule)).toEqual([
       'identity-hello-auth',
       'identity-proof',

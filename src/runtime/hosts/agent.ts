@@ -347,9 +347,11 @@ class HostAgent {
     const sentAt = Date.now()
     try {
       await this.#kv.announce(this.#record())
+      let lost = false
       for (const [k, lease] of this.#owned) {
         const revision = await this.#kv.write(lease.unit, lease.slot, this.#o.host, lease.revision)
         if (revision === undefined) {
+          lost = true
           this.#owned.delete(k)
           this.#o.progress?.(
             `${lease.unit}: slot ${lease.slot} is no longer this host's; draining one instance`,
@@ -362,6 +364,9 @@ class HostAgent {
       this.#leases = await this.#kv.leases()
       for (const spec of this.#specs) await this.#placeUnit(spec)
       this.#autoscale()
+      // A lost lease's instance is draining now: say so at once rather than a period
+      // later, so that every host's status (and a move waiting for the drain) sees it.
+      if (lost) await this.#kv.announce(this.#record())
     } catch (err) {
       this.#o.progress?.(`renewal failed: ${(err as Error).message}`)
       this.#renewSoon()
@@ -574,7 +579,10 @@ class HostAgent {
       progress?.(`${unit}: slot ${lease.slot} moved from ${lease.host}; it drains its instance`)
       // Its announcement (refreshed every renewal) lists draining instances until they exit.
       await this.#until(`${lease.host} to drain ${unit}`, 30_000, async () => {
-        const old = (await this.#kv.hosts()).find((h) => h.name === lease.host)
+        const hosts = await this.#kv.hosts()
+        // This host's status shows what the move waited for, not the last renewal's view.
+        this.#hosts = hosts.filter((h) => !h.leaving)
+        const old = hosts.find((h) => h.name === lease.host)
         const count = old?.units.find((u) => u.name === unit)?.instances.length ?? 0
         const holds = (await this.#kv.leases()).filter((l) => l.unit === unit && l.host === lease.host).length
         return !old || count <= holds

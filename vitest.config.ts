@@ -18,6 +18,9 @@ const apart = [
   'test/integration/runtime/cli.test.ts',
   'test/integration/runtime/logs.test.ts',
   'test/integration/runtime/contract-join.test.ts',
+  'test/integration/runtime/cli-up.test.ts',
+  // Placement, scale and logs over three agents: no load, no fault.
+  'test/integration/hosts/spread.test.ts',
   'examples/reference/test/security.test.ts',
 ]
 const system = [

@@ -155,15 +155,15 @@ export class HostsKv {
 
   /**
    * Writes `host` over the lease at `revision`: a renewal (same host) or a hand-over (a
-   * move). The new revision, or undefined when the lease changed since (taken, expired);
-   * rejects when JetStream cannot be reached (the lease may still be ours).
+   * move). The new revision, or undefined when the lease changed since to another host
+   * or went (taken, expired); one that moved on but still names `host` (our own earlier
+   * write, timed out yet stored) is written over. Rejects when JetStream cannot be
+   * reached (the lease may still be ours).
    */
   async write(unit: string, slot: number, host: string, revision: number): Promise<number | undefined> {
     const key = slotKey(unit, slot)
     const written = await this.#live.update(key, encoder.encode(host), revision).catch(unlessChanged)
     if (written !== undefined) return written
-    // A write that timed out may still have been stored: the lease then moved on to a
-    // revision that says `host`, and it is still ours to write over.
     const e = await this.#live.get(key)
     if (e?.operation !== 'PUT' || decoder.decode(e.value) !== host) return undefined
     return this.#live.update(key, encoder.encode(host), e.revision).catch(unlessChanged)

@@ -1,5 +1,4 @@
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +12,7 @@ import {
   writeDeploySecrets,
 } from '../../../src/deploy/index.ts'
 import { loadSystem } from '../../../src/runtime/index.ts'
+import { freePort } from '../../support/free-port.ts'
 import { forPodman } from './for-podman.ts'
 import { localImages, podman, podmanMissing, podmanQuiet } from './podman.ts'
 
@@ -464,14 +464,3 @@ async function until(
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}

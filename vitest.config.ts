@@ -22,6 +22,10 @@ const apart = [
   // Placement, scale and logs over three agents: no load, no fault.
   'test/integration/hosts/spread.test.ts',
   'examples/reference/test/security.test.ts',
+  // The reference system's pages in Chromium: what they show and do, no load.
+  'examples/reference/test/e2e/dashboard.test.ts',
+  'examples/reference/test/e2e/browser.test.ts',
+  'examples/reference/test/e2e/accounts.test.ts',
 ]
 const system = [
   'test/integration/runtime/**/*.test.ts',

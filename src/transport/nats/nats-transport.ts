@@ -301,7 +301,17 @@ class NatsTransport implements Transport, AsyncDisposable {
         // A non-idempotent call to a peer that keeps outcomes: marked, and kept to be
         // sent again if the link is lost before its answer (decision 0033).
         if (message.once === undefined && peer?.resendable?.get(message.service)?.has(message.action)) {
-          once = { ...message, once: 1 }
+          // A literal, not a spread: a spread's copy changes shape when `once` is added,
+          // and the encoder's loads then miss their caches on every request.
+          once = {
+            kind: 'request',
+            id: message.id,
+            service: message.service,
+            action: message.action,
+            input: message.input,
+            ctx: message.ctx,
+            once: 1,
+          }
           message = once
         }
         break

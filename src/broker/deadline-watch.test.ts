@@ -23,30 +23,73 @@ describe('DeadlineWatch', () => {
     const clock = new FakeClock(0)
     const watch = new DeadlineWatch(clock, 5)
     const log: number[] = []
+    watch.watch(50, fired(log, 0))
     const a = watch.watch(100, fired(log, 1))
-    await clock.advance(1) // promoted into a bucket
+    await clock.advance(50) // the sweep for 50 puts the waiting one into a bucket
+    expect(log).toEqual([0])
     expect(watch.pendingBuckets).toBe(1)
     a.cancel()
     expect(watch.pendingBuckets).toBe(0)
     const b = watch.watch(100, fired(log, 2))
     b.cancel() // cancelled while still young
     await clock.advance(500)
-    expect(log).toEqual([])
+    expect(log).toEqual([0])
   })
 
   it('keeps a bucket while one of its entries still waits, and fires that one', async () => {
     const clock = new FakeClock(0)
     const watch = new DeadlineWatch(clock, 5)
     const log: number[] = []
+    watch.watch(10, fired(log, 0))
     const a = watch.watch(100, fired(log, 1))
     watch.watch(99, fired(log, 2)) // the same 5 ms step as 100
-    await clock.advance(1)
+    await clock.advance(10)
     expect(watch.pendingBuckets).toBe(1)
     a.cancel()
     expect(watch.pendingBuckets).toBe(1)
     await clock.advance(200)
-    expect(log).toEqual([2])
+    expect(log).toEqual([0, 2])
     expect(watch.pendingBuckets).toBe(0)
+  })
+
+  it('touches no timer while calls with one timeout come and go', async () => {
+    const clock = new FakeClock(0)
+    let scheduled = 0
+    const counted = {
+      now: () => clock.now(),
+      setTimeout: (fn: () => void, ms: number) => {
+        scheduled++
+        return clock.setTimeout(fn, ms)
+      },
+      clearTimeout: (h: unknown) => clock.clearTimeout(h),
+    }
+    const w = new DeadlineWatch(counted, 5)
+    for (let i = 0; i < 1_000; i++) {
+      w.watch(clock.now() + 10_000, { expire() {} }).cancel()
+      if (i % 100 === 0) await clock.advance(1)
+    }
+    expect(scheduled).toBe(1)
+    expect(w.armed).toBe(true) // once, for the first deadline: later ones are no earlier
+  })
+
+  it('keeps the process alive only while a deadline is live', () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+    const before = timers()
+    const watch = new DeadlineWatch({
+      now: Date.now,
+      setTimeout,
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    })
+    const a = watch.watch(Date.now() + 60_000, { expire() {} })
+    expect(timers()).toBe(before + 1)
+    a.cancel()
+    expect(watch.armed).toBe(true)
+    expect(timers()).toBe(before) // armed, unref'd: nothing left to time out
+    const b = watch.watch(Date.now() + 60_000, { expire() {} })
+    expect(timers()).toBe(before + 1)
+    b.cancel()
+    watch.clear()
+    expect(timers()).toBe(before)
   })
 
   it('ignores infinite deadlines', async () => {

@@ -14,21 +14,24 @@ class Entry implements DeadlineEntry {
   fire: Expirable | undefined
   readonly deadline: number
   bucket: Bucket | undefined = undefined
+  readonly #watch: DeadlineWatch
 
-  constructor(deadline: number, fire: Expirable) {
+  constructor(deadline: number, fire: Expirable, watch: DeadlineWatch) {
     this.deadline = deadline
     this.fire = fire
+    this.#watch = watch
   }
 
   cancel(): void {
+    if (this.fire === undefined) return
     this.fire = undefined
+    this.#watch.ended()
     const bucket = this.bucket
     if (bucket === undefined) return
     this.bucket = undefined
     bucket.entries.delete(this)
-    // An emptied bucket leaves the map at once: with calls that end well before their
-    // deadline (nearly all), the map holds only buckets with calls still waiting, so a
-    // sweep walks a few of them instead of one per resolution step of the whole timeout.
+    // An emptied bucket leaves the map at once, so the map holds only buckets with calls
+    // still waiting and a sweep walks a few of them.
     if (bucket.entries.size === 0 && bucket.all.get(bucket.slot) === bucket) bucket.all.delete(bucket.slot)
   }
 }
@@ -44,13 +47,28 @@ class Bucket {
 
 const NOOP: DeadlineEntry = { cancel() {} }
 
+/** What Node's timers have beyond the Clock interface (a fake clock's handles do not). */
+interface Refable {
+  ref?(): unknown
+  unref?(): unknown
+}
+
 /**
  * Fires callbacks when deadlines pass, with one timer for all calls instead of a
- * `setTimeout` per call. Most calls end within a millisecond, so a new entry first
- * goes on a cheap "young" list; only entries still pending on the next tick move
- * into time buckets of `resolutionMs` (with real deletion, so finished calls hold no
- * memory until their deadline, and a bucket they emptied is dropped at once). A
- * callback fires at most about `resolutionMs` plus one tick late, never early.
+ * `setTimeout` per call. Nearly every call ends long before its deadline, so a watch
+ * costs only an entry on a "young" list: no timer is touched while calls keep coming
+ * with deadlines no earlier than the one the timer is armed for (the same timeout, in
+ * order). The timer is armed for the earliest deadline; when it fires, the sweep fires
+ * what is due and moves the young entries still waiting into time buckets of
+ * `resolutionMs`, so later sweeps walk only the buckets that are due. A callback fires
+ * at most about `resolutionMs` late, never early.
+ *
+ * An earlier design promoted the young list one tick after each watch, with a
+ * `setTimeout(0)`: at one call in flight that timer woke the process every millisecond,
+ * a fifth of a NATS call's CPU on this machine (docs/performance.md).
+ *
+ * The timer keeps the process alive only while some deadline is live (a call that can
+ * still time out), as a timer per call would: it is unref'd when the last one ends.
  */
 export class DeadlineWatch {
   readonly #clock: Clock
@@ -58,9 +76,11 @@ export class DeadlineWatch {
   readonly #buckets = new Map<number, Bucket>()
   #young: Entry[] = []
   #compactAt = 1024
-  #promoteScheduled = false
+  /** Entries neither fired nor cancelled. */
+  #live = 0
   #timer: unknown
   #timerAt = Number.POSITIVE_INFINITY
+  #timerRefed = false
 
   constructor(clock: Clock, resolutionMs = 5) {
     this.#clock = clock
@@ -70,18 +90,22 @@ export class DeadlineWatch {
   /** Calls `fire.expire()` once, soon after `deadline`; never if cancelled first. Infinite deadlines are not watched. */
   watch(deadline: number, fire: Expirable): DeadlineEntry {
     if (!Number.isFinite(deadline)) return NOOP
-    const entry = new Entry(deadline, fire)
-    // Timers never run while a chain of microtasks keeps going (a tight `await` loop), so
-    // the young list also compacts itself: finished entries drop out every so often.
+    const entry = new Entry(deadline, fire, this)
+    // Timers may not run for long (a tight `await` loop, or simply a long timeout), so
+    // the young list compacts itself: finished entries drop out every so often.
     if (this.#young.push(entry) >= this.#compactAt) this.#compact()
-    if (!this.#promoteScheduled) {
-      this.#promoteScheduled = true
-      this.#clock.setTimeout(() => this.#promote(), 0)
-    }
+    if (this.#live++ === 0 && this.#timer !== undefined) this.#ref(true)
+    const at = Math.ceil(deadline / this.#resolution) * this.#resolution
+    if (at < this.#timerAt) this.#arm(at)
     return entry
   }
 
-  /** Entries not yet promoted to a bucket (live or finished); for tests of the bookkeeping. */
+  /** An entry was cancelled before it fired. */
+  ended(): void {
+    if (--this.#live === 0 && this.#timer !== undefined) this.#ref(false)
+  }
+
+  /** Entries on the young list (live or finished, until compacted or swept); for tests of the bookkeeping. */
   get pendingYoung(): number {
     return this.#young.length
   }
@@ -89,6 +113,11 @@ export class DeadlineWatch {
   /** Buckets still held; for tests of the bookkeeping. */
   get pendingBuckets(): number {
     return this.#buckets.size
+  }
+
+  /** Whether the timer is armed; for tests of the bookkeeping. */
+  get armed(): boolean {
+    return this.#timer !== undefined
   }
 
   #compact(): void {
@@ -102,52 +131,69 @@ export class DeadlineWatch {
     this.#compactAt = Math.max(1024, live * 2)
   }
 
-  #promote(): void {
-    this.#promoteScheduled = false
-    const young = this.#young
-    this.#young = []
-    this.#compactAt = 1024
-    for (const entry of young) {
-      if (!entry.fire) continue
-      const slot = Math.ceil(entry.deadline / this.#resolution)
-      let bucket = this.#buckets.get(slot)
-      if (!bucket) {
-        bucket = new Bucket(slot, this.#buckets)
-        this.#buckets.set(slot, bucket)
-        this.#arm(slot * this.#resolution)
-      }
-      bucket.entries.add(entry)
-      entry.bucket = bucket
-    }
-  }
-
   #arm(at: number): void {
-    if (at >= this.#timerAt) return
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer)
     this.#timerAt = at
     this.#timer = this.#clock.setTimeout(() => this.#sweep(), Math.max(0, at - this.#clock.now()))
+    this.#timerRefed = true
+    if (this.#live === 0) this.#ref(false)
+  }
+
+  #ref(on: boolean): void {
+    if (this.#timerRefed === on) return
+    this.#timerRefed = on
+    const timer = this.#timer as Refable
+    if (on) timer.ref?.()
+    else timer.unref?.()
   }
 
   #sweep(): void {
     this.#timer = undefined
     this.#timerAt = Number.POSITIVE_INFINITY
     const now = this.#clock.now()
+    // The young entries: what is due fires now, the rest waits in its bucket.
+    const young = this.#young
+    this.#young = []
+    this.#compactAt = 1024
+    for (const entry of young) {
+      if (entry.fire === undefined) continue
+      if (entry.deadline <= now) {
+        this.#fire(entry)
+        continue
+      }
+      const slot = Math.ceil(entry.deadline / this.#resolution)
+      let bucket = this.#buckets.get(slot)
+      if (!bucket) {
+        bucket = new Bucket(slot, this.#buckets)
+        this.#buckets.set(slot, bucket)
+      }
+      bucket.entries.add(entry)
+      entry.bucket = bucket
+    }
     let next = Number.POSITIVE_INFINITY
     for (const [slot, bucket] of this.#buckets) {
       const at = slot * this.#resolution
       if (at <= now) {
         this.#buckets.delete(slot)
         for (const entry of bucket.entries) {
-          const fire = entry.fire
-          entry.fire = undefined
           entry.bucket = undefined
-          fire?.expire()
+          this.#fire(entry)
         }
       } else if (at < next) {
         next = at
       }
     }
-    if (next !== Number.POSITIVE_INFINITY) this.#arm(next)
+    // Entries watched by the callbacks above are on the new young list, and armed the
+    // timer for themselves if they are the earliest.
+    if (next < this.#timerAt) this.#arm(next)
+  }
+
+  #fire(entry: Entry): void {
+    const fire = entry.fire
+    if (fire === undefined) return
+    entry.fire = undefined
+    this.#live--
+    fire.expire()
   }
 
   /** Drops every pending deadline without firing; for shutdown. */
@@ -155,8 +201,10 @@ export class DeadlineWatch {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer)
     this.#timer = undefined
     this.#timerAt = Number.POSITIVE_INFINITY
+    for (const bucket of this.#buckets.values()) for (const entry of bucket.entries) entry.fire = undefined
     this.#buckets.clear()
     for (const entry of this.#young) entry.fire = undefined
     this.#young = []
+    this.#live = 0
   }
 }

@@ -6,7 +6,7 @@ import { type Logger, silentLogger } from '../../observability/index.ts'
 import type { Message, NodeInfo, RequestMessage } from '../../wire/index.ts'
 import type { DurableEvents } from '../durable.ts'
 import type { Transport, TransportHandlers } from '../transport.ts'
-import { BATCH_MAX_ITEM, batchPayload, forEachEnvelope } from './batch.ts'
+import { BATCH_MAX_ITEM, batchPayload, forEachEnvelopeAt } from './batch.ts'
 import { openConnection } from './connect.ts'
 import { watchConnection } from './connection-watch.ts'
 import { Discovery, guard, NO_RESPONDERS } from './discovery.ts'
@@ -665,16 +665,17 @@ class NatsTransport implements Transport, AsyncDisposable {
       peer.heard = true
       if (!peer.reachable) this.#discovery!.heard(peer)
     } else if (this.#silenced.size > 0 && this.#silenced.has(sender.nodeId)) this.#spokeAgain(sender)
-    if (!forEachEnvelope(msg.data, (bytes) => this.#deliver(sender, bytes))) {
+    if (!forEachEnvelopeAt(msg.data, (data, start, end) => this.#deliver(sender, data, start, end))) {
       this.#logger.warn({ from: sender.nodeId }, 'nats: dropped the malformed rest of a batch')
     }
   }
 
-  #deliver(sender: Sender, bytes: Uint8Array): void {
+  // Decodes bytes `start` to `end` of the NATS message in place (no view per envelope).
+  #deliver(sender: Sender, data: Uint8Array, start: number, end: number): void {
     const from = sender.nodeId
     let message: ReturnType<typeof decodeEnvelope>
     try {
-      message = decodeEnvelope(bytes)
+      message = decodeEnvelope(data, start, end)
     } catch (err) {
       this.#logger.warn({ from, err: (err as Error).message }, 'nats: dropped a malformed message')
       return

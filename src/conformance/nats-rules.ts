@@ -58,9 +58,15 @@ export async function runNatsRules(command: string[], url: string, results: Resu
   /** Messages from the node to runner identity `id`, as the subject names them. */
   const toRunner = (id: string) => (s: Seen) => s.tokens[0] === 'node' && s.tokens[2] === id
   try {
-    // §6.3: HELLO on the discovery subject, under the escaped id (§6.1).
+    // §6.3: HELLO on the discovery subject, under the escaped id (§6.1). Only there: a
+    // node that hears the runner's PING before it said HELLO sends the runner a direct
+    // HELLO first (asks-unknown-pinger), which is not the one this rule is about.
     const hello = await peer
-      .next((_s, r) => r.kindNo === 16 && nodeIdIn(r) === nodeId, START_MS, 'a HELLO naming the node id')
+      .next(
+        (s, r) => s.tokens[0] === 'discovery' && r.kindNo === 16 && nodeIdIn(r) === nodeId,
+        START_MS,
+        'a HELLO naming the node id on the discovery subject',
+      )
       .catch((err: Error) => err)
     if (hello instanceof Error) {
       const exit = await Promise.race([

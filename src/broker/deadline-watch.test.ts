@@ -72,6 +72,30 @@ describe('DeadlineWatch', () => {
     expect(w.armed).toBe(true) // once, for the first deadline: later ones are no earlier
   })
 
+  it('arms no delay longer than a timer can wait, for a deadline weeks away', async () => {
+    const clock = new FakeClock(0)
+    const delays: number[] = []
+    const w = new DeadlineWatch(
+      {
+        now: () => clock.now(),
+        setTimeout: (fn: () => void, ms: number) => {
+          delays.push(ms)
+          return clock.setTimeout(fn, ms)
+        },
+        clearTimeout: (h: unknown) => clock.clearTimeout(h),
+      },
+      5,
+    )
+    const log: number[] = []
+    const month = 30 * 24 * 3600_000
+    w.watch(month, fired(log, 1))
+    await clock.advance(2 ** 31 - 1) // swept once, early: nothing is due yet
+    expect(log).toEqual([])
+    await clock.advance(month - (2 ** 31 - 1))
+    expect(log).toEqual([1])
+    expect(Math.max(...delays)).toBeLessThanOrEqual(2 ** 31 - 1)
+  })
+
   it('keeps the process alive only while a deadline is live', () => {
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
     const before = timers()

@@ -47,6 +47,9 @@ class Bucket {
 
 const NOOP: DeadlineEntry = { cancel() {} }
 
+/** setTimeout's longest delay (~24.8 days): Node fires a longer one after 1 ms instead. */
+const MAX_DELAY = 2 ** 31 - 1
+
 /** What Node's timers have beyond the Clock interface (a fake clock's handles do not). */
 interface Refable {
   ref?(): unknown
@@ -134,7 +137,9 @@ export class DeadlineWatch {
   #arm(at: number): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer)
     this.#timerAt = at
-    this.#timer = this.#clock.setTimeout(() => this.#sweep(), Math.max(0, at - this.#clock.now()))
+    // A deadline further away than that is swept early once, finds nothing due, re-arms.
+    const delay = Math.min(MAX_DELAY, Math.max(0, at - this.#clock.now()))
+    this.#timer = this.#clock.setTimeout(() => this.#sweep(), delay)
     this.#timerRefed = true
     if (this.#live === 0) this.#ref(false)
   }

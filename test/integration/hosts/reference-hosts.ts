@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -205,7 +205,27 @@ export async function startReferenceHosts(options: ReferenceHostsOptions): Promi
       for (const a of agents.values()) a.killAll()
       for (const r of relays) r.killAll()
       await Promise.all([...agents.values(), ...relays].map((a) => Promise.race([a.exited, sleep(5000)])))
+      // What instances wrote to stderr (a crash's stack, a warning) goes before the folder:
+      // the agents' output only says that an instance crashed, not why.
+      for (const line of await stderrOfInstances(dir, Object.keys(nsOf))) console.info(line)
       await rm(dir, { recursive: true, force: true })
     },
   }
+}
+
+/** The last lines instances wrote to stderr, from every host's unit logs, each with its host and unit. */
+async function stderrOfInstances(dir: string, hosts: string[]): Promise<string[]> {
+  const out: string[] = []
+  let scanned = 0
+  for (const host of hosts) {
+    const logs = join(dir, host, 'hosts', host, 'logs')
+    const files = await readdir(logs).catch(() => [] as string[])
+    for (const file of files.filter((f) => f.endsWith('.log'))) {
+      scanned++
+      const lines = (await readFile(join(logs, file), 'utf8')).split('\n')
+      const stderr = lines.filter((l) => l.includes('"stream":"stderr"')).slice(-20)
+      for (const line of stderr) out.push(`stderr ${host}/${file.slice(0, -4)}: ${line.slice(0, 600)}`)
+    }
+  }
+  return [`instances' stderr, from ${scanned} unit logs: ${out.length} line(s)`, ...out]
 }

@@ -41,20 +41,11 @@ export function batchPayload(queued: Uint8Array[], queuedBytes: number): Uint8Ar
 }
 
 /**
- * Calls `each` with every envelope of a received payload (a batch or a bare envelope),
- * as views into `data` (no copies). Returns false when a batch is truncated or has
- * bytes left over; the envelopes before the damage were delivered.
- */
-export function forEachEnvelope(data: Uint8Array, each: (bytes: Uint8Array) => void): boolean {
-  return forEachEnvelopeAt(data, (buf, start, end) =>
-    each(start === 0 && end === buf.length ? buf : buf.subarray(start, end)),
-  )
-}
-
-/**
- * `forEachEnvelope` without a view per envelope: `each` gets bytes `start` to `end` of
- * `data`, for `decodeEnvelope(data, start, end)`, which then reads them in place (one
- * DataView for the whole NATS message instead of a view and a DataView per envelope).
+ * Calls `each` with every envelope of a received payload (a batch or a bare envelope) as
+ * bytes `start` to `end` of `data`, for `decodeEnvelope(data, start, end)`, which reads
+ * them in place (one DataView for the whole NATS message, no view per envelope). Returns
+ * false when a batch is truncated or has bytes left over; the envelopes before the damage
+ * were delivered.
  */
 export function forEachEnvelopeAt(
   data: Uint8Array,

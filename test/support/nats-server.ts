@@ -3,14 +3,13 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-
-const CANDIDATES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']
-
-/** Options for a throwaway nats-server on 127.0.0.1. */
 import { freePort } from './free-port.ts'
 
 export { freePort }
 
+const CANDIDATES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']
+
+/** Options for a throwaway nats-server on 127.0.0.1. */
 export interface NatsServerOptions {
   /** Fixed port (e.g. to restart on the same one); a free port by default. */
   port?: number

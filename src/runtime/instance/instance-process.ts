@@ -61,6 +61,9 @@ export const bootstrapProgram = fileURLToPath(
   new URL(`./bootstrap${extname(import.meta.url)}`, import.meta.url),
 )
 
+/** How long an exited instance's output may take to be read before its exit is reported anyway. */
+const OUTPUT_DRAIN_MS = 500
+
 /**
  * One instance: a Node process running its unit's program. `ready` resolves once it hosts
  * its services, and rejects (after killing it) when it exits, reports a failed start or
@@ -115,12 +118,16 @@ export class InstanceProcess {
           ? ['ignore', 'pipe', 'pipe', 'ipc']
           : ['ignore', 'pipe', 'pipe', 'ipc', opts.listenFd],
     })
+    const streamsClosed: Promise<void>[] = []
     for (const [name, stream] of [
       ['stdout', this.#child.stdout],
       ['stderr', this.#child.stderr],
     ] as const) {
-      if (stream) createInterface({ input: stream }).on('line', (line) => opts.onLine(this.label, line, name))
+      if (!stream) continue
+      createInterface({ input: stream }).on('line', (line) => opts.onLine(this.label, line, name))
+      streamsClosed.push(new Promise((resolve) => stream.once('close', resolve)))
     }
+    const outputRead = Promise.all(streamsClosed)
     this.exited = new Promise((resolve) => {
       const done = (rawCode: number | null, rawSignal: NodeJS.Signals | null) => {
         const [code, signal] = opts.exitStatus?.(rawCode, rawSignal) ?? [rawCode, rawSignal]
@@ -131,7 +138,20 @@ export class InstanceProcess {
         this.state = final
         resolve(final)
       }
-      this.#child.once('exit', done)
+      // 'exit' can come before the last lines of output are read (the pipes drain after the
+      // process is gone): the exit is reported once they are, so a crash's last words reach
+      // the log before the crash is told and before a stopped system closes its logs. A
+      // grandchild that keeps the pipes open holds the report up by OUTPUT_DRAIN_MS at most.
+      this.#child.once('exit', (code, signal) => {
+        let bound: NodeJS.Timeout | undefined
+        const drained = new Promise<void>((resolve) => {
+          bound = setTimeout(resolve, OUTPUT_DRAIN_MS)
+        })
+        void Promise.race([outputRead, drained]).then(() => {
+          clearTimeout(bound)
+          done(code, signal)
+        })
+      })
       this.#child.once('error', (err) => {
         this.#killReason = `spawn failed: ${err.message}`
         if (this.#child.pid === undefined) done(null, null)

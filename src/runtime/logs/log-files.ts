@@ -28,9 +28,9 @@ export interface LogFiles {
 export function createLogFiles(dir: string, maxBytes = 5 * 1024 * 1024): LogFiles {
   ensurePrivateDir(dir)
   const open = new Map<string, { fd: number; size: number }>()
-  // A line that arrives after close (an instance's last stderr, read after it was
-  // stopped) is dropped: reopening would recreate the folder's files behind a caller
-  // that is already removing them.
+  // A line that arrives after close (written by a process an instance left behind,
+  // after the instance's exit was reported) is dropped: reopening would recreate the
+  // folder's files behind a caller that is already removing them.
   let closed = false
   const path = (unit: string) => unitLogPath(dir, unit)
   const file = (unit: string) => {

@@ -9,9 +9,8 @@
 // e.g.   git worktree add /tmp/base HEAD~1 && ln -s "$PWD/node_modules" /tmp/base/node_modules
 //        node bench/tools/ab-nats-one.mjs /tmp/base .
 import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { build } from 'esbuild'
+import { bundleTool } from './bundle-tool.mjs'
 
 const [a, b, pairs = '5', calls = '20000'] = process.argv.slice(2)
 if (!a || !b) {
@@ -58,26 +57,13 @@ await nats.stop()
 process.exit(0)
 `
 
-async function bundle(checkout) {
-  const dir = join(resolve(checkout), 'tmp', 'ab-nats-one')
-  mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, 'client.ts'), client)
-  const common = {
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
-  }
-  await build({ ...common, entryPoints: [join(dir, 'client.ts')], outfile: join(dir, 'client.mjs') })
-  await build({
-    ...common,
-    entryPoints: [join(resolve(checkout), 'bench/peers/tessera.ts')],
-    outfile: join(dir, 'peer.mjs'),
-  })
-  return join(dir, 'client.mjs')
-}
+const bundle = (checkout) =>
+  bundleTool(
+    join(resolve(checkout), 'tmp', 'ab-nats-one'),
+    client,
+    join(resolve(checkout), 'bench/peers/tessera.ts'),
+    'peer.mjs',
+  )
 
 const pinned = spawnSync('sh', ['-c', 'command -v taskset'], { stdio: 'ignore' }).status === 0
 const run = (file) => {

@@ -5,10 +5,9 @@
 //
 // Usage: node bench/tools/nats-in-flight.mjs [tessera|raw] [in flight=64] [calls per round=100000]
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
+import { bundleTool } from './bundle-tool.mjs'
 
 const [which = 'tessera', inFlight = '64', calls = '100000'] = process.argv.slice(2)
 if (which !== 'tessera' && which !== 'raw') {
@@ -74,22 +73,12 @@ await nats.stop()
 process.exit(0)
 `
 
-mkdirSync(dir, { recursive: true })
-writeFileSync(join(dir, 'client.ts'), client)
-const common = {
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'warning',
-}
-await build({ ...common, entryPoints: [join(dir, 'client.ts')], outfile: join(dir, 'client.mjs') })
 const peerSource = which === 'raw' ? 'raw-nats.ts' : 'tessera.ts'
-await build({
-  ...common,
-  entryPoints: [join(root, 'bench', 'peers', peerSource)],
-  outfile: join(dir, `${which}-peer.mjs`),
-})
-const r = spawnSync(process.execPath, [join(dir, 'client.mjs'), which, inFlight, calls], { stdio: 'inherit' })
+const clientFile = await bundleTool(
+  dir,
+  client,
+  join(root, 'bench', 'peers', peerSource),
+  `${which}-peer.mjs`,
+)
+const r = spawnSync(process.execPath, [clientFile, which, inFlight, calls], { stdio: 'inherit' })
 process.exit(r.status ?? 1)
